@@ -1,0 +1,64 @@
+//! The command line: global flags and one module per subcommand.
+//!
+//! To add a subcommand: a module here with `Args` (clap) and `run(&Global, Args) -> Result<Output>`,
+//! a variant in [`Command`], and an arm in [`run`].
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Put video on Bitcoin and watch it back.
+///
+/// Publishers: `estimate` what a film costs, `encode` it to a byte budget, `publish` it (resumable,
+/// never pays twice). Viewers: `index` a chain and `serve` the player. `demo` does all of it on an
+/// embedded devnet.
+#[derive(Debug, Parser)]
+#[command(name = "bitflix", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand understands.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Print the result as one JSON document on stdout (for scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output on stderr (-v info, -vv debug); BITFLIX_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Data directory (wallet, publish journals, index).
+    #[arg(long, global = true, env = "BITFLIX_DATADIR", default_value = "bitflix-data")]
+    pub datadir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what BitFlix was built with.
+    Version,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Version => crate::output::emit(g.json, &version()),
+    }
+}
+
+#[derive(Debug, serde::Serialize)]
+struct VersionOut {
+    bitflix: &'static str,
+    cvp_version: u8,
+}
+
+impl std::fmt::Display for VersionOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "bitflix {} (CVP v{})", self.bitflix, self.cvp_version)
+    }
+}
+
+fn version() -> VersionOut {
+    VersionOut { bitflix: env!("CARGO_PKG_VERSION"), cvp_version: 1 }
+}

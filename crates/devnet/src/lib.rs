@@ -1,0 +1,1 @@
+//! An embedded regtest chain validated by libbitcoinkernel, with a mempool and an Esplora HTTP API

@@ -1,0 +1,1 @@
+//! Block scanner and redb index of CVP content

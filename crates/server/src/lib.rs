@@ -1,0 +1,1 @@
+//! The HTTP gateway: catalog, watch page, JSON API

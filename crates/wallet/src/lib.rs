@@ -1,0 +1,1 @@
+//! BIP86 wallet, CVP carrier transaction building, cost estimates and resumable publishing

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install everything BitFlix needs to build, run and test on a fresh Debian 12 machine (as root).
+# Idempotent: packages already present are not fetched again.
+set -euo pipefail
+
+pkgs=(
+  # libbitcoinkernel (Bitcoin Core's validation engine) is built from source by its -sys crate.
+  cmake libboost-dev g++ pkg-config
+  # ffmpeg-next links Debian's ffmpeg 5.1 libraries; bindgen needs libclang.
+  clang libclang-dev ffmpeg libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev
+  libavdevice-dev libswscale-dev libswresample-dev
+  # End-to-end tests play the film in a real browser.
+  chromium
+  # Tests that kill processes and read logs.
+  procps curl
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust (rustup) first" >&2; exit 1; }
+echo "setup: ok ($(ffmpeg -version | head -n1 | cut -d' ' -f1-3); $(cargo --version))"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Set up and run every check: formatting, lints, the whole test suite, and the fuzz targets.
+# This is what CI runs (.ci/run calls it and nothing else).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+step() { echo; echo "=== $* ($(date +%T))"; }
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
+step "tests"
+cargo test --locked --workspace
+
+step "fuzz targets (built without the nightly sanitizer, each run on random inputs)"
+bash scripts/fuzz-smoke.sh
+
+step "all checks passed"
