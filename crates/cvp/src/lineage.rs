@@ -1,0 +1,180 @@
+//! Authenticity: which records are the publisher's.
+//!
+//! Anyone can write a record claiming to be segment 17 of someone's film. CVP tells them apart at no
+//! cost in payload bytes: a transaction's publisher records belong to content C when the
+//! transaction carries C's header (C is then its txid), or when its first input spends an output of a
+//! transaction that belongs to C. Only the holder of those outputs' keys can extend the lineage, so
+//! forged segments never attach. Every transaction in a lineage carries at least one record (fan-out
+//! and commit transactions carry a Link), so a scanner that only looks at CVP transactions sees it
+//! all. Transactions may arrive in any order: a child seen before its parent waits until the parent
+//! is attributed.
+
+use crate::carrier::Found;
+use crate::Record;
+use bitcoin::Txid;
+use std::collections::{HashMap, VecDeque};
+
+/// One transaction's CVP content, as a scanner extracted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxRecords {
+    /// The transaction.
+    pub txid: Txid,
+    /// The txid its first input spends from (`None` for a coinbase).
+    pub parent: Option<Txid>,
+    /// The records (and flaws) found in it.
+    pub found: Vec<Found>,
+}
+
+impl TxRecords {
+    /// Extract from a transaction.
+    pub fn from_tx(tx: &bitcoin::Transaction) -> Self {
+        let parent = if tx.is_coinbase() {
+            None
+        } else {
+            tx.input.first().map(|i| i.previous_output.txid)
+        };
+        TxRecords {
+            txid: tx.compute_txid(),
+            parent,
+            found: crate::carrier::records_in_tx(tx),
+        }
+    }
+
+    /// The content this transaction starts, if it carries exactly one valid header.
+    pub fn header_count(&self) -> usize {
+        self.found
+            .iter()
+            .filter(|f| matches!(f.record, Ok(Record::Header(_))))
+            .count()
+    }
+
+    fn has_publisher_record(&self) -> bool {
+        self.found.iter().any(|f| match &f.record {
+            Ok(r) => r.is_publisher_record(),
+            Err(_) => true, // a malformed record in a lineage is the publisher's flaw: report it
+        })
+    }
+}
+
+/// A transaction whose records belong to a content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attributed {
+    /// The content id (its header's txid).
+    pub content: Txid,
+    /// The transaction.
+    pub tx: TxRecords,
+}
+
+/// The attribution state; feed it every CVP transaction in any order.
+#[derive(Debug, Clone)]
+pub struct Lineage {
+    owner: HashMap<Txid, Txid>,
+    pending: HashMap<Txid, Vec<TxRecords>>,
+    pending_order: VecDeque<Txid>,
+    pending_len: usize,
+    max_pending: usize,
+}
+
+impl Default for Lineage {
+    fn default() -> Self {
+        Self::with_max_pending(100_000)
+    }
+}
+
+impl Lineage {
+    /// At most `max_pending` unattributed transactions are kept waiting for a parent; the oldest are
+    /// dropped first (a spammer cannot make a reader hold unbounded memory).
+    pub fn with_max_pending(max_pending: usize) -> Self {
+        Lineage {
+            owner: HashMap::new(),
+            pending: HashMap::new(),
+            pending_order: VecDeque::new(),
+            pending_len: 0,
+            max_pending,
+        }
+    }
+
+    /// The content a transaction belongs to, if known.
+    pub fn content_of(&self, txid: &Txid) -> Option<Txid> {
+        self.owner.get(txid).copied()
+    }
+
+    /// Record that `txid` belongs to `content` (e.g. when reloading an index).
+    pub fn insert(&mut self, txid: Txid, content: Txid) {
+        self.owner.insert(txid, content);
+    }
+
+    /// Transactions still waiting for their parent.
+    pub fn pending_len(&self) -> usize {
+        self.pending_len
+    }
+
+    /// Offer a transaction. Returns it (and any waiting descendants it resolves) once attributed;
+    /// nothing if it waits or carries no publisher record.
+    pub fn observe(&mut self, tx: TxRecords) -> Vec<Attributed> {
+        if !tx.has_publisher_record() {
+            return Vec::new();
+        }
+        let content = if tx.header_count() == 1 {
+            Some(tx.txid)
+        } else {
+            tx.parent.and_then(|p| self.owner.get(&p).copied())
+        };
+        match content {
+            Some(c) => self.attribute(c, tx),
+            None => {
+                if let Some(parent) = tx.parent {
+                    self.park(parent, tx);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn attribute(&mut self, content: Txid, tx: TxRecords) -> Vec<Attributed> {
+        let mut out = Vec::new();
+        let mut queue = vec![(content, tx)];
+        while let Some((c, tx)) = queue.pop() {
+            self.owner.insert(tx.txid, c);
+            if let Some(children) = self.pending.remove(&tx.txid) {
+                self.pending_len -= children.len();
+                for child in children {
+                    // A waiting child with its own header starts its own content.
+                    let cc = if child.header_count() == 1 {
+                        child.txid
+                    } else {
+                        c
+                    };
+                    queue.push((cc, child));
+                }
+            }
+            out.push(Attributed { content: c, tx });
+        }
+        out
+    }
+
+    fn park(&mut self, parent: Txid, tx: TxRecords) {
+        while self.pending_len >= self.max_pending {
+            let Some(oldest) = self.pending_order.pop_front() else {
+                break;
+            };
+            if let Some(v) = self.pending.remove(&oldest) {
+                self.pending_len -= v.len();
+            }
+        }
+        if self.max_pending == 0 {
+            return;
+        }
+        let entry = self.pending.entry(parent).or_default();
+        if entry.is_empty() {
+            self.pending_order.push_back(parent);
+        }
+        entry.push(tx);
+        self.pending_len += 1;
+    }
+
+    /// Transactions waiting for a parent that never came: forgeries, or not seen yet.
+    pub fn unattributed(&self) -> impl Iterator<Item = &TxRecords> {
+        self.pending.values().flatten()
+    }
+}
