@@ -1,0 +1,207 @@
+//! Integrity and authenticity: wrong segments are refused with a named flaw, forgeries never attach.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on the first unexpected error"
+)]
+
+use bitcoin::hashes::Hash;
+use bitcoin::Txid;
+use cvp::*;
+
+fn prepared(len: usize, unit: usize) -> Prepared {
+    let stream: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+    cvp::chunk::prepare(
+        &stream,
+        ContentInfo {
+            media_type: "video/x-cvpm".into(),
+            ..Default::default()
+        },
+        unit,
+    )
+    .unwrap()
+}
+
+#[test]
+fn wrong_segments_are_refused_and_named() {
+    let p = prepared(1000, 80);
+    let mut asm = Assembler::new(p.header.clone());
+    let count = p.header.segment_count.unwrap();
+    assert_eq!(
+        asm.add(Segment {
+            index: count,
+            payload: vec![0; 10]
+        }),
+        AddOutcome::Rejected(SegmentFlaw::OutOfRange {
+            index: count,
+            count
+        })
+    );
+    assert!(matches!(
+        asm.add(Segment {
+            index: 0,
+            payload: vec![1, 2, 3]
+        }),
+        AddOutcome::Rejected(SegmentFlaw::WrongSize { .. })
+    ));
+    let mut evil = p.segments[0].clone();
+    evil.payload[0] ^= 1;
+    assert_eq!(asm.add(evil), AddOutcome::Accepted { verified: false });
+    assert_eq!(
+        asm.add(p.segments[0].clone()),
+        AddOutcome::Rejected(SegmentFlaw::Conflict { index: 0 })
+    );
+    for s in &p.segments[1..] {
+        asm.add(s.clone());
+    }
+    assert_eq!(asm.finish(), Err(AssembleError::RootMismatch));
+    assert_eq!(
+        asm.verified_prefix(),
+        0,
+        "nothing is usable when the root does not match"
+    );
+}
+
+#[test]
+fn hash_lists_verify_each_segment_on_arrival() {
+    let p = prepared(20_000, 4000);
+    assert!(!p.hashes.is_empty());
+    let mut asm = Assembler::new(p.header.clone());
+    let mut evil = p.segments[1].clone();
+    evil.payload[5] ^= 0xff;
+    assert_eq!(asm.add(evil), AddOutcome::Accepted { verified: false });
+    let evicted: Vec<SegmentFlaw> = p.hashes.iter().flat_map(|h| asm.add_hashes(h)).collect();
+    assert_eq!(evicted, vec![SegmentFlaw::HashMismatch { index: 1 }]);
+    assert!(asm.hashes_verified());
+    assert_eq!(
+        asm.add(p.segments[0].clone()),
+        AddOutcome::Accepted { verified: true }
+    );
+    assert_eq!(
+        asm.verified_prefix(),
+        1,
+        "segment 0 is usable before the rest arrive"
+    );
+    let mut evil = p.segments[2].clone();
+    evil.payload[0] ^= 1;
+    assert_eq!(
+        asm.add(evil),
+        AddOutcome::Rejected(SegmentFlaw::HashMismatch { index: 2 })
+    );
+}
+
+#[test]
+fn a_wrong_hash_list_is_dropped() {
+    let p = prepared(20_000, 4000);
+    let mut asm = Assembler::new(p.header.clone());
+    let mut bad = p.hashes[0].clone();
+    bad.hashes[0][0] ^= 1;
+    asm.add_hashes(&bad);
+    assert!(!asm.hashes_verified());
+    for h in &p.hashes {
+        asm.add_hashes(h);
+    }
+    assert!(
+        asm.hashes_verified(),
+        "the right list still verifies after a wrong one"
+    );
+}
+
+#[test]
+fn live_stream_closes_with_end() {
+    let mut header = prepared(100, 80).header;
+    header.segment_count = None;
+    header.merkle_root = None;
+    header.total_length = None;
+    header.segment_size = None;
+    let mut asm = Assembler::new(header);
+    asm.add(Segment {
+        index: 1,
+        payload: b"b".to_vec(),
+    });
+    asm.add(Segment {
+        index: 0,
+        payload: b"a".to_vec(),
+    });
+    asm.add(Segment {
+        index: 5,
+        payload: b"x".to_vec(),
+    });
+    assert_eq!(asm.finish(), Err(AssembleError::Open));
+    asm.apply_end(&End {
+        segment_count: 2,
+        merkle_root: Some(merkle::root(&[b"a", b"b"])),
+    });
+    assert_eq!(asm.finish(), Ok(b"ab".to_vec()));
+}
+
+fn txid(n: u8) -> Txid {
+    Txid::from_byte_array([n; 32])
+}
+
+fn tx(id: u8, parent: Option<u8>, record: Record) -> TxRecords {
+    TxRecords {
+        txid: txid(id),
+        parent: parent.map(txid),
+        found: vec![Found {
+            location: Location::Output(0),
+            unit_len: 0,
+            record: Ok(record),
+        }],
+    }
+}
+
+fn seg(i: u32) -> Record {
+    Record::Segment(Segment {
+        index: i,
+        payload: vec![i as u8],
+    })
+}
+
+#[test]
+fn lineage_attributes_descendants_in_any_order() {
+    let header = Record::Header(Header {
+        media_type: "x".into(),
+        ..Default::default()
+    });
+    let mut l = Lineage::default();
+    // A grandchild and child arrive before the header (mempool order is arbitrary).
+    assert!(l.observe(tx(3, Some(2), seg(1))).is_empty());
+    assert!(l.observe(tx(2, Some(1), Record::Link)).is_empty());
+    let got = l.observe(tx(1, Some(0), header));
+    let mut ids: Vec<Txid> = got.iter().map(|a| a.tx.txid).collect();
+    ids.sort();
+    assert_eq!(ids, vec![txid(1), txid(2), txid(3)]);
+    assert!(got.iter().all(|a| a.content == txid(1)));
+    assert_eq!(l.pending_len(), 0);
+}
+
+#[test]
+fn forged_segment_never_attaches() {
+    let header = Record::Header(Header {
+        media_type: "x".into(),
+        ..Default::default()
+    });
+    let mut l = Lineage::default();
+    l.observe(tx(1, Some(0), header));
+    // A stranger's transaction spends its own coins (parent 9), claiming segment 0.
+    assert!(l.observe(tx(50, Some(9), seg(0))).is_empty());
+    assert_eq!(l.content_of(&txid(50)), None);
+    assert_eq!(l.unattributed().count(), 1);
+    // Choices are viewers' records, never part of a lineage.
+    let choice = Record::Choice(Choice {
+        content_id: [1; 32],
+        branch_id: 0,
+        option: 0,
+        signature: None,
+    });
+    assert!(l.observe(tx(51, Some(1), choice)).is_empty());
+}
+
+#[test]
+fn pending_memory_is_bounded() {
+    let mut l = Lineage::with_max_pending(10);
+    for i in 0..50u8 {
+        l.observe(tx(100 + i, Some(i), seg(0)));
+    }
+    assert_eq!(l.pending_len(), 10);
+}
