@@ -88,17 +88,22 @@ pub struct Assembler {
     segments: BTreeMap<u32, Vec<u8>>,
     hashes: BTreeMap<u32, [u8; 32]>,
     hashes_verified: bool,
+    /// Every segment is held and together they reproduce the root (computed once, on completion).
+    all_verified: bool,
 }
 
 impl Assembler {
     /// Start from a header.
     pub fn new(header: Header) -> Self {
-        Assembler {
+        let mut a = Assembler {
             header,
             segments: BTreeMap::new(),
             hashes: BTreeMap::new(),
             hashes_verified: false,
-        }
+            all_verified: false,
+        };
+        a.update_all_verified(); // an empty stream is complete from the start
+        a
     }
 
     /// The header (with the count and root of an End record applied to an open stream).
@@ -159,6 +164,7 @@ impl Assembler {
             };
         }
         self.segments.insert(seg.index, seg.payload);
+        self.update_all_verified();
         AddOutcome::Accepted {
             verified: self.hashes_verified,
         }
@@ -194,12 +200,15 @@ impl Assembler {
             .filter(|(i, p)| self.hashes.get(i) != Some(&merkle::leaf_hash(p)))
             .map(|(i, _)| *i)
             .collect();
-        bad.into_iter()
+        let flaws = bad
+            .into_iter()
             .map(|index| {
                 self.segments.remove(&index);
                 SegmentFlaw::HashMismatch { index }
             })
-            .collect()
+            .collect();
+        self.update_all_verified();
+        flaws
     }
 
     /// Apply an End record: closes an open stream (sets the count, and the root if given). Ignored
@@ -209,6 +218,7 @@ impl Assembler {
             self.header.segment_count = Some(end.segment_count);
             self.header.merkle_root = end.merkle_root;
             self.segments.retain(|i, _| *i < end.segment_count);
+            self.update_all_verified();
         }
     }
 
@@ -230,7 +240,14 @@ impl Assembler {
     }
 
     fn verify_all(&self) -> bool {
-        match self.header.merkle_root {
+        self.all_verified
+    }
+
+    /// Called whenever the held set may have become complete. With a verified hash list every
+    /// held segment already matched its leaf, so nothing is hashed again.
+    fn update_all_verified(&mut self) {
+        self.all_verified = match self.header.merkle_root {
+            Some(_) if self.is_complete() && self.hashes_verified => true,
             Some(root) if self.is_complete() => {
                 let leaves: Vec<[u8; 32]> = self
                     .segments
@@ -240,7 +257,7 @@ impl Assembler {
                 merkle::root_from_leaves(&leaves) == root
             }
             _ => false,
-        }
+        };
     }
 
     /// The bytes of verified segments `0..n`, in order.
