@@ -9,7 +9,10 @@ use std::time::Duration;
 /// Start a thread that polls `backend` every `every` and sends what changed. The thread ends when
 /// the receiver is dropped. Errors from the backend are logged and the poll goes on, so a backend
 /// that comes back is followed again.
-pub fn spawn<B: ChainBackend + ?Sized + 'static>(backend: Arc<B>, every: Duration) -> Receiver<ChainEvent> {
+pub fn spawn<B: ChainBackend + ?Sized + 'static>(
+    backend: Arc<B>,
+    every: Duration,
+) -> Receiver<ChainEvent> {
     let (tx, rx) = channel();
     std::thread::Builder::new()
         .name("chain-poller".into())
@@ -29,8 +32,15 @@ pub fn spawn<B: ChainBackend + ?Sized + 'static>(backend: Arc<B>, every: Duratio
                 match backend.mempool_txids() {
                     Ok(now) => {
                         let now: HashSet<_> = now.into_iter().collect();
-                        events.extend(now.difference(&mempool).map(|t| ChainEvent::MempoolAdded(*t)));
-                        events.extend(mempool.difference(&now).map(|t| ChainEvent::MempoolRemoved(*t)));
+                        events.extend(
+                            now.difference(&mempool)
+                                .map(|t| ChainEvent::MempoolAdded(*t)),
+                        );
+                        events.extend(
+                            mempool
+                                .difference(&now)
+                                .map(|t| ChainEvent::MempoolRemoved(*t)),
+                        );
                         mempool = now;
                     }
                     Err(e) => tracing::warn!("poll mempool: {e}"),

@@ -23,13 +23,18 @@ impl FromStr for ChainSpec {
             .split_once(':')
             .ok_or_else(|| format!("chain '{s}' must be devnet:DIR, esplora:URL or core:URL"))?;
         if rest.is_empty() {
-            return Err(format!("chain '{s}' names no {}", if kind == "devnet" { "directory" } else { "URL" }));
+            return Err(format!(
+                "chain '{s}' names no {}",
+                if kind == "devnet" { "directory" } else { "URL" }
+            ));
         }
         match kind {
             "devnet" => Ok(ChainSpec::Devnet(PathBuf::from(rest))),
             "esplora" => Ok(ChainSpec::Esplora(rest.trim_end_matches('/').to_string())),
             "core" => Ok(ChainSpec::Core(rest.to_string())),
-            other => Err(format!("unknown chain kind '{other}': expected devnet, esplora or core")),
+            other => Err(format!(
+                "unknown chain kind '{other}': expected devnet, esplora or core"
+            )),
         }
     }
 }
@@ -56,7 +61,9 @@ impl FromStr for NetworkArg {
             "signet" => Ok(Self::Signet),
             "testnet4" => Ok(Self::Testnet4),
             "mainnet" | "bitcoin" => Ok(Self::Mainnet),
-            other => Err(format!("unknown network '{other}': expected regtest, signet, testnet4 or mainnet")),
+            other => Err(format!(
+                "unknown network '{other}': expected regtest, signet, testnet4 or mainnet"
+            )),
         }
     }
 }
@@ -78,19 +85,34 @@ mod tests {
 
     #[test]
     fn parses_each_kind() {
-        assert_eq!("devnet:/tmp/x".parse(), Ok(ChainSpec::Devnet("/tmp/x".into())));
+        assert_eq!(
+            "devnet:/tmp/x".parse(),
+            Ok(ChainSpec::Devnet("/tmp/x".into()))
+        );
         assert_eq!(
             "esplora:http://127.0.0.1:3002/".parse(),
             Ok(ChainSpec::Esplora("http://127.0.0.1:3002".into()))
         );
-        assert_eq!("core:http://h:1".parse(), Ok(ChainSpec::Core("http://h:1".into())));
+        assert_eq!(
+            "core:http://h:1".parse(),
+            Ok(ChainSpec::Core("http://h:1".into()))
+        );
     }
 
     #[test]
     fn rejects_bad_specs() {
-        assert!("devnet".parse::<ChainSpec>().unwrap_err().contains("devnet:DIR"));
-        assert!("devnet:".parse::<ChainSpec>().unwrap_err().contains("directory"));
-        assert!("ftp:x".parse::<ChainSpec>().unwrap_err().contains("unknown chain kind"));
+        assert!("devnet"
+            .parse::<ChainSpec>()
+            .unwrap_err()
+            .contains("devnet:DIR"));
+        assert!("devnet:"
+            .parse::<ChainSpec>()
+            .unwrap_err()
+            .contains("directory"));
+        assert!("ftp:x"
+            .parse::<ChainSpec>()
+            .unwrap_err()
+            .contains("unknown chain kind"));
         assert!("moon".parse::<NetworkArg>().is_err());
     }
 }

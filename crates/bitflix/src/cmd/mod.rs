@@ -30,7 +30,12 @@ pub struct Global {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Data directory (wallet, publish journals, index).
-    #[arg(long, global = true, env = "BITFLIX_DATADIR", default_value = "bitflix-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "BITFLIX_DATADIR",
+        default_value = "bitflix-data"
+    )]
     pub datadir: PathBuf,
 }
 
@@ -60,5 +65,8 @@ impl std::fmt::Display for VersionOut {
 }
 
 fn version() -> VersionOut {
-    VersionOut { bitflix: env!("CARGO_PKG_VERSION"), cvp_version: 1 }
+    VersionOut {
+        bitflix: env!("CARGO_PKG_VERSION"),
+        cvp_version: 1,
+    }
 }
