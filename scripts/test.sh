@@ -16,7 +16,7 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 step "tests"
 cargo test --locked --workspace
 
-step "fuzz targets (built without the nightly sanitizer, each run on random inputs)"
+step "fuzz targets (cargo fuzz build, then each target runs on generated inputs)"
 bash scripts/fuzz-smoke.sh
 
 step "all checks passed"
