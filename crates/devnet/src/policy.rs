@@ -1,0 +1,113 @@
+//! Bitcoin Core's relay policy for the transactions BitFlix makes, with Core's reason strings.
+
+use bitcoin::{Amount, Script, Transaction, TxOut};
+
+/// Which OP_RETURN rule to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PolicyProfile {
+    /// Bitcoin Core 30+: OP_RETURN outputs totalling up to 100,000 script bytes, any number.
+    #[default]
+    Core30,
+    /// Nodes before Core 30 and Knots: one OP_RETURN output of at most 83 script bytes.
+    Legacy80,
+}
+
+impl std::str::FromStr for PolicyProfile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "core30" => Ok(Self::Core30),
+            "legacy80" => Ok(Self::Legacy80),
+            other => Err(format!(
+                "unknown policy '{other}': expected core30 or legacy80"
+            )),
+        }
+    }
+}
+
+/// Largest standard transaction weight.
+pub const MAX_STANDARD_TX_WEIGHT: u64 = 400_000;
+/// Minimum relay fee: 0.1 sat/vB, as sat per 1,000 vB.
+pub const MIN_RELAY_SAT_PER_KVB: u64 = 100;
+/// Dust is computed at 3 sat/vB (Core's `-dustrelayfee`).
+const DUST_RELAY_SAT_PER_KVB: u64 = 3_000;
+/// Ancestor count limit (Core before v31).
+pub const MAX_ANCESTORS: usize = 25;
+
+/// The fee a transaction of `vsize` must pay at least.
+pub fn min_relay_fee(vsize: u64) -> Amount {
+    Amount::from_sat((vsize * MIN_RELAY_SAT_PER_KVB).div_ceil(1000))
+}
+
+/// The smallest value an output may carry (Core's `GetDustThreshold`).
+pub fn dust_threshold(out: &TxOut) -> Amount {
+    if out.script_pubkey.is_op_return() {
+        return Amount::ZERO;
+    }
+    let size = bitcoin::consensus::serialize(out).len() as u64;
+    let spend = if out.script_pubkey.is_witness_program() {
+        32 + 4 + 1 + (107 / 4) + 4
+    } else {
+        32 + 4 + 1 + 107 + 4
+    };
+    Amount::from_sat((size + spend) * DUST_RELAY_SAT_PER_KVB / 1000)
+}
+
+fn standard_output(script: &Script) -> bool {
+    script.is_p2tr()
+        || script.is_p2wpkh()
+        || script.is_p2wsh()
+        || script.is_p2pkh()
+        || script.is_p2sh()
+        || script.is_op_return()
+}
+
+/// Checks that need only the transaction itself (Core's `IsStandardTx`).
+pub fn check_standard(tx: &Transaction, profile: PolicyProfile) -> Result<(), String> {
+    if tx.is_coinbase() {
+        return Err("coinbase".into());
+    }
+    if !(1..=3).contains(&tx.version.0) {
+        return Err("version".into());
+    }
+    if tx.weight().to_wu() > MAX_STANDARD_TX_WEIGHT {
+        return Err("tx-size".into());
+    }
+    if tx.base_size() < 65 {
+        return Err("tx-size-small".into());
+    }
+    for input in &tx.input {
+        if input.script_sig.len() > 1650 {
+            return Err("scriptsig-size".into());
+        }
+        if !input.script_sig.is_push_only() {
+            return Err("scriptsig-not-pushonly".into());
+        }
+    }
+    let mut data_outputs = 0usize;
+    let mut data_bytes = 0usize;
+    for out in &tx.output {
+        if !standard_output(&out.script_pubkey) {
+            return Err("scriptpubkey".into());
+        }
+        if out.script_pubkey.is_op_return() {
+            data_outputs += 1;
+            data_bytes += out.script_pubkey.len();
+        } else if out.value < dust_threshold(out) {
+            return Err("dust".into());
+        }
+    }
+    let data_ok = match profile {
+        PolicyProfile::Legacy80 => data_outputs <= 1 && data_bytes <= 83,
+        PolicyProfile::Core30 => data_bytes <= 100_000,
+    };
+    if !data_ok {
+        return Err(if data_outputs > 1 && profile == PolicyProfile::Legacy80 {
+            "multi-op-return"
+        } else {
+            "datacarrier"
+        }
+        .into());
+    }
+    Ok(())
+}
