@@ -1,0 +1,426 @@
+//! Laying out and signing every transaction of a publish.
+//!
+//! Layout (docs/cvp.md, "Authenticity"): each transaction's first input spends the previous one's
+//! change, so every record descends from the header and forgeries cannot attach.
+//! - `op-return-80` / `op-return`: header transaction, then one transaction per segment, each with
+//!   one OP_RETURN output and a change output.
+//! - `envelope`: commit/reveal pairs. The header is revealed first (its reveal's txid is the
+//!   content id); every later commit carries a `link` record and creates the envelope output,
+//!   whose reveal returns 330 sat to the publisher.
+//!
+//! The chain of changes grows one transaction at a time, so at most 24 can wait unconfirmed
+//! (Core's 25-ancestor limit); the broadcaster waits for a block when it reaches that.
+
+use crate::Signer;
+use bitcoin::secp256k1::Secp256k1;
+use bitcoin::taproot::{LeafVersion, TaprootBuilder};
+use bitcoin::transaction::Version;
+use bitcoin::{
+    absolute::LockTime, Amount, FeeRate, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut,
+    Txid, Witness,
+};
+use cvp::{Carrier, ContentInfo, Record};
+use serde::{Deserialize, Serialize};
+
+/// Smallest P2TR output value that is not dust.
+pub const P2TR_DUST: Amount = Amount::from_sat(330);
+/// The minimum relay fee rate: 0.1 sat/vB.
+pub const MIN_FEERATE_SAT_PER_KVB: u64 = 100;
+
+/// Why a publish cannot be planned. Each is found before any money moves.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// Fee rate below what nodes relay.
+    #[error("fee rate {0} sat/kvB is below the minimum relay fee of 100 sat/kvB (0.1 sat/vB)")]
+    FeeRateTooLow(u64),
+    /// The stream cannot be cut for the carrier.
+    #[error("{0}")]
+    Chunk(#[from] cvp::chunk::ChunkError),
+    /// The header does not fit the carrier.
+    #[error("the header is {len} bytes but the {carrier} carrier holds {max}: shorten the title")]
+    HeaderTooLarge {
+        /// Header unit length.
+        len: usize,
+        /// Largest unit.
+        max: usize,
+        /// The carrier.
+        carrier: Carrier,
+    },
+    /// Not enough money.
+    #[error("insufficient funds: this publish needs {need} sat, the funding coin has {have} sat")]
+    InsufficientFunds {
+        /// What the whole publish costs (fees and outputs).
+        need: u64,
+        /// What the funding coin holds.
+        have: u64,
+    },
+}
+
+/// What to publish and how.
+#[derive(Debug, Clone)]
+pub struct PlanRequest<'a> {
+    /// The stream (already encoded).
+    pub stream: &'a [u8],
+    /// Title, media type, duration.
+    pub info: ContentInfo,
+    /// The carrier.
+    pub carrier: Carrier,
+    /// Fee rate for every transaction.
+    pub feerate: FeeRate,
+    /// The coin that pays for everything.
+    pub funding: (OutPoint, TxOut),
+}
+
+/// What a transaction does in the publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", content = "index", rename_all = "snake_case")]
+pub enum Role {
+    /// Carries the header (its txid is the content id).
+    Header,
+    /// Carries a segment.
+    Segment(u32),
+    /// Carries leaf hashes starting at this segment index.
+    Hashes(u32),
+    /// Creates an envelope output (and carries a link).
+    Commit(u32),
+    /// Reveals a segment envelope.
+    Reveal(u32),
+}
+
+/// One signed transaction of the plan.
+#[derive(Debug, Clone)]
+pub struct PlannedTx {
+    /// The transaction, signed.
+    pub tx: Transaction,
+    /// Its role.
+    pub role: Role,
+    /// Fee it pays.
+    pub fee: Amount,
+    /// Virtual size.
+    pub vsize: u64,
+}
+
+/// Every transaction of a publish, in broadcast order.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The content id (txid of the header transaction).
+    pub content_id: Txid,
+    /// The transactions.
+    pub txs: Vec<PlannedTx>,
+    /// Payload bytes (the stream).
+    pub payload_bytes: u64,
+    /// Record bytes that are not payload (magic, type, indexes, header).
+    pub framing_bytes: u64,
+    /// The final change, back to the publisher.
+    pub change: (OutPoint, TxOut),
+}
+
+impl Plan {
+    /// Total fees.
+    pub fn fee(&self) -> Amount {
+        self.txs.iter().map(|t| t.fee).sum()
+    }
+
+    /// Total virtual bytes.
+    pub fn vbytes(&self) -> u64 {
+        self.txs.iter().map(|t| t.vsize).sum()
+    }
+
+    /// Value locked in outputs other than the final change (330 sat per envelope reveal).
+    pub fn locked(&self) -> Amount {
+        let reveals = self
+            .txs
+            .iter()
+            .filter(|t| {
+                matches!(t.role, Role::Segment(_) | Role::Hashes(_))
+                    && t.tx.input[0].witness.len() == 3
+            })
+            .count();
+        P2TR_DUST * reveals as u64
+    }
+}
+
+fn sat_per_kvb(rate: FeeRate) -> u64 {
+    rate.to_sat_per_kwu() * 4
+}
+
+fn fee_for(rate: FeeRate, vsize: u64) -> Amount {
+    Amount::from_sat((sat_per_kvb(rate) * vsize).div_ceil(1000))
+}
+
+fn input(prev: OutPoint) -> TxIn {
+    TxIn {
+        previous_output: prev,
+        script_sig: ScriptBuf::new(),
+        sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
+        witness: Witness::new(),
+    }
+}
+
+fn new_tx(prev: OutPoint, outputs: Vec<TxOut>) -> Transaction {
+    Transaction {
+        version: Version::TWO,
+        lock_time: LockTime::ZERO,
+        input: vec![input(prev)],
+        output: outputs,
+    }
+}
+
+/// Plan and sign a publish. With [`Signer::dummy`] the sizes and fees are exact and nothing is
+/// spendable: that is how estimates are made. When funds are short, the error says what the whole
+/// publish needs.
+pub fn plan(req: &PlanRequest<'_>, signer: &Signer) -> Result<Plan, PlanError> {
+    match plan_inner(req, signer) {
+        Err(PlanError::InsufficientFunds { have, .. }) => {
+            let mut rich = req.clone();
+            rich.funding.1.value = Amount::MAX_MONEY;
+            let full = plan_inner(&rich, &Signer::dummy())?;
+            let need = full.fee() + full.locked() + P2TR_DUST;
+            Err(PlanError::InsufficientFunds {
+                need: need.to_sat(),
+                have,
+            })
+        }
+        other => other,
+    }
+}
+
+fn plan_inner(req: &PlanRequest<'_>, signer: &Signer) -> Result<Plan, PlanError> {
+    let rate = sat_per_kvb(req.feerate);
+    if rate < MIN_FEERATE_SAT_PER_KVB {
+        return Err(PlanError::FeeRateTooLow(rate));
+    }
+    let prepared = cvp::chunk::prepare(req.stream, req.info.clone(), req.carrier.max_unit())?;
+    let header_unit = Record::Header(prepared.header.clone()).encode();
+    let header_max = if req.carrier == Carrier::OpReturn {
+        req.carrier.max_unit()
+    } else {
+        80
+    };
+    if req.carrier != Carrier::Envelope && header_unit.len() > header_max {
+        return Err(PlanError::HeaderTooLarge {
+            len: header_unit.len(),
+            max: header_max,
+            carrier: req.carrier,
+        });
+    }
+    let mut b = Builder {
+        signer,
+        rate: req.feerate,
+        coin: req.funding.clone(),
+        txs: Vec::new(),
+        have: req.funding.1.value,
+    };
+    let mut units: Vec<(Role, Vec<u8>)> = prepared
+        .hashes
+        .iter()
+        .map(|h| {
+            (
+                Role::Hashes(h.first_index),
+                Record::SegmentHashes(h.clone()).encode(),
+            )
+        })
+        .collect();
+    units.extend(
+        prepared
+            .segments
+            .iter()
+            .map(|s| (Role::Segment(s.index), Record::Segment(s.clone()).encode())),
+    );
+    let framing = header_unit.len() as u64 + units.iter().map(|(_, u)| u.len() as u64).sum::<u64>()
+        - req.stream.len() as u64;
+    match req.carrier {
+        Carrier::OpReturn80 | Carrier::OpReturn => {
+            b.op_return(Role::Header, &header_unit)?;
+            for (role, unit) in &units {
+                b.op_return(*role, unit)?;
+            }
+        }
+        Carrier::Envelope => {
+            b.envelope(Role::Header, &header_unit, false)?;
+            for (role, unit) in &units {
+                b.envelope(*role, unit, true)?;
+            }
+        }
+    }
+    let content_id = b
+        .txs
+        .iter()
+        .find(|t| t.role == Role::Header)
+        .map(|t| t.tx.compute_txid())
+        .unwrap_or(req.funding.0.txid);
+    Ok(Plan {
+        content_id,
+        txs: b.txs,
+        payload_bytes: req.stream.len() as u64,
+        framing_bytes: framing,
+        change: b.coin,
+    })
+}
+
+struct Builder<'a> {
+    signer: &'a Signer,
+    rate: FeeRate,
+    coin: (OutPoint, TxOut),
+    txs: Vec<PlannedTx>,
+    have: Amount,
+}
+
+impl Builder<'_> {
+    fn short(&self, need: Amount) -> PlanError {
+        PlanError::InsufficientFunds {
+            need: need.to_sat(),
+            have: self.have.to_sat(),
+        }
+    }
+
+    /// Spend the current coin into `outputs` + change; sign; make the change the current coin.
+    fn push(&mut self, role: Role, mut outputs: Vec<TxOut>) -> Result<(), PlanError> {
+        let change_script = self.signer.script();
+        outputs.push(TxOut {
+            value: Amount::ZERO,
+            script_pubkey: change_script,
+        });
+        let mut tx = new_tx(self.coin.0, outputs);
+        tx.input[0].witness = Witness::from_slice(&[[0u8; 64]]);
+        let vsize = tx.vsize() as u64;
+        let fee = fee_for(self.rate, vsize);
+        let spent: Amount = tx.output.iter().map(|o| o.value).sum::<Amount>() + fee + P2TR_DUST;
+        if self.coin.1.value < spent {
+            return Err(self.short(spent));
+        }
+        let last = tx.output.len() - 1;
+        tx.output[last].value = self.coin.1.value - (spent - P2TR_DUST);
+        let sig = self
+            .signer
+            .key_spend(&tx, 0, std::slice::from_ref(&self.coin.1));
+        tx.input[0].witness = Witness::from_slice(&[sig]);
+        let txid = tx.compute_txid();
+        self.coin = (OutPoint::new(txid, last as u32), tx.output[last].clone());
+        self.txs.push(PlannedTx {
+            tx,
+            role,
+            fee,
+            vsize,
+        });
+        Ok(())
+    }
+
+    fn op_return(&mut self, role: Role, unit: &[u8]) -> Result<(), PlanError> {
+        self.push(
+            role,
+            vec![TxOut {
+                value: Amount::ZERO,
+                script_pubkey: cvp::carrier::op_return_script(unit),
+            }],
+        )
+    }
+
+    /// A commit (with a link record when `link`) and its reveal. For the header (no link) the
+    /// reveal keeps the change, so later transactions descend from it.
+    fn envelope(&mut self, role: Role, unit: &[u8], link: bool) -> Result<(), PlanError> {
+        let secp = Secp256k1::verification_only();
+        let key = self.signer.xonly();
+        let script = cvp::carrier::envelope_script(&key, unit);
+        let spend = TaprootBuilder::new()
+            .add_leaf(0, script.clone())
+            .and_then(|b| {
+                b.finalize(&secp, key)
+                    .map_err(|_| bitcoin::taproot::TaprootBuilderError::EmptyTree)
+            })
+            .map_err(|_| self.short(Amount::ZERO))?;
+        let control = spend
+            .control_block(&(script.clone(), LeafVersion::TapScript))
+            .ok_or_else(|| self.short(Amount::ZERO))?;
+        let commit_spk = ScriptBuf::new_p2tr_tweaked(spend.output_key());
+        // Size the reveal with a placeholder signature (always 64 bytes).
+        let reveal_outputs = |value| {
+            vec![TxOut {
+                value,
+                script_pubkey: self.signer.script(),
+            }]
+        };
+        let mut reveal = new_tx(OutPoint::null(), reveal_outputs(P2TR_DUST));
+        reveal.input[0].witness =
+            Witness::from_slice(&[&[0u8; 64][..], script.as_bytes(), &control.serialize()]);
+        let reveal_vsize = reveal.vsize() as u64;
+        let reveal_fee = fee_for(self.rate, reveal_vsize);
+        let is_header = role == Role::Header;
+        // The header's reveal carries the remaining funds onward; a segment's reveal keeps dust.
+        let commit_value = if is_header {
+            Amount::ZERO
+        } else {
+            reveal_fee + P2TR_DUST
+        };
+        let mut outs = Vec::new();
+        if link {
+            outs.push(TxOut {
+                value: Amount::ZERO,
+                script_pubkey: cvp::carrier::op_return_script(&Record::Link.encode()),
+            });
+        }
+        let commit_vout = outs.len() as u32;
+        outs.push(TxOut {
+            value: commit_value,
+            script_pubkey: commit_spk.clone(),
+        });
+        let commit_role = Role::Commit(match role {
+            Role::Segment(i) | Role::Hashes(i) | Role::Reveal(i) => i,
+            _ => 0,
+        });
+        if is_header {
+            // Everything goes into the envelope output: no change, the reveal continues the chain.
+            let mut tx = new_tx(self.coin.0, outs);
+            tx.input[0].witness = Witness::from_slice(&[[0u8; 64]]);
+            let vsize = tx.vsize() as u64;
+            let fee = fee_for(self.rate, vsize);
+            let need = fee + reveal_fee + P2TR_DUST;
+            if self.coin.1.value < need {
+                return Err(self.short(need));
+            }
+            tx.output[0].value = self.coin.1.value - fee;
+            let sig = self
+                .signer
+                .key_spend(&tx, 0, std::slice::from_ref(&self.coin.1));
+            tx.input[0].witness = Witness::from_slice(&[sig]);
+            self.coin = (OutPoint::new(tx.compute_txid(), 0), tx.output[0].clone());
+            self.txs.push(PlannedTx {
+                tx,
+                role: commit_role,
+                fee,
+                vsize,
+            });
+        } else {
+            self.push(commit_role, outs)?;
+        }
+        let commit = self
+            .txs
+            .last()
+            .map(|t| t.tx.clone())
+            .ok_or_else(|| self.short(Amount::ZERO))?;
+        let commit_out = commit.output[commit_vout as usize].clone();
+        let value = commit_out.value - reveal_fee;
+        let mut reveal = new_tx(
+            OutPoint::new(commit.compute_txid(), commit_vout),
+            reveal_outputs(value),
+        );
+        let leaf = bitcoin::taproot::TapLeafHash::from_script(&script, LeafVersion::TapScript);
+        let sig = self
+            .signer
+            .script_spend(&reveal, 0, std::slice::from_ref(&commit_out), leaf);
+        reveal.input[0].witness =
+            Witness::from_slice(&[&sig[..], script.as_bytes(), &control.serialize()]);
+        let txid = reveal.compute_txid();
+        if is_header {
+            self.coin = (OutPoint::new(txid, 0), reveal.output[0].clone());
+        }
+        self.txs.push(PlannedTx {
+            tx: reveal,
+            role,
+            fee: reveal_fee,
+            vsize: reveal_vsize,
+        });
+        Ok(())
+    }
+}
