@@ -1,1 +1,157 @@
-//! The HTTP gateway: catalog, watch page, JSON API
+//! `bitflix serve`: the gateway. [`app`] builds the router (tested with `oneshot`); [`serve`]
+//! runs it with graceful shutdown. Pages: the catalog (`/`) and a watch page per content
+//! (`/watch/{id}`); JSON API under `/api`; the verified file at `/api/content/{id}/file` with HTTP
+//! Range support so players can seek.
+
+mod error;
+mod pages;
+mod range;
+
+pub use error::ApiError;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use bitcoin::Txid;
+use index::{Catalog, ContentSummary};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// The catalog the server shows, shared with the scanner that fills it.
+pub type SharedCatalog = Arc<RwLock<Catalog>>;
+
+/// The router.
+pub fn app(catalog: SharedCatalog) -> Router {
+    Router::new()
+        .route("/", get(catalog_page))
+        .route("/watch/{id}", get(watch_page))
+        .route("/api/catalog", get(api_catalog))
+        .route("/api/content/{id}", get(api_content))
+        .route("/api/content/{id}/file", get(api_file))
+        .fallback(|| async { ApiError::NotFound("no such page".into()) })
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .with_state(catalog)
+}
+
+/// Serve `app` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    catalog: SharedCatalog,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(catalog))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+fn parse_id(id: &str) -> Result<Txid, ApiError> {
+    if id.len() != 64 {
+        return Err(ApiError::BadRequest(
+            "a content id is 64 hex characters".into(),
+        ));
+    }
+    id.parse()
+        .map_err(|_| ApiError::BadRequest("a content id is 64 hex characters".into()))
+}
+
+fn summaries(catalog: &SharedCatalog) -> Result<Vec<ContentSummary>, ApiError> {
+    let c = catalog
+        .read()
+        .map_err(|_| ApiError::Internal("catalog lock poisoned".into()))?;
+    Ok(c.contents().map(|c| c.summary()).collect())
+}
+
+fn summary(catalog: &SharedCatalog, id: &str) -> Result<ContentSummary, ApiError> {
+    let id = parse_id(id)?;
+    let c = catalog
+        .read()
+        .map_err(|_| ApiError::Internal("catalog lock poisoned".into()))?;
+    c.get(&id)
+        .map(|c| c.summary())
+        .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))
+}
+
+async fn catalog_page(State(c): State<SharedCatalog>) -> Result<Html<String>, ApiError> {
+    Ok(Html(pages::catalog(&summaries(&c)?)))
+}
+
+async fn watch_page(
+    State(c): State<SharedCatalog>,
+    Path(id): Path<String>,
+) -> Result<Html<String>, ApiError> {
+    Ok(Html(pages::watch(&summary(&c, &id)?)))
+}
+
+async fn api_catalog(
+    State(c): State<SharedCatalog>,
+) -> Result<Json<Vec<ContentSummary>>, ApiError> {
+    Ok(Json(summaries(&c)?))
+}
+
+async fn api_content(
+    State(c): State<SharedCatalog>,
+    Path(id): Path<String>,
+) -> Result<Json<ContentSummary>, ApiError> {
+    Ok(Json(summary(&c, &id)?))
+}
+
+async fn api_file(
+    State(c): State<SharedCatalog>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let (bytes, media_type) = {
+        let cat = c
+            .read()
+            .map_err(|_| ApiError::Internal("catalog lock poisoned".into()))?;
+        let content = cat
+            .get(&id)
+            .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))?;
+        (
+            content.verified_bytes(),
+            content.assembler.header().media_type.clone(),
+        )
+    };
+    let mime = media_type
+        .split(';')
+        .next()
+        .unwrap_or("application/octet-stream")
+        .trim()
+        .to_string();
+    let len = bytes.len() as u64;
+    let (status, start, end) = match headers.get(header::RANGE) {
+        None => (StatusCode::OK, 0, len),
+        Some(v) => {
+            let (s, e) = range::parse(v.to_str().unwrap_or(""), len)
+                .ok_or(ApiError::RangeNotSatisfiable(len))?;
+            (StatusCode::PARTIAL_CONTENT, s, e)
+        }
+    };
+    let body = bytes[start as usize..end as usize].to_vec();
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        mime.parse()
+            .map_err(|_| ApiError::Internal("bad media type".into()))?,
+    );
+    h.insert(
+        header::ACCEPT_RANGES,
+        header::HeaderValue::from_static("bytes"),
+    );
+    if status == StatusCode::PARTIAL_CONTENT {
+        let cr = format!("bytes {start}-{}/{len}", end.saturating_sub(1));
+        h.insert(
+            header::CONTENT_RANGE,
+            cr.parse()
+                .map_err(|_| ApiError::Internal("bad range".into()))?,
+        );
+    }
+    Ok(resp)
+}

@@ -10,6 +10,7 @@ pub mod broadcast;
 pub mod estimate;
 pub mod journal;
 pub mod plan;
+pub mod publish;
 mod signer;
 
 pub use plan::{plan, Plan, PlanError, PlanRequest};

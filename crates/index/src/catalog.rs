@@ -1,0 +1,181 @@
+//! The catalog: every content found, its verified bytes, and the flaws seen on the way.
+
+use bitcoin::{Transaction, Txid};
+use cvp::{AddOutcome, Assembler, Header, Lineage, Record, TxRecords};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+
+/// Where a content stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentState {
+    /// Every segment present, verified and confirmed.
+    Complete,
+    /// Every segment present and verified, some still in the mempool.
+    Verified,
+    /// Segments still missing.
+    Arriving,
+    /// All present but they do not match the header's root.
+    Damaged,
+}
+
+/// One content.
+#[derive(Debug, Clone)]
+pub struct Content {
+    /// Content id.
+    pub id: Txid,
+    /// The reassembler (holds the header and segments).
+    pub assembler: Assembler,
+    /// Lineage transactions and their block height (`None`: mempool).
+    pub txs: BTreeMap<Txid, Option<u32>>,
+    /// Flaws seen (malformed records, rejected segments), as text.
+    pub flaws: Vec<String>,
+}
+
+/// What the API and pages show about a content.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContentSummary {
+    /// Content id.
+    pub id: Txid,
+    /// The header.
+    pub header: Header,
+    /// State.
+    pub state: ContentState,
+    /// Segments held.
+    pub segments_received: u32,
+    /// Segments verified and contiguous from the start.
+    pub segments_verified: u32,
+    /// Lineage transactions.
+    pub transactions: usize,
+    /// Lowest block height holding a lineage transaction.
+    pub first_block: Option<u32>,
+    /// Highest.
+    pub last_block: Option<u32>,
+    /// Flaws seen.
+    pub flaws: Vec<String>,
+}
+
+/// Every content found, and what could not be attributed.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    lineage: Lineage,
+    contents: BTreeMap<Txid, Content>,
+    seen: HashSet<Txid>,
+    /// Segments claiming a content that never attached (forgeries, or not seen yet).
+    pub unattributed: usize,
+}
+
+impl Catalog {
+    /// Feed one transaction (from a block at `height`, or the mempool).
+    pub fn add_tx(&mut self, tx: &Transaction, height: Option<u32>) {
+        let recs = TxRecords::from_tx(tx);
+        if recs.found.is_empty() {
+            return;
+        }
+        if !self.seen.insert(recs.txid) {
+            // Seen before in the mempool: record the confirmation.
+            if let Some(c) = self
+                .lineage
+                .content_of(&recs.txid)
+                .and_then(|c| self.contents.get_mut(&c))
+            {
+                c.txs.insert(recs.txid, height);
+            }
+            return;
+        }
+        for a in self.lineage.observe(recs) {
+            let txid = a.tx.txid;
+            let height = if txid == tx.compute_txid() {
+                height
+            } else {
+                None
+            };
+            for f in a.tx.found {
+                match f.record {
+                    Ok(Record::Header(h)) => {
+                        let c = self.contents.entry(a.content).or_insert_with(|| Content {
+                            id: a.content,
+                            assembler: Assembler::new(h.clone()),
+                            txs: BTreeMap::new(),
+                            flaws: Vec::new(),
+                        });
+                        c.txs.insert(txid, height);
+                    }
+                    Ok(record) => self.apply(a.content, txid, height, record),
+                    Err(e) => {
+                        if let Some(c) = self.contents.get_mut(&a.content) {
+                            c.flaws.push(format!("{txid}: malformed record: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+        self.unattributed = self.lineage.unattributed().count();
+    }
+
+    fn apply(&mut self, content: Txid, txid: Txid, height: Option<u32>, record: Record) {
+        let Some(c) = self.contents.get_mut(&content) else {
+            return;
+        };
+        c.txs.insert(txid, height);
+        match record {
+            Record::Segment(s) => {
+                if let AddOutcome::Rejected(flaw) = c.assembler.add(s) {
+                    c.flaws.push(format!("{txid}: {flaw}"));
+                }
+            }
+            Record::SegmentHashes(h) => {
+                for flaw in c.assembler.add_hashes(&h) {
+                    c.flaws.push(format!("{txid}: {flaw}"));
+                }
+            }
+            Record::End(e) => c.assembler.apply_end(&e),
+            _ => {}
+        }
+    }
+
+    /// All contents.
+    pub fn contents(&self) -> impl Iterator<Item = &Content> {
+        self.contents.values()
+    }
+
+    /// One content.
+    pub fn get(&self, id: &Txid) -> Option<&Content> {
+        self.contents.get(id)
+    }
+}
+
+impl Content {
+    /// The summary shown to viewers.
+    pub fn summary(&self) -> ContentSummary {
+        let a = &self.assembler;
+        let heights: Vec<u32> = self.txs.values().filter_map(|h| *h).collect();
+        let verified = a.verified_prefix();
+        let complete = a.is_complete();
+        let state = match (complete, complete && verified == a.received()) {
+            (true, true) if self.txs.values().all(Option::is_some) => ContentState::Complete,
+            (true, true) => ContentState::Verified,
+            (true, false) => ContentState::Damaged,
+            _ => ContentState::Arriving,
+        };
+        ContentSummary {
+            id: self.id,
+            header: a.header().clone(),
+            state,
+            segments_received: a.received(),
+            segments_verified: verified,
+            transactions: self.txs.len(),
+            first_block: heights.iter().min().copied(),
+            last_block: heights.iter().max().copied(),
+            flaws: self.flaws.clone(),
+        }
+    }
+
+    /// The verified bytes available now (the whole stream once complete).
+    pub fn verified_bytes(&self) -> Vec<u8> {
+        self.assembler.finish().unwrap_or_else(|_| {
+            self.assembler
+                .prefix_bytes(self.assembler.verified_prefix())
+        })
+    }
+}

@@ -1,0 +1,60 @@
+//! Finding CVP transactions: a byte search for the signature decides which transactions are
+//! decoded at all.
+
+use crate::catalog::Catalog;
+use chain::{ChainBackend, ChainError};
+
+/// True when `raw` may hold a CVP record (it contains the three signature bytes).
+pub fn has_signature(raw: &[u8]) -> bool {
+    memchr::memmem::find(raw, &cvp::SIGNATURE).is_some()
+}
+
+/// Follows a backend from a height onward, feeding the catalog.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    /// Next height to scan.
+    pub next_height: u32,
+    /// Hash of the last scanned block (a different hash at that height means a reorg).
+    pub last_hash: Option<bitcoin::BlockHash>,
+}
+
+impl Scanner {
+    /// Scan new blocks and the mempool. On a reorg the catalog is rebuilt from genesis (the
+    /// in-memory catalog has no undo log yet).
+    pub fn poll(
+        &mut self,
+        backend: &dyn ChainBackend,
+        catalog: &mut Catalog,
+    ) -> Result<(), ChainError> {
+        let tip = backend.tip()?;
+        if let Some(last) = self.last_hash {
+            let height = self.next_height.saturating_sub(1);
+            if tip.height < height || backend.block_hash(height)? != last {
+                *catalog = Catalog::default();
+                *self = Scanner::default();
+            }
+        }
+        while self.next_height <= tip.height {
+            let hash = backend.block_hash(self.next_height)?;
+            let raw = backend.raw_block(&hash)?;
+            if has_signature(&raw) {
+                let block = chain::decode_block(&raw)?;
+                for tx in &block.txdata {
+                    catalog.add_tx(tx, Some(self.next_height));
+                }
+            }
+            self.last_hash = Some(hash);
+            self.next_height += 1;
+        }
+        for txid in backend.mempool_txids()? {
+            if let Ok(raw) = backend.raw_tx(&txid) {
+                if has_signature(&raw) {
+                    if let Ok(tx) = chain::decode_tx(&raw) {
+                        catalog.add_tx(&tx, None);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

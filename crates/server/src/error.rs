@@ -1,0 +1,48 @@
+//! The one error type of the gateway: details go to the log, users get a clean message.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// What went wrong serving a request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// Malformed request.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// Unknown content or page.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A Range outside the body.
+    #[error("range not satisfiable (the body has {0} bytes)")]
+    RangeNotSatisfiable(u64),
+    /// A bug or a broken server state.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::Internal(detail) => {
+                tracing::error!("internal error: {detail}");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let mut resp = (
+            status,
+            serde_json::json!({ "error": self.to_string() }).to_string(),
+        )
+            .into_response();
+        if let ApiError::RangeNotSatisfiable(len) = self {
+            if let Ok(v) = format!("bytes */{len}").parse() {
+                resp.headers_mut()
+                    .insert(axum::http::header::CONTENT_RANGE, v);
+            }
+        }
+        resp
+    }
+}

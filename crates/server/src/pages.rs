@@ -1,0 +1,108 @@
+//! The HTML pages. Every value from the chain is escaped: titles are attacker-controlled.
+
+use index::{ContentState, ContentSummary};
+
+fn esc(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '<' => "&lt;".into(),
+            '>' => "&gt;".into(),
+            '&' => "&amp;".into(),
+            '"' => "&quot;".into(),
+            '\'' => "&#39;".into(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+fn title(s: &ContentSummary) -> String {
+    esc(s.header.title.as_deref().unwrap_or("(untitled)"))
+}
+
+fn state(s: ContentState) -> &'static str {
+    match s {
+        ContentState::Complete => "complete, confirmed",
+        ContentState::Verified => "verified, partly unconfirmed",
+        ContentState::Arriving => "still arriving",
+        ContentState::Damaged => "damaged",
+    }
+}
+
+fn duration(ms: Option<u64>) -> String {
+    ms.map_or("?".into(), |ms| {
+        format!("{}:{:02}", ms / 60_000, (ms / 1000) % 60)
+    })
+}
+
+fn page(head: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>{head}</title>\
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse}}\
+td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}.bar{{background:#eee;height:1em;width:100%}}\
+.bar div{{background:#f7931a;height:1em}}video{{width:100%;background:#000}}</style></head><body>{body}</body></html>"
+    )
+}
+
+/// The catalog page.
+pub(crate) fn catalog(items: &[ContentSummary]) -> String {
+    let mut rows = String::new();
+    for s in items {
+        let size = s
+            .header
+            .total_length
+            .map_or("?".into(), |b| format!("{:.1} kB", b as f64 / 1000.0));
+        rows.push_str(&format!(
+            "<tr><td><a class=film href=\"/watch/{id}\">{t}</a></td><td>{d}</td><td>{size}</td><td>{tx}</td><td>{st}</td></tr>",
+            id = s.id,
+            t = title(s),
+            d = duration(s.header.duration_ms),
+            tx = s.transactions,
+            st = state(s.state),
+        ));
+    }
+    if items.is_empty() {
+        rows = "<tr><td colspan=5>No films found on this chain yet.</td></tr>".into();
+    }
+    page(
+        "BitFlix",
+        &format!("<h1>BitFlix</h1><p>Films found on chain, each checked against its publisher's Merkle root and lineage.</p>\
+<table><tr><th>title</th><th>duration</th><th>size</th><th>transactions</th><th>state</th></tr>{rows}</table>"),
+    )
+}
+
+/// The watch page.
+pub(crate) fn watch(s: &ContentSummary) -> String {
+    let total = s.header.segment_count.unwrap_or(0).max(1);
+    let pct = 100.0 * f64::from(s.segments_verified) / f64::from(total);
+    let flaws = if s.flaws.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<h2>Flaws</h2><ul>{}</ul>",
+            s.flaws
+                .iter()
+                .map(|f| format!("<li>{}</li>", esc(f)))
+                .collect::<String>()
+        )
+    };
+    page(
+        &title(s),
+        &format!(
+            "<p><a href=\"/\">&larr; catalog</a></p><h1>{t}</h1>\
+<video id=v controls autoplay muted playsinline src=\"/api/content/{id}/file\"></video>\
+<p>{v} of {n} segments on chain and verified ({pct:.0} %), in {tx} transactions, blocks {fb}&ndash;{lb}; state: {st}.</p>\
+<div class=bar><div style=\"width:{pct:.1}%\"></div></div>{flaws}\
+<script>const v=document.getElementById('v');\
+function report(){{document.title='w='+v.videoWidth+' t='+v.currentTime.toFixed(2);}}\
+v.addEventListener('timeupdate',report);v.addEventListener('loadedmetadata',report);</script>",
+            t = title(s),
+            id = s.id,
+            v = s.segments_verified,
+            n = total,
+            tx = s.transactions,
+            fb = s.first_block.map_or("?".into(), |b| b.to_string()),
+            lb = s.last_block.map_or("?".into(), |b| b.to_string()),
+            st = state(s.state),
+        ),
+    )
+}

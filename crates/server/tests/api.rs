@@ -1,0 +1,230 @@
+//! A film published on the devnet, scanned, and served: pages, API, Range, bad requests, and a
+//! stranger's forged segment that is never served.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on the first unexpected error"
+)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use bitcoin::key::Keypair;
+use bitcoin::secp256k1::{Secp256k1, SecretKey};
+use bitcoin::{Amount, FeeRate, OutPoint, TxOut};
+use cvp::{Carrier, ContentInfo, Record, Segment};
+use devnet::{Devnet, DevnetConfig};
+use index::{Catalog, Scanner};
+use std::sync::{Arc, RwLock};
+use tower::ServiceExt;
+use wallet::{PlanRequest, Signer};
+
+fn signer(seed: u8) -> Signer {
+    Signer::new(Keypair::from_secret_key(
+        &Secp256k1::new(),
+        &SecretKey::from_slice(&[seed; 32]).unwrap(),
+    ))
+}
+
+fn fund(d: &Devnet, s: &Signer, sats: u64) -> (OutPoint, TxOut) {
+    let txid = d.faucet(&s.script(), Amount::from_sat(sats)).unwrap();
+    d.mine(1, &d.faucet_script()).unwrap();
+    let tx = d.tx(&txid).unwrap().tx;
+    let vout = tx
+        .output
+        .iter()
+        .position(|o| o.script_pubkey == s.script())
+        .unwrap();
+    (OutPoint::new(txid, vout as u32), tx.output[vout].clone())
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    catalog: Arc<RwLock<Catalog>>,
+    id: bitcoin::Txid,
+    film: Vec<u8>,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Devnet::open(dir.path(), DevnetConfig::default()).unwrap();
+    let publisher = signer(21);
+    let film: Vec<u8> = (0..30_000u32).map(|i| (i % 251) as u8).collect();
+    let info = ContentInfo {
+        title: Some("<b>Fox</b>".into()),
+        media_type: "video/mp4".into(),
+        duration_ms: Some(5300),
+        poster: None,
+    };
+    let req = PlanRequest {
+        stream: &film,
+        info,
+        carrier: Carrier::OpReturn,
+        feerate: FeeRate::from_sat_per_vb(1).unwrap(),
+        funding: fund(&d, &publisher, 1_000_000),
+    };
+    let miner = d.faucet_script();
+    let (plan, _) = wallet::publish::publish(
+        dir.path(),
+        &d,
+        &req,
+        &publisher,
+        || {
+            d.mine(1, &miner)
+                .map(|_| ())
+                .map_err(|e| chain::ChainError::Unavailable(e.to_string()))
+        },
+        |_| {},
+    )
+    .unwrap();
+    // A stranger claims segment 0 of the film with their own coins.
+    let stranger = signer(22);
+    let coin = fund(&d, &stranger, 100_000);
+    let forged = Record::Segment(Segment {
+        index: 0,
+        payload: vec![0xee; 30_000],
+    })
+    .encode();
+    let mut tx = bitcoin::Transaction {
+        version: bitcoin::transaction::Version::TWO,
+        lock_time: bitcoin::absolute::LockTime::ZERO,
+        input: vec![bitcoin::TxIn {
+            previous_output: coin.0,
+            ..Default::default()
+        }],
+        output: vec![
+            TxOut {
+                value: Amount::ZERO,
+                script_pubkey: cvp::carrier::op_return_script(&forged),
+            },
+            TxOut {
+                value: Amount::from_sat(50_000),
+                script_pubkey: stranger.script(),
+            },
+        ],
+    };
+    let sig = {
+        let secp = Secp256k1::new();
+        let kp = Keypair::from_secret_key(&secp, &SecretKey::from_slice(&[22; 32]).unwrap());
+        let tweaked = bitcoin::key::TapTweak::tap_tweak(kp, &secp, None).to_keypair();
+        let h = bitcoin::sighash::SighashCache::new(&tx)
+            .taproot_key_spend_signature_hash(
+                0,
+                &bitcoin::sighash::Prevouts::All(std::slice::from_ref(&coin.1)),
+                bitcoin::TapSighashType::Default,
+            )
+            .unwrap();
+        secp.sign_schnorr_no_aux_rand(
+            &bitcoin::secp256k1::Message::from_digest(*h.as_ref()),
+            &tweaked,
+        )
+    };
+    tx.input[0].witness = bitcoin::Witness::from_slice(&[sig.serialize()]);
+    d.submit_tx(tx).unwrap();
+    d.mine(1, &miner).unwrap();
+    let mut catalog = Catalog::default();
+    Scanner::default().poll(&d, &mut catalog).unwrap();
+    assert_eq!(
+        catalog.unattributed, 1,
+        "the forged segment is seen and not attributed"
+    );
+    Fixture {
+        _dir: dir,
+        catalog: Arc::new(RwLock::new(catalog)),
+        id: plan.content_id,
+        film,
+    }
+}
+
+async fn get(
+    app: axum::Router,
+    uri: &str,
+    range: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut req = Request::get(uri);
+    if let Some(r) = range {
+        req = req.header("range", r);
+    }
+    let resp = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), 100 << 20)
+        .await
+        .unwrap()
+        .to_vec();
+    (status, headers, body)
+}
+
+#[tokio::test]
+async fn serves_the_verified_film_and_refuses_bad_requests() {
+    let f = fixture();
+    let app = server::app(f.catalog.clone());
+    let (s, _, body) = get(app.clone(), "/api/catalog", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let list: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(list[0]["id"], f.id.to_string());
+    assert_eq!(list[0]["state"], "complete");
+    assert!(
+        list[0]["flaws"].as_array().unwrap().is_empty(),
+        "the forgery never reached the film"
+    );
+
+    let (s, h, body) = get(app.clone(), &format!("/api/content/{}/file", f.id), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h["content-type"], "video/mp4");
+    assert_eq!(
+        body, f.film,
+        "the served file is the published one, byte for byte"
+    );
+
+    let (s, h, body) = get(
+        app.clone(),
+        &format!("/api/content/{}/file", f.id),
+        Some("bytes=100-199"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        h["content-range"],
+        format!("bytes 100-199/{}", f.film.len())
+    );
+    assert_eq!(body, f.film[100..200]);
+
+    let (s, _, _) = get(
+        app.clone(),
+        &format!("/api/content/{}/file", f.id),
+        Some("bytes=999999-"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::RANGE_NOT_SATISFIABLE);
+    let (s, _, _) = get(app.clone(), "/api/content/nothex", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, _) = get(
+        app.clone(),
+        &format!("/api/content/{}", "0".repeat(64)),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = get(app.clone(), "/../../etc/passwd", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = get(
+        app.clone(),
+        &format!("/api/content/{}", "9".repeat(5_000)),
+        None,
+    )
+    .await;
+    assert!(s.is_client_error());
+
+    let (s, _, body) = get(app.clone(), "/", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let html = String::from_utf8(body).unwrap();
+    assert!(
+        html.contains("&lt;b&gt;Fox&lt;/b&gt;"),
+        "titles from the chain are escaped"
+    );
+    assert!(!html.contains("<b>Fox</b>"));
+    let (s, _, body) = get(app, &format!("/watch/{}", f.id), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(String::from_utf8(body)
+        .unwrap()
+        .contains(&format!("/api/content/{}/file", f.id)));
+}
