@@ -16,6 +16,9 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 step "tests"
 cargo test --locked --workspace
 
+step "browser end to end (headless Chromium plays the film published on the devnet)"
+bash scripts/e2e-browser.sh
+
 step "fuzz targets (cargo fuzz build, then each target runs on generated inputs)"
 bash scripts/fuzz-smoke.sh
 

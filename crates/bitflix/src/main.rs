@@ -4,7 +4,9 @@
 //! for people, or as JSON with `--json` (tests deserialize it). `main` returns an exit code:
 //! 0 success, 1 the command failed, 2 bad usage (clap's own).
 
+mod backend;
 mod cmd;
+mod keys;
 mod output;
 
 use clap::Parser;

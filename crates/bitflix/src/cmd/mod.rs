@@ -3,6 +3,11 @@
 //! To add a subcommand: a module here with `Args` (clap) and `run(&Global, Args) -> Result<Output>`,
 //! a variant in [`Command`], and an arm in [`run`].
 
+mod demo;
+mod estimate;
+mod publish;
+mod serve;
+
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -41,6 +46,14 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole path on an embedded devnet: publish the bundled clip, index it, serve the player.
+    Demo(demo::DemoArgs),
+    /// What publishing costs, per carrier (`--table`: our answer to the announcement).
+    Estimate(estimate::EstimateArgs),
+    /// Publish a file on chain; `--resume` finishes an interrupted publish without paying twice.
+    Publish(publish::PublishArgs),
+    /// Scan the chain and serve the catalog and player.
+    Serve(serve::ServeArgs),
     /// Show what BitFlix was built with.
     Version,
 }
@@ -48,6 +61,10 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
     match cli.command {
+        Command::Demo(a) => crate::output::emit(g.json, &demo::run(g, a)?),
+        Command::Estimate(a) => crate::output::emit(g.json, &estimate::run(a)?),
+        Command::Publish(a) => crate::output::emit(g.json, &publish::Many(publish::run(g, a)?)),
+        Command::Serve(a) => crate::output::emit(g.json, &serve::run(a)?),
         Command::Version => crate::output::emit(g.json, &version()),
     }
 }

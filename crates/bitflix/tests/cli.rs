@@ -1,0 +1,88 @@
+//! The binary as scripts use it: `--json` outputs deserialize, errors are clear and exit 1.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on the first unexpected error"
+)]
+
+use serde_json::Value;
+use std::process::Command;
+
+fn bitflix(args: &[&str]) -> (i32, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_bitflix"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (
+        out.status.code().unwrap_or(-1),
+        json,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn estimate_table_is_honest_json() {
+    let (code, v, _) = bitflix(&["estimate", "--table", "--json"]);
+    assert_eq!(code, 0);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 9, "three films x three carriers");
+    for r in rows {
+        assert!(
+            r["vbytes"].as_u64().unwrap() >= r["payload_bytes"].as_u64().unwrap() / 4,
+            "never below the witness discount"
+        );
+        assert!(r["fee_sat"].as_u64().unwrap() > 0);
+    }
+    assert!(v["announced"].as_str().unwrap().contains("2^608"));
+}
+
+#[test]
+fn estimate_refuses_bad_input_clearly() {
+    let (code, _, err) = bitflix(&[
+        "estimate",
+        "--duration",
+        "2h",
+        "--kbps",
+        "15",
+        "--feerate",
+        "0.01",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("minimum relay fee"), "{err}");
+    let (code, _, err) = bitflix(&["estimate", "--duration", "2x", "--kbps", "15"]);
+    assert_eq!(code, 2, "clap usage errors exit 2");
+    assert!(err.contains("unit must be h, m or s"), "{err}");
+    let (code, _, err) = bitflix(&["publish", "--chain", "esplora:http://127.0.0.1:9", "x"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not implemented yet"), "{err}");
+}
+
+#[test]
+fn demo_publishes_reads_back_and_reuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (code, first, err) = bitflix(&[
+        "demo",
+        "--datadir",
+        d,
+        "--no-serve",
+        "--json",
+        "--carrier",
+        "op-return",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(first["published_now"], true);
+    assert_eq!(first["verified_bytes"], 1_055_736);
+    let (code, second, err) = bitflix(&["demo", "--datadir", d, "--no-serve", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        second["published_now"], false,
+        "a second run reuses the film"
+    );
+    assert_eq!(second["content_id"], first["content_id"]);
+    let key = dir.path().join("publisher.key");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "the key file is private");
+}
