@@ -2,8 +2,8 @@
 //!
 //! Everything the rest of BitFlix needs from a chain goes through [`ChainBackend`]: the tip, raw
 //! blocks by height, transactions by id, the mempool and a stream of its changes, broadcast and a fee
-//! estimate. Three implementations exist: the embedded devnet (crate `devnet`), Esplora over HTTP
-//! ([`esplora`]) and Bitcoin Core over JSON-RPC, REST and ZMQ ([`core`]).
+//! estimate. The embedded devnet (crate `devnet`) implements it in-process; the Esplora (HTTP) and
+//! Bitcoin Core (JSON-RPC, REST, ZMQ) implementations are not built yet.
 //!
 //! The trait is blocking on purpose: every caller (scanner, wallet sync, publisher) is a loop that
 //! wants the next block; async callers wrap it in `spawn_blocking`.

@@ -1,1 +1,0 @@
-//! Encoding to a byte budget (AV1/Opus/codec2) and rewrapping CVP streams to WebM/MP4
