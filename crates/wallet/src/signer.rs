@@ -1,7 +1,7 @@
 //! The publisher's key: key-path spends of its P2TR change, script-path spends of envelopes.
 
 use bitcoin::key::{Keypair, TapTweak};
-use bitcoin::secp256k1::{Message, Secp256k1, XOnlyPublicKey};
+use bitcoin::secp256k1::{All, Message, Secp256k1, XOnlyPublicKey};
 use bitcoin::sighash::{Prevouts, SighashCache, TapSighashType};
 use bitcoin::taproot::TapLeafHash;
 use bitcoin::{ScriptBuf, Transaction, TxOut};
@@ -10,6 +10,10 @@ use bitcoin::{ScriptBuf, Transaction, TxOut};
 #[derive(Debug, Clone)]
 pub struct Signer {
     keypair: Keypair,
+    /// The BIP341-tweaked key-path keypair, computed once.
+    tweaked: Keypair,
+    /// One context for every signature (creating one costs more than signing).
+    secp: Secp256k1<All>,
     /// When false, signatures are 64 zero bytes: same size, for estimates.
     real: bool,
 }
@@ -17,8 +21,12 @@ pub struct Signer {
 impl Signer {
     /// A signer for `keypair`.
     pub fn new(keypair: Keypair) -> Signer {
+        let secp = Secp256k1::new();
+        let tweaked = keypair.tap_tweak(&secp, None).to_keypair();
         Signer {
             keypair,
+            tweaked,
+            secp,
             real: true,
         }
     }
@@ -30,6 +38,8 @@ impl Signer {
             .unwrap_or_else(|_| Keypair::new(&secp, &mut bitcoin::secp256k1::rand::thread_rng()));
         Signer {
             keypair: kp,
+            tweaked: kp,
+            secp,
             real: false,
         }
     }
@@ -41,7 +51,7 @@ impl Signer {
 
     /// The P2TR script paying this key (key path only).
     pub fn script(&self) -> ScriptBuf {
-        ScriptBuf::new_p2tr(&Secp256k1::verification_only(), self.xonly(), None)
+        ScriptBuf::new_p2tr(&self.secp, self.xonly(), None)
     }
 
     /// A key-path signature for input `i` spending `prevouts`.
@@ -49,15 +59,15 @@ impl Signer {
         if !self.real {
             return [0u8; 64];
         }
-        let secp = Secp256k1::new();
-        let tweaked = self.keypair.tap_tweak(&secp, None).to_keypair();
-        match SighashCache::new(tx).taproot_key_spend_signature_hash(
+        let sighash = SighashCache::new(tx).taproot_key_spend_signature_hash(
             i,
             &Prevouts::All(prevouts),
             TapSighashType::Default,
-        ) {
-            Ok(h) => secp
-                .sign_schnorr_no_aux_rand(&Message::from_digest(*h.as_ref()), &tweaked)
+        );
+        match sighash {
+            Ok(h) => self
+                .secp
+                .sign_schnorr_no_aux_rand(&Message::from_digest(*h.as_ref()), &self.tweaked)
                 .serialize(),
             Err(_) => [0u8; 64],
         }
@@ -74,14 +84,15 @@ impl Signer {
         if !self.real {
             return [0u8; 64];
         }
-        let secp = Secp256k1::new();
-        match SighashCache::new(tx).taproot_script_spend_signature_hash(
+        let sighash = SighashCache::new(tx).taproot_script_spend_signature_hash(
             i,
             &Prevouts::All(prevouts),
             leaf,
             TapSighashType::Default,
-        ) {
-            Ok(h) => secp
+        );
+        match sighash {
+            Ok(h) => self
+                .secp
                 .sign_schnorr_no_aux_rand(&Message::from_digest(*h.as_ref()), &self.keypair)
                 .serialize(),
             Err(_) => [0u8; 64],
