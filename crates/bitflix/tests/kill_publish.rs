@@ -1,0 +1,162 @@
+//! kill -9 in the middle of a publish, then `--resume`: nothing is paid twice, nothing is missing.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on the first unexpected error"
+)]
+
+use chain::ChainBackend;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn bitflix(datadir: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bitflix"));
+    c.args(["--datadir", datadir])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
+}
+
+#[test]
+fn killed_publish_resumes_without_paying_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let datadir = data.to_str().unwrap();
+    let chain = format!("devnet:{}", dir.path().join("chain").display());
+    let film: Vec<u8> = (0..60_000u32).map(|i| (i * 31 % 253) as u8).collect();
+    let file = dir.path().join("film.cvpm");
+    std::fs::write(&file, &film).unwrap();
+    // Kill at several points: early (maybe before the journal), and mid-broadcast.
+    let mut seed = 0x9e37_79b9_u64;
+    let mut killed_with_journal = false;
+    for round in 0..4 {
+        let mut child = if round == 0 {
+            bitflix(
+                datadir,
+                &[
+                    "publish",
+                    file.to_str().unwrap(),
+                    "--title",
+                    "Killed",
+                    "--carrier",
+                    "op-return-80",
+                    "--chain",
+                    &chain,
+                ],
+            )
+            .spawn()
+            .unwrap()
+        } else {
+            bitflix(datadir, &["publish", "--resume", "--chain", &chain])
+                .spawn()
+                .unwrap()
+        };
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        if round == 0 {
+            // Let it get past funding and planning: wait for the journal, then kill mid-broadcast.
+            for _ in 0..600 {
+                if data.join("publish").exists() || child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20 + (seed >> 33) % 250));
+        let finished = child.try_wait().unwrap().is_some();
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let interrupted = !finished && data.join("publish").exists();
+        killed_with_journal |= interrupted;
+        if round == 0 && interrupted {
+            // Re-running the original command instead of --resume would pay again: it must refuse.
+            let again = bitflix(
+                datadir,
+                &[
+                    "publish",
+                    file.to_str().unwrap(),
+                    "--title",
+                    "Killed",
+                    "--carrier",
+                    "op-return-80",
+                    "--chain",
+                    &chain,
+                ],
+            )
+            .output()
+            .unwrap();
+            let err = String::from_utf8_lossy(&again.stderr);
+            assert!(!again.status.success() && err.contains("--resume"), "{err}");
+        }
+        if round == 0 && !data.join("publish").exists() {
+            // Killed before the plan was saved: nothing was broadcast, start again.
+            let out = bitflix(
+                datadir,
+                &[
+                    "publish",
+                    file.to_str().unwrap(),
+                    "--title",
+                    "Killed",
+                    "--carrier",
+                    "op-return-80",
+                    "--chain",
+                    &chain,
+                ],
+            )
+            .output()
+            .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let out = bitflix(datadir, &["publish", "--resume", "--chain", &chain])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        killed_with_journal,
+        "at least one kill must land mid-broadcast for this test to mean anything"
+    );
+
+    // Check the chain: one journal, every transaction known exactly once, the film complete.
+    let journals = std::fs::read_dir(data.join("publish")).unwrap().count();
+    assert_eq!(journals, 1, "one plan, never re-planned");
+    let d =
+        devnet::Devnet::open(&dir.path().join("chain"), devnet::DevnetConfig::default()).unwrap();
+    d.mine(1, &d.faucet_script()).unwrap();
+    let plan_path = std::fs::read_dir(data.join("publish"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("plan.json");
+    let journal: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(plan_path).unwrap()).unwrap();
+    let txids: Vec<bitcoin::Txid> = journal["txs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["txid"].as_str().unwrap().parse().unwrap())
+        .collect();
+    for t in &txids {
+        assert!(
+            matches!(d.tx_status(t).unwrap(), chain::TxStatus::Confirmed(_)),
+            "{t} confirmed"
+        );
+    }
+    let mut catalog = index::Catalog::default();
+    index::Scanner::default().poll(&d, &mut catalog).unwrap();
+    let contents: Vec<_> = catalog.contents().collect();
+    assert_eq!(contents.len(), 1, "one film, not two");
+    assert_eq!(contents[0].verified_bytes(), film);
+    // No input was spent by two different transactions of ours: every journal tx is confirmed,
+    // and the chain accepted them all, so none conflicted.
+    assert_eq!(contents[0].txs.len(), txids.len());
+}
