@@ -88,6 +88,7 @@ impl Devnet {
         std::fs::create_dir_all(datadir)
             .map_err(|e| DevnetError::io(format!("create {}", datadir.display()), e))?;
         let kernel = Kernel::open(datadir)?;
+        replay_blocks(&kernel, &datadir.join("blocks.log"));
         let mut index = ChainIndex::default();
         let (tip, _) = kernel.tip();
         for h in 0..=tip {
@@ -378,7 +379,7 @@ impl Devnet {
                 bitcoin::constants::genesis_block(bitcoin::Network::Regtest).block_hash()
             });
             let block = self.next_block(&mut s, prev, txs, fees, to);
-            self.inner.kernel.process(&serialize(&block), true)?;
+            self.accept_block(&block, true)?;
             hashes.push(self.connect(&mut s, &block));
         }
         self.compact_log(&mut s)?;
@@ -421,6 +422,24 @@ impl Devnet {
         }));
         notify(s, events);
         hash
+    }
+
+    /// Hand a block to the kernel and, once accepted, append it to `blocks.log` and fsync. The
+    /// kernel flushes its block index only now and then, and a killed process loses what it had
+    /// not flushed; replaying this journal on open restores every block that was ever reported.
+    fn accept_block(&self, block: &bitcoin::Block, extends_tip: bool) -> Result<(), DevnetError> {
+        let raw = serialize(block);
+        self.inner.kernel.process(&raw, extends_tip)?;
+        let io = |e| DevnetError::io("append blocks.log", e);
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.inner.datadir.join("blocks.log"))
+            .map_err(io)?;
+        let mut rec = (raw.len() as u32).to_le_bytes().to_vec();
+        rec.extend_from_slice(&raw);
+        f.write_all(&rec).map_err(io)?;
+        f.sync_data().map_err(io)
     }
 
     /// Rewrite the mempool log with what the mempool holds now.
@@ -568,7 +587,7 @@ impl Devnet {
                     s.extra_nonce,
                 );
             }
-            self.inner.kernel.process(&serialize(&block), i == depth)?;
+            self.accept_block(&block, i == depth)?;
             prev = block.block_hash();
             branch.push(prev);
         }
@@ -613,7 +632,7 @@ impl Devnet {
         });
         let script = self.inner.faucet.script.clone();
         let block = self.next_block(&mut s, prev, txs, Amount::ZERO, &script);
-        self.inner.kernel.process(&serialize(&block), true)?;
+        self.accept_block(&block, true)?;
         Ok(self.connect(&mut s, &block))
     }
 
@@ -647,4 +666,21 @@ fn spawn_miner(inner: Weak<Inner>, every: Duration) {
                 tracing::warn!("interval mining failed: {e}");
             }
         });
+}
+
+/// Give the kernel every block of the journal again, in order; blocks it has are duplicates and
+/// cost a lookup. A record cut short by a kill is the block that was never reported: dropped.
+fn replay_blocks(kernel: &Kernel, path: &Path) {
+    let Ok(log) = std::fs::read(path) else { return };
+    let mut rest = &log[..];
+    while rest.len() >= 4 {
+        let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if rest.len() < 4 + len {
+            break;
+        }
+        if let Err(e) = kernel.process(&rest[4..4 + len], false) {
+            tracing::warn!("replaying blocks.log: {e}");
+        }
+        rest = &rest[4 + len..];
+    }
 }

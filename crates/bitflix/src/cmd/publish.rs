@@ -228,6 +228,20 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
     let Some(file) = args.file else {
         bail!("give the FILE to publish (or --resume)")
     };
+    // Never start a second plan while one is unfinished: re-running the same command after a
+    // kill must not pay again.
+    for path in Journal::all(&g.datadir) {
+        let journal = Journal::load(&path)?;
+        for t in &journal.txs {
+            if d.tx_status(&t.txid)? == chain::TxStatus::Unknown {
+                bail!(
+                    "an interrupted publish of {} ('{}') is not finished: run `bitflix publish --resume` first (nothing will be paid twice)",
+                    journal.content_id,
+                    journal.title
+                );
+            }
+        }
+    }
     let title = args.title.unwrap_or_else(|| {
         file.file_stem()
             .and_then(|s| s.to_str())
