@@ -55,7 +55,7 @@ fn estimate_refuses_bad_input_clearly() {
     assert!(err.contains("unit must be h, m or s"), "{err}");
     let (code, _, err) = bitflix(&["publish", "--chain", "esplora:http://127.0.0.1:9", "x"]);
     assert_eq!(code, 1);
-    assert!(err.contains("not implemented yet"), "{err}");
+    assert!(err.contains("devnet:DIR only"), "{err}");
 }
 
 #[test]

@@ -2,14 +2,17 @@
 //!
 //! Everything the rest of BitFlix needs from a chain goes through [`ChainBackend`]: the tip, raw
 //! blocks by height, transactions by id, the mempool and a stream of its changes, broadcast and a fee
-//! estimate. The embedded devnet (crate `devnet`) implements it in-process; the Esplora (HTTP) and
-//! Bitcoin Core (JSON-RPC, REST, ZMQ) implementations are not built yet.
+//! estimate. The embedded devnet (crate `devnet`) implements it in-process, [`esplora`] over HTTP;
+//! the Bitcoin Core (JSON-RPC, REST, ZMQ) backend is not built yet. [`testsuite`] is the behaviour
+//! every backend must show.
 //!
 //! The trait is blocking on purpose: every caller (scanner, wallet sync, publisher) is a loop that
 //! wants the next block; async callers wrap it in `spawn_blocking`.
 
 mod error;
+pub mod esplora;
 mod spec;
+pub mod testsuite;
 
 pub use error::ChainError;
 pub use spec::{ChainSpec, NetworkArg};

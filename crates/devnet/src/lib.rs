@@ -16,6 +16,7 @@
 mod backend;
 mod error;
 mod faucet;
+pub mod http;
 mod index;
 mod kernel;
 mod mempool;

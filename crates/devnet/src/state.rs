@@ -317,6 +317,18 @@ impl Devnet {
         out
     }
 
+    /// The script whose SHA-256 is `hash`, among the scripts the chain has paid (Esplora's
+    /// scripthash lookups).
+    pub fn script_by_hash(&self, hash: &[u8]) -> Option<ScriptBuf> {
+        use bitcoin::hashes::{sha256, Hash};
+        let s = self.state();
+        s.index
+            .history
+            .keys()
+            .find(|k| sha256::Hash::hash(k.as_bytes()).as_byte_array()[..] == *hash)
+            .cloned()
+    }
+
     /// The output an outpoint refers to, confirmed or in the mempool, spent or not.
     pub fn prevout(&self, op: &OutPoint) -> Option<TxOut> {
         let s = self.state();

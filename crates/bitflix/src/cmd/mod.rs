@@ -4,6 +4,7 @@
 //! a variant in [`Command`], and an arm in [`run`].
 
 mod demo;
+mod devnet;
 mod estimate;
 mod publish;
 mod serve;
@@ -48,6 +49,8 @@ pub struct Global {
 pub enum Command {
     /// The whole path on an embedded devnet: publish the bundled clip, index it, serve the player.
     Demo(demo::DemoArgs),
+    /// Run the embedded devnet as a daemon serving the Esplora HTTP API.
+    Devnet(devnet::DevnetArgs),
     /// What publishing costs, per carrier (`--table`: our answer to the announcement).
     Estimate(estimate::EstimateArgs),
     /// Publish a file on chain; `--resume` finishes an interrupted publish without paying twice.
@@ -62,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
     match cli.command {
         Command::Demo(a) => crate::output::emit(g.json, &demo::run(g, a)?),
+        Command::Devnet(a) => crate::output::emit(g.json, &devnet::run(g, a)?),
         Command::Estimate(a) => crate::output::emit(g.json, &estimate::run(a)?),
         Command::Publish(a) => crate::output::emit(g.json, &publish::Many(publish::run(g, a)?)),
         Command::Serve(a) => crate::output::emit(g.json, &serve::run(a)?),

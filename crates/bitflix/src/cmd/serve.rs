@@ -1,6 +1,5 @@
 //! `bitflix serve`: scan the chain into a catalog and serve the player.
 
-use crate::backend::open_devnet;
 use anyhow::Context;
 use chain::{ChainBackend, ChainSpec};
 use clap::Args;
@@ -14,9 +13,12 @@ use std::time::Duration;
 /// Serve the catalog and player.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The chain: devnet:DIR.
+    /// The chain: devnet:DIR or esplora:URL.
     #[arg(long, default_value = "devnet:bitflix-data/devnet")]
     chain: ChainSpec,
+    /// The network the chain serves.
+    #[arg(long, default_value = "regtest")]
+    network: chain::NetworkArg,
     /// Address to listen on (loopback by default).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -88,8 +90,8 @@ pub fn serve_blocking(
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ServeOut> {
-    let d = open_devnet(&args.chain)?;
-    serve_blocking(Arc::new(d), args.listen, |url| {
+    let backend = crate::backend::open(&args.chain, args.network.into())?;
+    serve_blocking(backend, args.listen, |url| {
         println!("serving {url} (Ctrl-C to stop)")
     })
 }

@@ -1,0 +1,241 @@
+//! The devnet over the Esplora HTTP API: the endpoints a client uses to follow the chain, read
+//! blocks and transactions, find an address's coins and broadcast. Bad input gets a 4xx with a
+//! reason; the devnet keeps running.
+
+use crate::Devnet;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bitcoin::consensus::{deserialize, serialize};
+use bitcoin::{Address, BlockHash, ScriptBuf, Txid};
+use chain::TxStatus;
+use serde_json::{json, Value};
+use std::str::FromStr;
+
+/// Largest POST body: a standard transaction is at most 400,000 WU, so 400 kB raw, 800 kB hex.
+const MAX_BODY: usize = 1_000_000;
+
+/// The Esplora router over a devnet.
+pub fn router(devnet: Devnet) -> Router {
+    Router::new()
+        .route("/blocks/tip/height", get(tip_height))
+        .route("/blocks/tip/hash", get(tip_hash))
+        .route("/block-height/{height}", get(block_height))
+        .route("/block/{hash}/raw", get(block_raw))
+        .route("/block/{hash}/header", get(block_header))
+        .route("/block/{hash}/txids", get(block_txids))
+        .route("/block/{hash}/status", get(block_status))
+        .route("/tx/{txid}/raw", get(tx_raw))
+        .route("/tx/{txid}/hex", get(tx_hex))
+        .route("/tx/{txid}/status", get(tx_status))
+        .route("/tx/{txid}/outspends", get(tx_outspends))
+        .route("/address/{address}/utxo", get(address_utxo))
+        .route("/scripthash/{hash}/utxo", get(scripthash_utxo))
+        .route("/mempool/txids", get(mempool_txids))
+        .route("/fee-estimates", get(fee_estimates))
+        .route("/tx", post(post_tx))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "unknown endpoint") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(devnet)
+}
+
+/// Serve the router on `listener` until `shutdown` resolves.
+pub async fn serve(
+    devnet: Devnet,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(devnet))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+fn bad(msg: impl Into<String>) -> Response {
+    (StatusCode::BAD_REQUEST, msg.into()).into_response()
+}
+
+fn not_found(what: &str) -> Response {
+    (StatusCode::NOT_FOUND, format!("{what} not found")).into_response()
+}
+
+fn status_json(s: TxStatus) -> Value {
+    match s {
+        TxStatus::Confirmed(b) => {
+            json!({ "confirmed": true, "block_height": b.height, "block_hash": b.hash.to_string() })
+        }
+        _ => json!({ "confirmed": false }),
+    }
+}
+
+async fn tip_height(State(d): State<Devnet>) -> String {
+    d.tip().height.to_string()
+}
+
+async fn tip_hash(State(d): State<Devnet>) -> String {
+    d.tip().hash.to_string()
+}
+
+async fn block_height(State(d): State<Devnet>, Path(h): Path<String>) -> Response {
+    let Ok(h) = h.parse::<u32>() else {
+        return bad("height must be a number");
+    };
+    d.block_hash(h)
+        .map_or_else(|| not_found("block"), |b| b.to_string().into_response())
+}
+
+/// A refusal: status and reason (small, unlike a whole `Response`).
+type Fail = (StatusCode, String);
+
+fn raw_block(d: &Devnet, hash: &str) -> Result<(u32, Vec<u8>), Fail> {
+    let hash = BlockHash::from_str(hash)
+        .map_err(|_| (StatusCode::BAD_REQUEST, "invalid block hash".to_string()))?;
+    match d.raw_block(&hash) {
+        Ok(Some(b)) => Ok(b),
+        Ok(None) => Err((StatusCode::NOT_FOUND, "block not found".into())),
+        Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
+}
+
+async fn block_raw(State(d): State<Devnet>, Path(h): Path<String>) -> Response {
+    raw_block(&d, &h).map_or_else(IntoResponse::into_response, |(_, raw)| raw.into_response())
+}
+
+async fn block_header(State(d): State<Devnet>, Path(h): Path<String>) -> Response {
+    raw_block(&d, &h).map_or_else(IntoResponse::into_response, |(_, raw)| {
+        hex::encode(&raw[..80.min(raw.len())]).into_response()
+    })
+}
+
+async fn block_txids(State(d): State<Devnet>, Path(h): Path<String>) -> Response {
+    match raw_block(&d, &h) {
+        Err(r) => r.into_response(),
+        Ok((_, raw)) => match deserialize::<bitcoin::Block>(&raw) {
+            Ok(b) => Json(
+                b.txdata
+                    .iter()
+                    .map(|t| t.compute_txid().to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .into_response(),
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        },
+    }
+}
+
+async fn block_status(State(d): State<Devnet>, Path(h): Path<String>) -> Response {
+    match raw_block(&d, &h) {
+        Err(r) => r.into_response(),
+        Ok((height, _)) => Json(json!({ "in_best_chain": true, "height": height, "next_best": d.block_hash(height + 1).map(|b| b.to_string()) })).into_response(),
+    }
+}
+
+fn tx(d: &Devnet, txid: &str) -> Result<crate::TxInfo, Fail> {
+    let txid =
+        Txid::from_str(txid).map_err(|_| (StatusCode::BAD_REQUEST, "invalid txid".to_string()))?;
+    d.tx(&txid)
+        .ok_or_else(|| (StatusCode::NOT_FOUND, "transaction not found".into()))
+}
+
+async fn tx_raw(State(d): State<Devnet>, Path(t): Path<String>) -> Response {
+    tx(&d, &t).map_or_else(IntoResponse::into_response, |i| {
+        serialize(&*i.tx).into_response()
+    })
+}
+
+async fn tx_hex(State(d): State<Devnet>, Path(t): Path<String>) -> Response {
+    tx(&d, &t).map_or_else(IntoResponse::into_response, |i| {
+        hex::encode(serialize(&*i.tx)).into_response()
+    })
+}
+
+async fn tx_status(State(d): State<Devnet>, Path(t): Path<String>) -> Response {
+    match Txid::from_str(&t) {
+        Err(_) => bad("invalid txid"),
+        Ok(txid) => Json(status_json(
+            d.tx(&txid).map_or(TxStatus::Unknown, |i| i.status),
+        ))
+        .into_response(),
+    }
+}
+
+async fn tx_outspends(State(d): State<Devnet>, Path(t): Path<String>) -> Response {
+    match tx(&d, &t) {
+        Err(r) => r.into_response(),
+        Ok(info) => {
+            let txid = info.tx.compute_txid();
+            let spends: Vec<Value> = (0..info.tx.output.len() as u32)
+                .map(|vout| match d.outspend(&bitcoin::OutPoint::new(txid, vout)) {
+                    Some((spender, vin, status)) => json!({ "spent": true, "txid": spender.to_string(), "vin": vin, "status": status_json(status) }),
+                    None => json!({ "spent": false }),
+                })
+                .collect();
+            Json(spends).into_response()
+        }
+    }
+}
+
+fn utxos(d: &Devnet, script: &ScriptBuf) -> Response {
+    let list: Vec<Value> = d
+        .script_utxos(script)
+        .into_iter()
+        .map(|u| {
+            let status = match u.height.and_then(|h| d.block_hash(h).map(|b| (h, b))) {
+                Some((h, b)) => json!({ "confirmed": true, "block_height": h, "block_hash": b.to_string() }),
+                None => json!({ "confirmed": false }),
+            };
+            json!({ "txid": u.outpoint.txid.to_string(), "vout": u.outpoint.vout, "value": u.value.to_sat(), "status": status })
+        })
+        .collect();
+    Json(list).into_response()
+}
+
+async fn address_utxo(State(d): State<Devnet>, Path(a): Path<String>) -> Response {
+    match Address::from_str(&a)
+        .ok()
+        .and_then(|a| a.require_network(bitcoin::Network::Regtest).ok())
+    {
+        Some(addr) => utxos(&d, &addr.script_pubkey()),
+        None => bad("invalid regtest address"),
+    }
+}
+
+async fn scripthash_utxo(State(d): State<Devnet>, Path(h): Path<String>) -> Response {
+    // Esplora's scripthash is SHA-256 of the script; the devnet indexes scripts, so it searches
+    // the scripts it knows for a match.
+    let Ok(want) = hex::decode(&h) else {
+        return bad("invalid script hash");
+    };
+    match d.script_by_hash(&want) {
+        Some(script) => utxos(&d, &script),
+        None => Json(Vec::<Value>::new()).into_response(),
+    }
+}
+
+async fn mempool_txids(State(d): State<Devnet>) -> Json<Vec<String>> {
+    Json(d.mempool_txids().iter().map(ToString::to_string).collect())
+}
+
+async fn fee_estimates(State(d): State<Devnet>) -> Json<Value> {
+    let rate = d.fee_estimate().to_sat_per_kwu() as f64 * 4.0 / 1000.0;
+    Json(json!({ "1": rate, "3": rate, "6": rate, "144": rate }))
+}
+
+async fn post_tx(State(d): State<Devnet>, body: Bytes) -> Response {
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return bad("body must be the transaction in hex");
+    };
+    let Ok(raw) = hex::decode(text.trim()) else {
+        return bad("body must be the transaction in hex");
+    };
+    let Ok(tx) = deserialize::<bitcoin::Transaction>(&raw) else {
+        return bad("transaction does not decode (TX decode failed)");
+    };
+    match tokio::task::spawn_blocking(move || d.submit_tx(tx)).await {
+        Ok(Ok(txid)) => txid.to_string().into_response(),
+        Ok(Err(e)) => bad(format!("sendrawtransaction RPC error: {e}")),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
