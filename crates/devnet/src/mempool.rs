@@ -100,9 +100,7 @@ impl Mempool {
                 return Err("bad-txns-spends-conflicting-tx".into());
             }
         }
-        if self.ancestor_count(&tx) >= policy::MAX_ANCESTORS {
-            return Err("too-long-mempool-chain".into());
-        }
+        self.check_package_limits(&tx, vsize, &replaced)?;
         verify_scripts(&tx, &spent)?;
         for t in &replaced {
             self.remove(t);
@@ -122,7 +120,8 @@ impl Mempool {
         Ok((txid, replaced.into_iter().collect()))
     }
 
-    fn ancestor_count(&self, tx: &Transaction) -> usize {
+    /// Mempool ancestors of `tx` (not counting `tx`).
+    fn ancestors(&self, tx: &Transaction) -> HashSet<Txid> {
         let mut seen = HashSet::new();
         let mut stack: Vec<Txid> = tx
             .input
@@ -142,7 +141,60 @@ impl Mempool {
                 }
             }
         }
-        seen.len()
+        seen
+    }
+
+    /// Core's ancestor/descendant limits: at most 25 transactions and 101 kvB in a package,
+    /// counted with `tx` itself, ignoring what `tx` replaces.
+    fn check_package_limits(
+        &self,
+        tx: &Transaction,
+        vsize: u64,
+        replaced: &HashSet<Txid>,
+    ) -> Result<(), String> {
+        let ancestors: HashSet<Txid> = self
+            .ancestors(tx)
+            .into_iter()
+            .filter(|t| !replaced.contains(t))
+            .collect();
+        let size = |set: &HashSet<Txid>| -> u64 {
+            set.iter()
+                .filter_map(|t| self.entries.get(t))
+                .map(|e| e.vsize)
+                .sum()
+        };
+        if ancestors.len() + 1 > policy::MAX_ANCESTORS {
+            return Err(format!(
+                "too-long-mempool-chain, too many unconfirmed ancestors [limit: {}]",
+                policy::MAX_ANCESTORS
+            ));
+        }
+        if size(&ancestors) + vsize > policy::MAX_PACKAGE_VSIZE {
+            return Err(format!(
+                "too-long-mempool-chain, exceeds ancestor size limit [limit: {}]",
+                policy::MAX_PACKAGE_VSIZE
+            ));
+        }
+        for a in &ancestors {
+            let desc: HashSet<Txid> = self
+                .with_descendants(&HashSet::from([*a]))
+                .into_iter()
+                .filter(|t| !replaced.contains(t))
+                .collect();
+            if desc.len() + 1 > policy::MAX_DESCENDANTS {
+                return Err(format!(
+                    "too-long-mempool-chain, too many descendants for tx {a} [limit: {}]",
+                    policy::MAX_DESCENDANTS
+                ));
+            }
+            if size(&desc) + vsize > policy::MAX_PACKAGE_VSIZE {
+                return Err(format!(
+                    "too-long-mempool-chain, exceeds descendant size limit for tx {a} [limit: {}]",
+                    policy::MAX_PACKAGE_VSIZE
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn with_descendants(&self, roots: &HashSet<Txid>) -> HashSet<Txid> {
@@ -193,28 +245,73 @@ impl Mempool {
         gone
     }
 
-    /// Transactions for the next block, parents before children, within the weight limit.
+    /// Transactions for the next block, within the weight limit: packages (a transaction with its
+    /// not-yet-taken mempool ancestors) by ancestor feerate, highest first, parents before children.
     pub(crate) fn template(&self, max_weight: u64) -> (Vec<Transaction>, Amount) {
         let mut weight = 4_000; // room for the coinbase
         let mut fees = Amount::ZERO;
         let mut txs = Vec::new();
         let mut taken = HashSet::new();
-        for txid in &self.order {
-            let Some(e) = self.entries.get(txid) else {
+        // (ancestor fee, ancestor vsize, txid), sorted by ancestor feerate, then arrival.
+        let mut ranked: Vec<(u64, u64, usize, Txid)> = self
+            .order
+            .iter()
+            .enumerate()
+            .filter_map(|(pos, t)| {
+                let e = self.entries.get(t)?;
+                let anc = self.ancestors(&e.tx);
+                let (f, v) = anc
+                    .iter()
+                    .filter_map(|a| self.entries.get(a))
+                    .fold((e.fee.to_sat(), e.vsize), |(f, v), a| {
+                        (f + a.fee.to_sat(), v + a.vsize)
+                    });
+                Some((f, v, pos, *t))
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            // a.f / a.v > b.f / b.v  <=>  a.f * b.v > b.f * a.v
+            (u128::from(b.0) * u128::from(a.1))
+                .cmp(&(u128::from(a.0) * u128::from(b.1)))
+                .then(a.2.cmp(&b.2))
+        });
+        let position: HashMap<Txid, usize> = self
+            .order
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (*t, i))
+            .collect();
+        for (_, _, _, txid) in ranked {
+            if taken.contains(&txid) {
+                continue;
+            }
+            let Some(e) = self.entries.get(&txid) else {
                 continue;
             };
-            let w = e.tx.weight().to_wu();
-            let parents_in = e.tx.input.iter().all(|i| {
-                !self.entries.contains_key(&i.previous_output.txid)
-                    || taken.contains(&i.previous_output.txid)
-            });
-            if weight + w > max_weight || !parents_in {
+            let mut package: Vec<Txid> = self
+                .ancestors(&e.tx)
+                .into_iter()
+                .filter(|a| !taken.contains(a))
+                .collect();
+            package.push(txid);
+            // Arrival order is a topological order: a child cannot enter before its parent.
+            package.sort_by_key(|t| position.get(t).copied().unwrap_or(usize::MAX));
+            let w: u64 = package
+                .iter()
+                .filter_map(|t| self.entries.get(t))
+                .map(|e| e.tx.weight().to_wu())
+                .sum();
+            if weight + w > max_weight {
                 continue;
             }
             weight += w;
-            fees += e.fee;
-            taken.insert(*txid);
-            txs.push((*e.tx).clone());
+            for t in package {
+                if let Some(e) = self.entries.get(&t) {
+                    fees += e.fee;
+                    txs.push((*e.tx).clone());
+                    taken.insert(t);
+                }
+            }
         }
         (txs, fees)
     }

@@ -31,8 +31,12 @@ pub const MAX_STANDARD_TX_WEIGHT: u64 = 400_000;
 pub const MIN_RELAY_SAT_PER_KVB: u64 = 100;
 /// Dust is computed at 3 sat/vB (Core's `-dustrelayfee`).
 const DUST_RELAY_SAT_PER_KVB: u64 = 3_000;
-/// Ancestor count limit (Core before v31).
+/// Ancestor count limit, the transaction included (Core's `-limitancestorcount`).
 pub const MAX_ANCESTORS: usize = 25;
+/// Descendant count limit, the transaction included (Core's `-limitdescendantcount`).
+pub const MAX_DESCENDANTS: usize = 25;
+/// Ancestor and descendant package size limit in vbytes (101 kvB).
+pub const MAX_PACKAGE_VSIZE: u64 = 101_000;
 
 /// The fee a transaction of `vsize` must pay at least.
 pub fn min_relay_fee(vsize: u64) -> Amount {

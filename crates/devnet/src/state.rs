@@ -635,6 +635,13 @@ impl Devnet {
         Ok(branch)
     }
 
+    /// Take the tip block off the active chain. The kernel offers no invalidation, so this is
+    /// `reorg(1)`: a competing branch of two empty blocks from the tip's parent wins on work, and
+    /// the old tip's transactions go back to the mempool. Returns the new branch.
+    pub fn invalidate_tip(&self) -> Result<Vec<BlockHash>, DevnetError> {
+        self.reorg(1)
+    }
+
     /// Build a block on the tip holding exactly `txs` (bypassing the mempool) and hand it to the
     /// kernel. For tests of consensus: the kernel must refuse invalid blocks.
     pub fn submit_block_with(&self, txs: Vec<Transaction>) -> Result<BlockHash, DevnetError> {
