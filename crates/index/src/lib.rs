@@ -4,6 +4,7 @@
 //! This first version keeps the catalog in memory and rescans on start (the redb store with a
 //! schema version, reorg undo and crash-safe cursor of issue "Watching" is not built yet).
 
+pub mod blockscan;
 mod catalog;
 mod scan;
 

@@ -37,11 +37,12 @@ impl Scanner {
         while self.next_height <= tip.height {
             let hash = backend.block_hash(self.next_height)?;
             let raw = backend.raw_block(&hash)?;
-            if has_signature(&raw) {
-                let block = chain::decode_block(&raw)?;
-                for tx in &block.txdata {
-                    catalog.add_tx(tx, Some(self.next_height));
-                }
+            // Only transactions holding the signature are decoded; the rest are skipped by length.
+            let spans = crate::blockscan::cvp_tx_spans(&raw)
+                .map_err(|e| ChainError::Decode(format!("block {hash}: {e}")))?;
+            for span in spans {
+                let tx = chain::decode_tx(&raw[span])?;
+                catalog.add_tx(&tx, Some(self.next_height));
             }
             self.last_hash = Some(hash);
             self.next_height += 1;
