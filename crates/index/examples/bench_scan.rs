@@ -88,7 +88,7 @@ fn block(r: &mut Rng, n: u32) -> Vec<u8> {
     let mut size = 0;
     let mut i = 0;
     while size < 1_500_000 {
-        let taproot = r.next() % 2 == 0;
+        let taproot = r.next().is_multiple_of(2);
         let tx = if i % 2000 == 0 {
             cvp_tx(r, n * 10 + i / 2000)
         } else {
