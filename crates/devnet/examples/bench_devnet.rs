@@ -1,0 +1,229 @@
+//! Devnet throughput: transactions accepted per second by `submit_tx` (policy + kernel script
+//! checks), and full blocks of CVP-like OP_RETURN transactions validated per second by a fresh
+//! kernel. Each figure comes with a baseline measured in the same process on the same bytes:
+//! rust-bitcoin deserialize + txid of every transaction.
+//!
+//! `cargo run -p devnet --example bench_devnet [BLOCKS] [DATA_BYTES]`
+
+use bitcoin::consensus::{deserialize, serialize};
+use bitcoin::key::{Keypair, TapTweak};
+use bitcoin::secp256k1::{Message, Secp256k1, SecretKey};
+use bitcoin::sighash::{Prevouts, SighashCache, TapSighashType};
+use bitcoin::transaction::Version;
+use bitcoin::{
+    absolute::LockTime, Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness,
+};
+use bitcoinkernel::{Block as KBlock, ChainType, ChainstateManager, ContextBuilder};
+use devnet::{Devnet, DevnetConfig};
+use std::time::Instant;
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+struct Signer {
+    secp: Secp256k1<bitcoin::secp256k1::All>,
+    tweaked: Keypair,
+    script: ScriptBuf,
+}
+
+impl Signer {
+    fn new() -> Res<Signer> {
+        let secp = Secp256k1::new();
+        let keypair = Keypair::from_secret_key(&secp, &SecretKey::from_slice(&[42u8; 32])?);
+        let script = ScriptBuf::new_p2tr(&secp, keypair.x_only_public_key().0, None);
+        let tweaked = keypair.tap_tweak(&secp, None).to_keypair();
+        Ok(Signer {
+            secp,
+            tweaked,
+            script,
+        })
+    }
+
+    fn spend(&self, inputs: &[(OutPoint, TxOut)], output: Vec<TxOut>) -> Res<Transaction> {
+        let mut tx = Transaction {
+            version: Version::TWO,
+            lock_time: LockTime::ZERO,
+            input: inputs
+                .iter()
+                .map(|(op, _)| TxIn {
+                    previous_output: *op,
+                    script_sig: ScriptBuf::new(),
+                    sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
+                    witness: Witness::new(),
+                })
+                .collect(),
+            output,
+        };
+        let prevouts: Vec<TxOut> = inputs.iter().map(|(_, o)| o.clone()).collect();
+        let mut sigs = Vec::new();
+        for i in 0..inputs.len() {
+            let h = SighashCache::new(&tx).taproot_key_spend_signature_hash(
+                i,
+                &Prevouts::All(&prevouts),
+                TapSighashType::Default,
+            )?;
+            let msg = Message::from_digest(*h.as_ref());
+            sigs.push(self.secp.sign_schnorr_no_aux_rand(&msg, &self.tweaked));
+        }
+        for (inp, sig) in tx.input.iter_mut().zip(sigs) {
+            inp.witness = Witness::from_slice(&[sig.serialize()]);
+        }
+        Ok(tx)
+    }
+}
+
+fn op_return(len: usize) -> ScriptBuf {
+    let data = bitcoin::script::PushBytesBuf::try_from(vec![0xcd; len]).unwrap_or_default();
+    bitcoin::script::Builder::new()
+        .push_opcode(bitcoin::opcodes::all::OP_RETURN)
+        .push_slice(data)
+        .into_script()
+}
+
+fn baseline(raws: &[Vec<u8>]) -> Res<f64> {
+    let t = Instant::now();
+    let mut n = 0usize;
+    for raw in raws {
+        let b: bitcoin::Block = deserialize(raw)?;
+        for tx in &b.txdata {
+            std::hint::black_box(tx.compute_txid());
+            n += 1;
+        }
+    }
+    std::hint::black_box(n);
+    Ok(t.elapsed().as_secs_f64())
+}
+
+fn main() -> Res<()> {
+    let mut args = std::env::args().skip(1);
+    let blocks: usize = args.next().map_or(Ok(8), |a| a.parse())?;
+    let data: usize = args.next().map_or(Ok(20_000), |a| a.parse())?;
+    let dir = tempfile::tempdir()?;
+    let d = Devnet::open(dir.path(), DevnetConfig::default())?;
+    let signer = Signer::new()?;
+    // About 4,000,000 WU per block; a tx is ~4 WU per data byte.
+    let per_block = 3_990_000 / (4 * (data + 200));
+    let count = per_block * blocks;
+    let coin = Amount::from_sat(10_000 + data as u64);
+
+    // Fund `count` coins: one faucet payment fanned out (at most 2,000 outputs per tx).
+    let mut coins = Vec::new();
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(2_000);
+        left -= n;
+        let total = coin * n as u64 + Amount::from_sat(100_000);
+        let txid = d.faucet(&signer.script, total)?;
+        d.mine(1, &d.faucet_script())?;
+        let tx = d.tx(&txid).ok_or("faucet tx missing")?.tx;
+        let vout = tx
+            .output
+            .iter()
+            .position(|o| o.script_pubkey == signer.script)
+            .ok_or("no faucet output")?;
+        let outs = vec![
+            TxOut {
+                value: coin,
+                script_pubkey: signer.script.clone()
+            };
+            n
+        ];
+        let fan = signer.spend(
+            &[(OutPoint::new(txid, vout as u32), tx.output[vout].clone())],
+            outs,
+        )?;
+        let fan_id = d.submit_tx(fan.clone())?;
+        d.mine(1, &d.faucet_script())?;
+        for (i, o) in fan.output.iter().enumerate() {
+            coins.push((OutPoint::new(fan_id, i as u32), o.clone()));
+        }
+    }
+
+    // The CVP-like transactions: one Taproot input, one big OP_RETURN, Taproot change.
+    let fee = Amount::from_sat((data as u64 + 200) / 5);
+    let mut txs = Vec::with_capacity(count);
+    for c in &coins {
+        let outs = vec![
+            TxOut {
+                value: Amount::ZERO,
+                script_pubkey: op_return(data),
+            },
+            TxOut {
+                value: c.1.value - fee,
+                script_pubkey: signer.script.clone(),
+            },
+        ];
+        txs.push(signer.spend(std::slice::from_ref(c), outs)?);
+    }
+    let raw_txs: Vec<Vec<u8>> = txs.iter().map(serialize).collect();
+    let t = Instant::now();
+    for tx in txs {
+        d.submit_tx(tx)?;
+    }
+    let submit = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for raw in &raw_txs {
+        let tx: Transaction = deserialize(raw)?;
+        std::hint::black_box(tx.compute_txid());
+    }
+    let submit_base = t.elapsed().as_secs_f64();
+
+    let first_full = d.tip().height + 1;
+    let t = Instant::now();
+    let mined = d.mine(blocks as u32, &d.faucet_script())?;
+    let mine = t.elapsed().as_secs_f64();
+    let tip = d.tip().height;
+
+    // A fresh kernel validates the same chain; only the full blocks are timed.
+    let mut raws = Vec::new();
+    for h in 1..=tip {
+        raws.push(d.raw_block_at(h)?.ok_or("block missing")?);
+    }
+    let kdir = tempfile::tempdir()?;
+    let ctx = ContextBuilder::new()
+        .chain_type(ChainType::Regtest)
+        .build()?;
+    let cs = kdir.path().join("chainstate");
+    let bl = kdir.path().join("blocks");
+    let chainman =
+        ChainstateManager::new(&ctx, cs.to_str().ok_or("path")?, bl.to_str().ok_or("path")?)?;
+    let split = (first_full - 1) as usize;
+    for raw in &raws[..split] {
+        chainman.process_block(&KBlock::new(raw)?);
+    }
+    let full = &raws[split..];
+    let t = Instant::now();
+    for raw in full {
+        chainman.process_block(&KBlock::new(raw)?);
+    }
+    let validate = t.elapsed().as_secs_f64();
+    let validated = chainman.active_chain().tip().height();
+    if validated != tip as i32 {
+        return Err(format!("fresh kernel stopped at {validated}, devnet tip {tip}").into());
+    }
+    let base = baseline(full)?;
+    let bytes: usize = full.iter().map(Vec::len).sum();
+
+    println!(
+        "{count} CVP-like txs ({data}-byte OP_RETURN each), {} full blocks of {:.2} MB",
+        mined.len(),
+        bytes as f64 / full.len() as f64 / 1e6
+    );
+    println!(
+        "submit_tx: {:.0} tx/s ({submit:.3} s); baseline deserialize+txid {:.0} tx/s; ratio {:.1}x slower",
+        count as f64 / submit,
+        count as f64 / submit_base,
+        submit / submit_base
+    );
+    println!(
+        "kernel validation (fresh chainstate): {:.1} blocks/s ({:.1} MB/s); baseline {:.1} blocks/s; ratio {:.1}x slower",
+        full.len() as f64 / validate,
+        bytes as f64 / validate / 1e6,
+        full.len() as f64 / base,
+        validate / base
+    );
+    println!(
+        "devnet mine (template + build + kernel + index): {:.1} blocks/s",
+        mined.len() as f64 / mine
+    );
+    Ok(())
+}
