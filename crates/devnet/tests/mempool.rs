@@ -97,3 +97,21 @@ fn invalidate_tip_returns_its_transactions_to_the_mempool() {
         "subscribers hear of the new tip: {got:?}"
     );
 }
+
+#[test]
+fn the_interval_miner_mines_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = devnet::Devnet::open(
+        dir.path(),
+        devnet::DevnetConfig {
+            block_interval: Some(std::time::Duration::from_millis(20)),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while d.tip().height < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(d.tip().height >= 3, "tip {}", d.tip().height);
+}
