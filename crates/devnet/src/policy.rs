@@ -115,3 +115,92 @@ pub fn check_standard(tx: &Transaction, profile: PolicyProfile) -> Result<(), St
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+    use super::*;
+    use bitcoin::hashes::Hash;
+    use bitcoin::transaction::Version;
+    use bitcoin::{absolute::LockTime, OutPoint, ScriptBuf, Sequence, TxIn, Witness};
+
+    fn out(script: ScriptBuf, sats: u64) -> TxOut {
+        TxOut {
+            value: Amount::from_sat(sats),
+            script_pubkey: script,
+        }
+    }
+
+    fn p2tr() -> ScriptBuf {
+        ScriptBuf::new_p2tr_tweaked(bitcoin::key::TweakedPublicKey::dangerous_assume_tweaked(
+            bitcoin::XOnlyPublicKey::from_slice(&[2u8; 32]).unwrap(),
+        ))
+    }
+
+    fn data(len: usize) -> ScriptBuf {
+        let push = bitcoin::script::PushBytesBuf::try_from(vec![7u8; len]).unwrap();
+        bitcoin::script::Builder::new()
+            .push_opcode(bitcoin::opcodes::all::OP_RETURN)
+            .push_slice(push)
+            .into_script()
+    }
+
+    fn tx(output: Vec<TxOut>) -> Transaction {
+        Transaction {
+            version: Version::TWO,
+            lock_time: LockTime::ZERO,
+            input: vec![TxIn {
+                previous_output: OutPoint::new(bitcoin::Txid::all_zeros(), 1),
+                script_sig: ScriptBuf::new(),
+                sequence: Sequence::MAX,
+                witness: Witness::from_slice(&[[1u8; 64]]),
+            }],
+            output,
+        }
+    }
+
+    #[test]
+    fn dust_thresholds_match_core_at_3_sat_per_vbyte() {
+        assert_eq!(dust_threshold(&out(p2tr(), 0)), Amount::from_sat(330));
+        let wpkh = ScriptBuf::new_p2wpkh(&bitcoin::WPubkeyHash::all_zeros());
+        assert_eq!(dust_threshold(&out(wpkh, 0)), Amount::from_sat(294));
+        let pkh = ScriptBuf::new_p2pkh(&bitcoin::PubkeyHash::all_zeros());
+        assert_eq!(dust_threshold(&out(pkh, 0)), Amount::from_sat(546));
+        assert_eq!(dust_threshold(&out(data(10), 0)), Amount::ZERO);
+        let p = PolicyProfile::Core30;
+        assert_eq!(
+            check_standard(&tx(vec![out(p2tr(), 329)]), p).unwrap_err(),
+            "dust"
+        );
+        check_standard(&tx(vec![out(p2tr(), 330)]), p).unwrap();
+    }
+
+    #[test]
+    fn op_return_limits_per_profile() {
+        let legacy = PolicyProfile::Legacy80;
+        // 80 data bytes make an 83-byte script (OP_RETURN OP_PUSHDATA1 80 ...): the limit.
+        check_standard(&tx(vec![out(p2tr(), 1000), out(data(80), 0)]), legacy).unwrap();
+        let e = check_standard(&tx(vec![out(p2tr(), 1000), out(data(81), 0)]), legacy);
+        assert_eq!(e.unwrap_err(), "datacarrier");
+        let two = tx(vec![out(data(10), 0), out(data(10), 0)]);
+        assert_eq!(check_standard(&two, legacy).unwrap_err(), "multi-op-return");
+        // Core 30: several outputs, tens of kilobytes.
+        let core = PolicyProfile::Core30;
+        check_standard(&two, core).unwrap();
+        let big = tx(vec![
+            out(data(30_000), 0),
+            out(data(30_000), 0),
+            out(p2tr(), 1000),
+        ]);
+        check_standard(&big, core).unwrap();
+        assert_eq!(check_standard(&big, legacy).unwrap_err(), "multi-op-return");
+        let over = tx(vec![out(data(100_001), 0)]);
+        assert_eq!(check_standard(&over, core).unwrap_err(), "tx-size");
+    }
+
+    #[test]
+    fn min_relay_fee_is_a_tenth_of_a_sat_per_vbyte_rounded_up() {
+        assert_eq!(min_relay_fee(1000), Amount::from_sat(100));
+        assert_eq!(min_relay_fee(141), Amount::from_sat(15));
+    }
+}
