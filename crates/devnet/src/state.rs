@@ -101,7 +101,13 @@ impl Devnet {
         }
         let log_path = datadir.join("mempool.log");
         let old_log = std::fs::read(&log_path).unwrap_or_default();
-        let log = File::create(&log_path).map_err(|e| DevnetError::io("open mempool.log", e))?;
+        // Appended to, never truncated here: a kill during the replay below loses nothing. The
+        // replay appends duplicates, which the compaction right after drops (atomic rename).
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| DevnetError::io("open mempool.log", e))?;
         let last_time = index.times.last().copied().unwrap_or(0);
         let state = State {
             index,
@@ -121,6 +127,7 @@ impl Devnet {
             }),
         };
         devnet.replay_mempool(&old_log);
+        devnet.compact_log(&mut devnet.state())?;
         if let Some(every) = devnet.inner.config.block_interval {
             spawn_miner(Arc::downgrade(&devnet.inner), every);
         }
