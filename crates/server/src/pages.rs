@@ -92,8 +92,9 @@ pub(crate) fn watch(s: &ContentSummary) -> String {
 <video id=v controls autoplay muted playsinline src=\"/api/content/{id}/file\"></video>\
 <p>{v} of {n} segments on chain and verified ({pct:.0} %), in {tx} transactions, blocks {fb}&ndash;{lb}; state: {st}.</p>\
 <div class=bar><div style=\"width:{pct:.1}%\"></div></div>{flaws}\
-<script>const v=document.getElementById('v');\
-function report(){{document.title='w='+v.videoWidth+' t='+v.currentTime.toFixed(2);}}\
+<script>const v=document.getElementById('v');let ttff='';\
+function report(){{document.title='w='+v.videoWidth+' t='+v.currentTime.toFixed(2)+ttff;}}\
+if(v.requestVideoFrameCallback){{v.requestVideoFrameCallback(()=>{{ttff=' ttff='+performance.now().toFixed(0);report();}});}}\
 v.addEventListener('timeupdate',report);v.addEventListener('loadedmetadata',report);</script>",
             t = title(s),
             id = s.id,
