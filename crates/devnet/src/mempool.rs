@@ -79,6 +79,9 @@ impl Mempool {
             return Err("min relay fee not met".into());
         }
         let replaced = self.with_descendants(&conflicts);
+        if replaced.len() > policy::MAX_REPLACEMENT_CANDIDATES {
+            return Err("too many potential replacements".into());
+        }
         if !replaced.is_empty() {
             let old_fee: Amount = replaced
                 .iter()

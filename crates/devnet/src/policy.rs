@@ -35,6 +35,8 @@ const DUST_RELAY_SAT_PER_KVB: u64 = 3_000;
 pub const MAX_ANCESTORS: usize = 25;
 /// Descendant count limit, the transaction included (Core's `-limitdescendantcount`).
 pub const MAX_DESCENDANTS: usize = 25;
+/// At most this many transactions may be evicted by one replacement (BIP125 rule 5).
+pub const MAX_REPLACEMENT_CANDIDATES: usize = 100;
 /// Ancestor and descendant package size limit in vbytes (101 kvB).
 pub const MAX_PACKAGE_VSIZE: u64 = 101_000;
 
