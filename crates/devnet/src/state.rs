@@ -636,9 +636,18 @@ impl Devnet {
         notify(&mut s, vec![ChainEvent::Tip(tip_ref)]);
         self.compact_log(&mut s)?;
         drop(s);
+        let old_ids: Vec<Txid> = old_mempool.iter().map(Transaction::compute_txid).collect();
         for tx in orphaned.into_iter().chain(old_mempool) {
             let _ = self.submit_tx(tx);
         }
+        // Mempool transactions the new chain made invalid are gone: say so.
+        let mut s = self.state();
+        let gone: Vec<ChainEvent> = old_ids
+            .into_iter()
+            .filter(|t| !s.mempool.entries.contains_key(t))
+            .map(ChainEvent::MempoolRemoved)
+            .collect();
+        notify(&mut s, gone);
         Ok(branch)
     }
 
