@@ -115,3 +115,29 @@ fn the_interval_miner_mines_in_the_background() {
     }
     assert!(d.tip().height >= 3, "tip {}", d.tip().height);
 }
+
+#[test]
+fn spending_a_confirmed_spent_output_is_missingorspent() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = devnet(&dir);
+    let alice = key(25);
+    let (op, out) = funded(&d, &alice, 100_000);
+    let pay = |sats| {
+        vec![TxOut {
+            value: Amount::from_sat(sats),
+            script_pubkey: key(26).script,
+        }]
+    };
+    let first = d
+        .submit_tx(alice.spend(&[(op, out.clone())], pay(95_000)))
+        .unwrap();
+    d.mine(1, &d.faucet_script()).unwrap();
+    let (spender, vin, status) = d.outspend(&op).unwrap();
+    assert_eq!((spender, vin), (first, 0));
+    assert!(matches!(status, TxStatus::Confirmed(_)));
+    let err = d
+        .submit_tx(alice.spend(&[(op, out)], pay(50_000)))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("bad-txns-inputs-missingorspent"), "{err}");
+}
