@@ -1,0 +1,164 @@
+//! The stored layout (docs/index-schema.md) pinned on bytes; schema refusal; reorgs and restarts
+//! against the devnet.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on the first unexpected error"
+)]
+
+use bitcoin::hashes::Hash;
+use bitcoin::key::Keypair;
+use bitcoin::secp256k1::{Secp256k1, SecretKey};
+use bitcoin::{Amount, BlockHash, FeeRate, OutPoint};
+use cvp::{Carrier, ContentInfo};
+use devnet::{Devnet, DevnetConfig};
+use index::store::{BlockEntry, Store, StoreError, SCHEMA_VERSION};
+use index::Indexer;
+use redb::{ReadableDatabase, TableDefinition};
+
+#[test]
+fn entry_bytes_are_pinned() {
+    let e = BlockEntry {
+        hash: BlockHash::from_byte_array([0xab; 32]),
+        txs: vec![vec![1, 2, 3], vec![]],
+    };
+    let mut want = vec![0xab; 32];
+    want.extend([3, 0, 0, 0, 1, 2, 3, 0, 0, 0, 0]);
+    assert_eq!(e.encode(), want);
+    assert_eq!(BlockEntry::decode(7, &want).unwrap(), e);
+    assert!(matches!(
+        BlockEntry::decode(7, &want[..40]),
+        Err(StoreError::Damaged { height: 7, .. })
+    ));
+    assert!(BlockEntry::decode(7, &[0; 5]).is_err());
+}
+
+#[test]
+fn stored_tables_are_pinned_and_other_versions_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index.redb");
+    {
+        let s = Store::open(&path).unwrap();
+        s.put_block(
+            5,
+            &BlockEntry {
+                hash: BlockHash::from_byte_array([1; 32]),
+                txs: vec![vec![9]],
+            },
+        )
+        .unwrap();
+    }
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let r = db.begin_read().unwrap();
+        let meta = r
+            .open_table(TableDefinition::<&str, &[u8]>::new("meta"))
+            .unwrap();
+        assert_eq!(
+            meta.get("schema_version").unwrap().unwrap().value(),
+            SCHEMA_VERSION.to_le_bytes()
+        );
+        assert_eq!(SCHEMA_VERSION, 1);
+        let blocks = r
+            .open_table(TableDefinition::<u32, &[u8]>::new("blocks"))
+            .unwrap();
+        let mut want = vec![1u8; 32];
+        want.extend([1, 0, 0, 0, 9]);
+        assert_eq!(blocks.get(5).unwrap().unwrap().value(), want.as_slice());
+    }
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let w = db.begin_write().unwrap();
+        w.open_table(TableDefinition::<&str, &[u8]>::new("meta"))
+            .unwrap()
+            .insert("schema_version", 2u32.to_le_bytes().as_slice())
+            .unwrap();
+        w.commit().unwrap();
+    }
+    let err = Store::open(&path).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::SchemaMismatch {
+                found: 2,
+                expected: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--reindex"));
+}
+
+fn publish(d: &Devnet, len: usize) -> bitcoin::Txid {
+    let secp = Secp256k1::new();
+    let signer = wallet::Signer::new(Keypair::from_secret_key(
+        &secp,
+        &SecretKey::from_slice(&[77; 32]).unwrap(),
+    ));
+    let fund = d
+        .faucet(&signer.script(), Amount::from_sat(2_000_000))
+        .unwrap();
+    d.mine(1, &d.faucet_script()).unwrap();
+    let ftx = d.tx(&fund).unwrap().tx;
+    let vout = ftx
+        .output
+        .iter()
+        .position(|o| o.script_pubkey == signer.script())
+        .unwrap();
+    let data: Vec<u8> = (0..len).map(|i| (i % 241) as u8).collect();
+    let req = wallet::PlanRequest {
+        stream: &data,
+        info: ContentInfo {
+            title: Some("Reorg".into()),
+            media_type: "video/x-cvpm".into(),
+            duration_ms: None,
+            poster: None,
+        },
+        carrier: Carrier::OpReturn,
+        feerate: FeeRate::from_sat_per_vb(1).unwrap(),
+        funding: (OutPoint::new(fund, vout as u32), ftx.output[vout].clone()),
+    };
+    let p = wallet::plan(&req, &signer).unwrap();
+    // Core's 101 kvB ancestor limit admits one ~100 kvB transaction per unconfirmed chain: mine
+    // between them, as the publisher's broadcast does.
+    for t in &p.txs {
+        if let Err(devnet::DevnetError::Rejected(r)) = d.submit_tx(t.tx.clone()) {
+            assert!(r.contains("too-long-mempool-chain"), "{r}");
+            d.mine(1, &d.faucet_script()).unwrap();
+            d.submit_tx(t.tx.clone()).unwrap();
+        }
+    }
+    p.content_id
+}
+
+#[test]
+fn reorgs_and_restarts_keep_the_index_true() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Devnet::open(&dir.path().join("chain"), DevnetConfig::default()).unwrap();
+    let id = publish(&d, 250_000);
+    d.mine(1, &d.faucet_script()).unwrap();
+    let path = dir.path().join("index.redb");
+    let mut ix = Indexer::open(&path).unwrap();
+    ix.poll(&d).unwrap();
+    let state = |ix: &Indexer| {
+        serde_json::to_value(ix.catalog.get(&id).unwrap().summary()).unwrap()["state"].clone()
+    };
+    assert_eq!(state(&ix), "complete");
+    // The film's block is orphaned: its transactions go back to the mempool.
+    d.reorg(1).unwrap();
+    ix.poll(&d).unwrap();
+    assert_eq!(ix.reorgs, 1);
+    assert_eq!(
+        state(&ix),
+        "verified",
+        "still whole and verified, but unconfirmed"
+    );
+    // Restart: the store holds only the new branch; the catalog is rebuilt from it.
+    drop(ix);
+    let mut ix = Indexer::open(&path).unwrap();
+    assert_eq!(ix.cursor().unwrap().unwrap().1, d.tip().hash);
+    d.mine(1, &d.faucet_script()).unwrap();
+    ix.poll(&d).unwrap();
+    assert_eq!(state(&ix), "complete", "re-mined");
+    assert_eq!(ix.catalog.get(&id).unwrap().verified_bytes().len(), 250_000);
+}
