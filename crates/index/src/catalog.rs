@@ -56,7 +56,7 @@ pub struct ContentSummary {
 }
 
 /// Every content found, and what could not be attributed.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Catalog {
     lineage: Lineage,
     contents: BTreeMap<Txid, Content>,

@@ -142,7 +142,8 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
     }
     let watch = format!("http://{}/watch/{id}", args.listen);
     let no_open = args.no_open;
-    let served = super::serve::serve_blocking(Arc::new(d), args.listen, |url| {
+    let index_path = args.datadir.join("index.redb");
+    let served = super::serve::serve_blocking(Arc::new(d), &index_path, args.listen, |url| {
         step(
             q,
             5,

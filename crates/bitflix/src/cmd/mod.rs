@@ -6,6 +6,7 @@
 mod demo;
 mod devnet;
 mod estimate;
+mod index;
 mod publish;
 mod serve;
 
@@ -53,6 +54,8 @@ pub enum Command {
     Devnet(devnet::DevnetArgs),
     /// What publishing costs, per carrier (`--table`: our answer to the announcement).
     Estimate(estimate::EstimateArgs),
+    /// Scan a chain into the persistent index (DATADIR/index.redb) and print the catalog.
+    Index(index::IndexArgs),
     /// Publish a file on chain; `--resume` finishes an interrupted publish without paying twice.
     Publish(publish::PublishArgs),
     /// Scan the chain and serve the catalog and player.
@@ -67,8 +70,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(a) => crate::output::emit(g.json, &demo::run(g, a)?),
         Command::Devnet(a) => crate::output::emit(g.json, &devnet::run(g, a)?),
         Command::Estimate(a) => crate::output::emit(g.json, &estimate::run(a)?),
+        Command::Index(a) => crate::output::emit(g.json, &index::run(g, a)?),
         Command::Publish(a) => crate::output::emit(g.json, &publish::Many(publish::run(g, a)?)),
-        Command::Serve(a) => crate::output::emit(g.json, &serve::run(a)?),
+        Command::Serve(a) => crate::output::emit(g.json, &serve::run(g, a)?),
         Command::Version => crate::output::emit(g.json, &version()),
     }
 }

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use chain::{ChainBackend, ChainSpec};
 use clap::Args;
-use index::{Catalog, Scanner};
+use index::Indexer;
 use serde::Serialize;
 use std::fmt;
 use std::net::SocketAddr;
@@ -37,22 +37,24 @@ impl fmt::Display for ServeOut {
     }
 }
 
-/// Keep `catalog` in step with `backend` every `every`, on a thread, until the process ends.
-pub fn follow(backend: Arc<dyn ChainBackend>, catalog: server::SharedCatalog, every: Duration) {
+/// Keep `catalog` in step with `backend` every `every`, through the persistent index, on a thread.
+pub fn follow(
+    backend: Arc<dyn ChainBackend>,
+    mut ix: Indexer,
+    catalog: server::SharedCatalog,
+    every: Duration,
+) {
     let _ = std::thread::Builder::new()
-        .name("scanner".into())
-        .spawn(move || {
-            let mut scanner = Scanner::default();
-            loop {
-                match catalog.write() {
-                    Ok(mut c) => {
-                        if let Err(e) = scanner.poll(backend.as_ref(), &mut c) {
-                            tracing::warn!("scan: {e}");
-                        }
-                    }
-                    Err(_) => return,
-                }
-                std::thread::sleep(every);
+        .name("indexer".into())
+        .spawn(move || loop {
+            std::thread::sleep(every);
+            if let Err(e) = ix.poll(backend.as_ref()) {
+                tracing::warn!("index: {e}");
+                continue;
+            }
+            match catalog.write() {
+                Ok(mut c) => *c = ix.catalog.clone(),
+                Err(_) => return,
             }
         });
 }
@@ -60,19 +62,19 @@ pub fn follow(backend: Arc<dyn ChainBackend>, catalog: server::SharedCatalog, ev
 /// Serve until Ctrl-C. Prints the URL first.
 pub fn serve_blocking(
     backend: Arc<dyn ChainBackend>,
+    index_path: &std::path::Path,
     listen: SocketAddr,
     announce: impl FnOnce(&str),
 ) -> anyhow::Result<ServeOut> {
-    let catalog: server::SharedCatalog = Arc::new(RwLock::new(Catalog::default()));
-    {
-        let mut c = catalog
-            .write()
-            .map_err(|_| anyhow::anyhow!("catalog lock poisoned"))?;
-        Scanner::default()
-            .poll(backend.as_ref(), &mut c)
-            .context("scanning the chain")?;
-    }
-    follow(backend, Arc::clone(&catalog), Duration::from_secs(2));
+    let mut ix = Indexer::open(index_path)?;
+    ix.poll(backend.as_ref()).context("indexing the chain")?;
+    let catalog: server::SharedCatalog = Arc::new(RwLock::new(ix.catalog.clone()));
+    follow(
+        Arc::clone(&backend),
+        ix,
+        Arc::clone(&catalog),
+        Duration::from_secs(2),
+    );
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let url = format!("http://{listen}/");
     rt.block_on(async {
@@ -89,9 +91,11 @@ pub fn serve_blocking(
     Ok(ServeOut { url })
 }
 
-pub fn run(args: ServeArgs) -> anyhow::Result<ServeOut> {
+pub fn run(g: &super::Global, args: ServeArgs) -> anyhow::Result<ServeOut> {
     let backend = crate::backend::open(&args.chain, args.network.into())?;
-    serve_blocking(backend, args.listen, |url| {
+    std::fs::create_dir_all(&g.datadir)
+        .with_context(|| format!("creating {}", g.datadir.display()))?;
+    serve_blocking(backend, &g.datadir.join("index.redb"), args.listen, |url| {
         println!("serving {url} (Ctrl-C to stop)")
     })
 }
