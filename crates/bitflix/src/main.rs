@@ -8,6 +8,7 @@ mod backend;
 mod cmd;
 mod keys;
 mod output;
+mod signal;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -4,6 +4,7 @@
 //! Range support so players can seek.
 
 mod error;
+mod openapi;
 mod pages;
 mod range;
 
@@ -30,6 +31,10 @@ pub fn app(catalog: SharedCatalog) -> Router {
         .route("/api/catalog", get(api_catalog))
         .route("/api/content/{id}", get(api_content))
         .route("/api/content/{id}/file", get(api_file))
+        .route(
+            "/api/openapi.json",
+            get(|| async { Json(openapi::document()) }),
+        )
         .fallback(|| async { ApiError::NotFound("no such page".into()) })
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

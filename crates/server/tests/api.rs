@@ -214,6 +214,17 @@ async fn serves_the_verified_film_and_refuses_bad_requests() {
     .await;
     assert!(s.is_client_error());
 
+    let (s, _, body) = get(app.clone(), "/api/openapi.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    for path in [
+        "/api/catalog",
+        "/api/content/{id}",
+        "/api/content/{id}/file",
+    ] {
+        assert!(doc["paths"][path]["get"].is_object(), "{path} is described");
+    }
     let (s, _, body) = get(app.clone(), "/", None).await;
     assert_eq!(s, StatusCode::OK);
     let html = String::from_utf8(body).unwrap();

@@ -83,11 +83,9 @@ pub fn run(g: &super::Global, args: DevnetArgs) -> anyhow::Result<DevnetOut> {
             "devnet at height {} serving the Esplora API at {url} (Ctrl-C to stop)",
             d.tip().height
         );
-        devnet::http::serve(d.clone(), listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving")
+        devnet::http::serve(d.clone(), listener, crate::signal::shutdown())
+            .await
+            .context("serving")
     })?;
     Ok(DevnetOut {
         url,

@@ -82,11 +82,9 @@ pub fn serve_blocking(
             .await
             .with_context(|| format!("binding {listen}"))?;
         announce(&url);
-        server::serve(listener, catalog, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving")
+        server::serve(listener, catalog, crate::signal::shutdown())
+            .await
+            .context("serving")
     })?;
     Ok(ServeOut { url })
 }
