@@ -67,6 +67,7 @@ fn fixture() -> Fixture {
         &d,
         &req,
         &publisher,
+        wallet::Layout::FanOut,
         || {
             d.mine(1, &miner)
                 .map(|_| ())

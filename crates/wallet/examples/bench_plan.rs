@@ -48,7 +48,14 @@ fn main() {
     println!("op-return-80, 1 MB: {} transactions", real.txs.len());
     println!("  built + signed: {:.0} tx/s ({:.2} s); baseline built with placeholder signatures: {:.0} tx/s; signing costs {:.1}x", n / real_s, real_s, base.txs.len() as f64 / base_s, real_s / base_s);
     for c in Carrier::ALL {
-        let e = wallet::estimate::estimate(stream.len() as u64, &info, c, feerate).unwrap();
+        let e = wallet::estimate::estimate(
+            stream.len() as u64,
+            &info,
+            c,
+            feerate,
+            wallet::Layout::Chain,
+        )
+        .unwrap();
         let ideal = if c == Carrier::Envelope { 0.25 } else { 1.0 };
         println!(
             "  {c}: {} tx, {} vB, {:.4} vB per payload byte (ideal {ideal}: {:.2}x)",

@@ -1,6 +1,6 @@
 //! What a publish costs, computed by planning the real transactions with placeholder signatures.
 
-use crate::plan::{plan, PlanError, PlanRequest};
+use crate::plan::{plan_layout, Layout, PlanError, PlanRequest};
 use crate::Signer;
 use bitcoin::hashes::Hash;
 use bitcoin::{Amount, FeeRate, OutPoint, ScriptBuf, TxOut, Txid};
@@ -35,6 +35,7 @@ pub fn estimate(
     info: &ContentInfo,
     carrier: Carrier,
     feerate: FeeRate,
+    layout: Layout,
 ) -> Result<Estimate, PlanError> {
     let stream = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
     let info = info.clone();
@@ -45,7 +46,7 @@ pub fn estimate(
             script_pubkey: ScriptBuf::new(),
         },
     );
-    let p = plan(
+    let p = plan_layout(
         &PlanRequest {
             stream: &stream,
             info,
@@ -54,6 +55,7 @@ pub fn estimate(
             funding,
         },
         &Signer::dummy(),
+        layout,
     )?;
     Ok(Estimate {
         carrier,

@@ -13,5 +13,5 @@ pub mod plan;
 pub mod publish;
 mod signer;
 
-pub use plan::{plan, Plan, PlanError, PlanRequest};
+pub use plan::{plan, plan_layout, Layout, Plan, PlanError, PlanRequest};
 pub use signer::Signer;

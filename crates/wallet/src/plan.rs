@@ -86,7 +86,39 @@ pub enum Role {
     Commit(u32),
     /// Reveals a segment envelope.
     Reveal(u32),
+    /// Splits the funds into one coin per segment (and carries a link).
+    Fanout(u32),
 }
+
+/// How the transactions hang together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// Header, then fan-out transactions of up to [`FANOUT_WIDTH`] coins (for envelopes the coins are
+    /// the commit outputs), then one transaction per segment spending its own coin, without
+    /// change. Once the fan-outs confirm, every segment can be in the mempool at once.
+    #[default]
+    FanOut,
+    /// Each transaction spends the previous one's change: simplest, but at most 24 unconfirmed at a
+    /// time (one at a time for ~100 kvB transactions, under Core's 101 kvB ancestor limit).
+    Chain,
+}
+
+impl std::str::FromStr for Layout {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "fan-out" => Ok(Layout::FanOut),
+            "chain" => Ok(Layout::Chain),
+            other => Err(format!(
+                "unknown layout '{other}': expected fan-out or chain"
+            )),
+        }
+    }
+}
+
+/// Coins per fan-out transaction: about 43 kvB, so two chained fan-outs stay under 101 kvB.
+pub const FANOUT_WIDTH: usize = 1000;
 
 /// One signed transaction of the plan.
 #[derive(Debug, Clone)]
@@ -127,17 +159,16 @@ impl Plan {
         self.txs.iter().map(|t| t.vsize).sum()
     }
 
-    /// Value locked in outputs other than the final change (330 sat per envelope reveal).
+    /// Value left in 330 sat outputs of unit transactions (envelope reveals, fan-out change):
+    /// still the publisher's, recoverable later.
     pub fn locked(&self) -> Amount {
-        let reveals = self
-            .txs
+        self.txs
             .iter()
-            .filter(|t| {
-                matches!(t.role, Role::Segment(_) | Role::Hashes(_))
-                    && t.tx.input[0].witness.len() == 3
-            })
-            .count();
-        P2TR_DUST * reveals as u64
+            .filter(|t| matches!(t.role, Role::Segment(_) | Role::Hashes(_)))
+            .flat_map(|t| t.tx.output.iter())
+            .filter(|o| o.value == P2TR_DUST)
+            .map(|o| o.value)
+            .sum()
     }
 }
 
@@ -171,11 +202,20 @@ fn new_tx(prev: OutPoint, outputs: Vec<TxOut>) -> Transaction {
 /// spendable: that is how estimates are made. When funds are short, the error says what the whole
 /// publish needs.
 pub fn plan(req: &PlanRequest<'_>, signer: &Signer) -> Result<Plan, PlanError> {
-    match plan_inner(req, signer) {
+    plan_layout(req, signer, Layout::Chain)
+}
+
+/// [`plan`] with a chosen [`Layout`].
+pub fn plan_layout(
+    req: &PlanRequest<'_>,
+    signer: &Signer,
+    layout: Layout,
+) -> Result<Plan, PlanError> {
+    match plan_inner(req, signer, layout) {
         Err(PlanError::InsufficientFunds { have, .. }) => {
             let mut rich = req.clone();
             rich.funding.1.value = Amount::MAX_MONEY;
-            let full = plan_inner(&rich, &Signer::dummy())?;
+            let full = plan_inner(&rich, &Signer::dummy(), layout)?;
             let need = full.fee() + full.locked() + P2TR_DUST;
             Err(PlanError::InsufficientFunds {
                 need: need.to_sat(),
@@ -186,7 +226,7 @@ pub fn plan(req: &PlanRequest<'_>, signer: &Signer) -> Result<Plan, PlanError> {
     }
 }
 
-fn plan_inner(req: &PlanRequest<'_>, signer: &Signer) -> Result<Plan, PlanError> {
+fn plan_inner(req: &PlanRequest<'_>, signer: &Signer, layout: Layout) -> Result<Plan, PlanError> {
     let rate = sat_per_kvb(req.feerate);
     if rate < MIN_FEERATE_SAT_PER_KVB {
         return Err(PlanError::FeeRateTooLow(rate));
@@ -230,18 +270,26 @@ fn plan_inner(req: &PlanRequest<'_>, signer: &Signer) -> Result<Plan, PlanError>
     );
     let framing = header_unit.len() as u64 + units.iter().map(|(_, u)| u.len() as u64).sum::<u64>()
         - req.stream.len() as u64;
-    match req.carrier {
-        Carrier::OpReturn80 | Carrier::OpReturn => {
+    match (layout, req.carrier) {
+        (Layout::Chain, Carrier::OpReturn80 | Carrier::OpReturn) => {
             b.op_return(Role::Header, &header_unit)?;
             for (role, unit) in &units {
                 b.op_return(*role, unit)?;
             }
         }
-        Carrier::Envelope => {
+        (Layout::Chain, Carrier::Envelope) => {
             b.envelope(Role::Header, &header_unit, false)?;
             for (role, unit) in &units {
                 b.envelope(*role, unit, true)?;
             }
+        }
+        (Layout::FanOut, carrier) => {
+            if carrier == Carrier::Envelope {
+                b.envelope(Role::Header, &header_unit, false)?;
+            } else {
+                b.op_return(Role::Header, &header_unit)?;
+            }
+            b.fan_out(carrier, &units)?;
         }
     }
     let content_id = b
@@ -421,6 +469,167 @@ impl Builder<'_> {
             fee: reveal_fee,
             vsize: reveal_vsize,
         });
+        Ok(())
+    }
+
+    /// One spendable coin per unit, created by fan-out transactions; then the unit transactions.
+    fn fan_out(&mut self, carrier: Carrier, units: &[(Role, Vec<u8>)]) -> Result<(), PlanError> {
+        let secp = Secp256k1::verification_only();
+        let key = self.signer.xonly();
+        // What each unit's transaction needs: its coin's script and value, and how to spend it.
+        struct Spec {
+            role: Role,
+            coin: TxOut,
+            spend: Spend,
+        }
+        enum Spend {
+            /// The OP_RETURN, and whether a 330 sat change goes back (cheaper than a dust-sized fee).
+            OpReturn(ScriptBuf, bool),
+            Reveal {
+                script: ScriptBuf,
+                control: Vec<u8>,
+                fee: Amount,
+            },
+        }
+        let mut specs = Vec::with_capacity(units.len());
+        for (role, unit) in units {
+            if carrier == Carrier::Envelope {
+                let script = cvp::carrier::envelope_script(&key, unit);
+                let spend = TaprootBuilder::new()
+                    .add_leaf(0, script.clone())
+                    .and_then(|b| {
+                        b.finalize(&secp, key)
+                            .map_err(|_| bitcoin::taproot::TaprootBuilderError::EmptyTree)
+                    })
+                    .map_err(|_| self.short(Amount::ZERO))?;
+                let control = spend
+                    .control_block(&(script.clone(), LeafVersion::TapScript))
+                    .ok_or_else(|| self.short(Amount::ZERO))?
+                    .serialize();
+                let mut reveal = new_tx(
+                    OutPoint::null(),
+                    vec![TxOut {
+                        value: P2TR_DUST,
+                        script_pubkey: self.signer.script(),
+                    }],
+                );
+                reveal.input[0].witness =
+                    Witness::from_slice(&[&[0u8; 64][..], script.as_bytes(), &control]);
+                let fee = fee_for(self.rate, reveal.vsize() as u64);
+                let coin = TxOut {
+                    value: fee + P2TR_DUST,
+                    script_pubkey: ScriptBuf::new_p2tr_tweaked(spend.output_key()),
+                };
+                specs.push(Spec {
+                    role: *role,
+                    coin,
+                    spend: Spend::Reveal {
+                        script,
+                        control,
+                        fee,
+                    },
+                });
+            } else {
+                let data = cvp::carrier::op_return_script(unit);
+                let mut tx = new_tx(
+                    OutPoint::null(),
+                    vec![TxOut {
+                        value: Amount::ZERO,
+                        script_pubkey: data.clone(),
+                    }],
+                );
+                tx.input[0].witness = Witness::from_slice(&[[0u8; 64]]);
+                // Without change the coin is the fee, and a coin is at least 330 sat. Below that fee,
+                // a 330 sat change back to the publisher costs 43 vB instead of the difference.
+                let fee = fee_for(self.rate, tx.vsize() as u64);
+                let (value, change) = if fee >= P2TR_DUST {
+                    (fee, false)
+                } else {
+                    tx.output.push(TxOut {
+                        value: P2TR_DUST,
+                        script_pubkey: self.signer.script(),
+                    });
+                    (fee_for(self.rate, tx.vsize() as u64) + P2TR_DUST, true)
+                };
+                specs.push(Spec {
+                    role: *role,
+                    coin: TxOut {
+                        value,
+                        script_pubkey: self.signer.script(),
+                    },
+                    spend: Spend::OpReturn(data, change),
+                });
+            }
+        }
+        let link = TxOut {
+            value: Amount::ZERO,
+            script_pubkey: cvp::carrier::op_return_script(&Record::Link.encode()),
+        };
+        let mut coins = Vec::with_capacity(specs.len());
+        for (i, chunk) in specs.chunks(FANOUT_WIDTH).enumerate() {
+            let mut outs = vec![link.clone()];
+            outs.extend(chunk.iter().map(|s| s.coin.clone()));
+            self.push(Role::Fanout(i as u32), outs)?;
+            let txid = self
+                .txs
+                .last()
+                .map(|t| t.tx.compute_txid())
+                .ok_or_else(|| self.short(Amount::ZERO))?;
+            coins.extend((1..=chunk.len() as u32).map(|vout| OutPoint::new(txid, vout)));
+        }
+        for (spec, op) in specs.into_iter().zip(coins) {
+            let prevouts = std::slice::from_ref(&spec.coin);
+            match spec.spend {
+                Spend::OpReturn(data, change) => {
+                    let mut outs = vec![TxOut {
+                        value: Amount::ZERO,
+                        script_pubkey: data,
+                    }];
+                    if change {
+                        outs.push(TxOut {
+                            value: P2TR_DUST,
+                            script_pubkey: self.signer.script(),
+                        });
+                    }
+                    let kept: Amount = outs.iter().map(|o| o.value).sum();
+                    let mut tx = new_tx(op, outs);
+                    let sig = self.signer.key_spend(&tx, 0, prevouts);
+                    tx.input[0].witness = Witness::from_slice(&[sig]);
+                    let vsize = tx.vsize() as u64;
+                    self.txs.push(PlannedTx {
+                        tx,
+                        role: spec.role,
+                        fee: spec.coin.value - kept,
+                        vsize,
+                    });
+                }
+                Spend::Reveal {
+                    script,
+                    control,
+                    fee,
+                } => {
+                    let mut tx = new_tx(
+                        op,
+                        vec![TxOut {
+                            value: P2TR_DUST,
+                            script_pubkey: self.signer.script(),
+                        }],
+                    );
+                    let leaf =
+                        bitcoin::taproot::TapLeafHash::from_script(&script, LeafVersion::TapScript);
+                    let sig = self.signer.script_spend(&tx, 0, prevouts, leaf);
+                    tx.input[0].witness =
+                        Witness::from_slice(&[&sig[..], script.as_bytes(), &control]);
+                    let vsize = tx.vsize() as u64;
+                    self.txs.push(PlannedTx {
+                        tx,
+                        role: spec.role,
+                        fee,
+                        vsize,
+                    });
+                }
+            }
+        }
         Ok(())
     }
 }

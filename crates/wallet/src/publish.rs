@@ -3,7 +3,7 @@
 
 use crate::broadcast::{broadcast, Progress};
 use crate::journal::{Journal, JournalError};
-use crate::plan::{plan, Plan, PlanError, PlanRequest};
+use crate::plan::{plan_layout, Layout, Plan, PlanError, PlanRequest};
 use crate::Signer;
 use chain::{ChainBackend, ChainError};
 use std::path::{Path, PathBuf};
@@ -40,10 +40,11 @@ pub fn publish(
     backend: &dyn ChainBackend,
     req: &PlanRequest<'_>,
     signer: &Signer,
+    layout: Layout,
     wait_for_block: impl FnMut() -> Result<(), ChainError>,
     progress: impl FnMut(&Progress),
 ) -> Result<(Plan, Published), PublishError> {
-    let p = plan(req, signer)?;
+    let p = plan_layout(req, signer, layout)?;
     let title = req.info.title.clone().unwrap_or_default();
     let journal = Journal::from_plan(&p, &title, req.carrier.name());
     let journal_path = journal.save(datadir)?;

@@ -12,7 +12,7 @@ use chain::ChainBackend;
 use cvp::{Assembler, Carrier, ContentInfo, Lineage, Record, TxRecords};
 use devnet::{Devnet, DevnetConfig};
 use wallet::journal::Journal;
-use wallet::{plan, PlanRequest, Signer};
+use wallet::{plan, Layout, PlanRequest, Signer};
 
 fn stream(len: usize) -> Vec<u8> {
     (0..len)
@@ -60,7 +60,7 @@ fn read_back(d: &Devnet, content: bitcoin::Txid) -> Vec<u8> {
     asm.finish().unwrap()
 }
 
-fn publish(carrier: Carrier, len: usize) {
+fn publish(carrier: Carrier, len: usize, layout: wallet::Layout) {
     let dir = tempfile::tempdir().unwrap();
     let d = Devnet::open(dir.path(), DevnetConfig::default()).unwrap();
     let secp = Secp256k1::new();
@@ -86,7 +86,7 @@ fn publish(carrier: Carrier, len: usize) {
         duration_ms: Some(1000),
         poster: None,
     };
-    let est = wallet::estimate::estimate(len as u64, &info, carrier, feerate).unwrap();
+    let est = wallet::estimate::estimate(len as u64, &info, carrier, feerate, layout).unwrap();
     let req = PlanRequest {
         stream: &data,
         info,
@@ -94,7 +94,7 @@ fn publish(carrier: Carrier, len: usize) {
         feerate,
         funding: (OutPoint::new(fund, vout as u32), ftx.output[vout].clone()),
     };
-    let p = plan(&req, &signer).unwrap();
+    let p = wallet::plan_layout(&req, &signer, layout).unwrap();
     let journal = Journal::from_plan(&p, "Test", carrier.name());
     journal.save(dir.path()).unwrap();
     let miner = d.faucet_script();
@@ -141,17 +141,28 @@ fn publish(carrier: Carrier, len: usize) {
 
 #[test]
 fn publish_op_return_80_and_read_back() {
-    publish(Carrier::OpReturn80, 20_000);
+    publish(Carrier::OpReturn80, 20_000, Layout::Chain);
 }
 
 #[test]
 fn publish_op_return_1mb_and_read_back() {
-    publish(Carrier::OpReturn, 1_000_000);
+    publish(Carrier::OpReturn, 1_000_000, Layout::Chain);
 }
 
 #[test]
 fn publish_envelope_1mb_and_read_back() {
-    publish(Carrier::Envelope, 1_000_000);
+    publish(Carrier::Envelope, 1_000_000, Layout::Chain);
+}
+
+#[test]
+fn fan_out_op_return_80_and_read_back() {
+    publish(Carrier::OpReturn80, 150_000, Layout::FanOut);
+}
+
+#[test]
+fn fan_out_op_return_and_envelope_1mb_and_read_back() {
+    publish(Carrier::OpReturn, 1_000_000, Layout::FanOut);
+    publish(Carrier::Envelope, 1_000_000, Layout::FanOut);
 }
 
 #[test]

@@ -108,6 +108,7 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
                 media_type: "video/mp4",
                 carrier: args.carrier,
                 feerate,
+                layout: wallet::Layout::FanOut,
             };
             let out = super::publish::publish_file(&args.datadir, &d, &what, q)?;
             (out.content_id.parse().context("content id")?, true)

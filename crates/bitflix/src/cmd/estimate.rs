@@ -27,6 +27,9 @@ pub struct EstimateArgs {
     /// Only this carrier (op-return-80, op-return, envelope); default: all three.
     #[arg(long)]
     carrier: Option<Carrier>,
+    /// Transaction layout: fan-out or chain.
+    #[arg(long, default_value = "fan-out")]
+    layout: wallet::Layout,
     /// Print our answer to the announcement's table.
     #[arg(long)]
     table: bool,
@@ -125,7 +128,7 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<EstimateOut> {
                 duration_ms: Some(0),
                 poster: None,
             };
-            let e = estimate(len, &info, c, feerate)?;
+            let e = estimate(len, &info, c, feerate, args.layout)?;
             rows.push(Row {
                 what: what.clone(),
                 fee_btc: e.fee_sat as f64 / 1e8,

@@ -12,7 +12,7 @@ use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use wallet::journal::Journal;
-use wallet::PlanRequest;
+use wallet::{Layout, PlanRequest};
 
 /// Publish a file on chain.
 #[derive(Debug, Args)]
@@ -28,6 +28,10 @@ pub struct PublishArgs {
     /// Carrier: op-return-80, op-return or envelope (default: envelope, the cheapest the devnet relays).
     #[arg(long, default_value = "envelope")]
     carrier: Carrier,
+    /// Transaction layout: fan-out (default: one confirmed coin per segment, all segments at once)
+    /// or chain (each transaction spends the previous change).
+    #[arg(long, default_value = "fan-out")]
+    layout: Layout,
     /// Fee rate in sat/vB (default: the backend's estimate).
     #[arg(long)]
     feerate: Option<f64>,
@@ -104,6 +108,8 @@ pub struct FileToPublish<'a> {
     pub carrier: Carrier,
     /// Fee rate.
     pub feerate: FeeRate,
+    /// Transaction layout.
+    pub layout: Layout,
 }
 
 /// Publish a file on the devnet with the publisher key of `datadir`, funding it from the faucet
@@ -120,6 +126,7 @@ pub fn publish_file(
         media_type,
         carrier,
         feerate,
+        layout,
     } = what.clone();
     let stream = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let signer = crate::keys::publisher(datadir)?;
@@ -129,7 +136,7 @@ pub fn publish_file(
         duration_ms: None,
         poster: None,
     };
-    let est = wallet::estimate::estimate(stream.len() as u64, &info, carrier, feerate)?;
+    let est = wallet::estimate::estimate(stream.len() as u64, &info, carrier, feerate, layout)?;
     let need = Amount::from_sat(est.fee_sat + est.locked_sat + 100_000);
     let funding = match d
         .script_utxos(&signer.script())
@@ -166,6 +173,7 @@ pub fn publish_file(
         d,
         &req,
         &signer,
+        layout,
         || mine_one(d, &miner),
         |p| pb.set_position((p.sent + p.already_sent) as u64),
     )?;
@@ -257,6 +265,7 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
         media_type: &media_type,
         carrier: args.carrier,
         feerate,
+        layout: args.layout,
     };
     Ok(vec![publish_file(&g.datadir, &d, &what, g.json)?])
 }
