@@ -47,6 +47,9 @@ pub enum PlanError {
         /// The carrier.
         carrier: Carrier,
     },
+    /// The envelope's Taproot tree could not be built (a bug: one leaf always fits).
+    #[error("cannot build the envelope's taproot tree: {0}")]
+    Envelope(String),
     /// Not enough money.
     #[error("insufficient funds: this publish needs {need} sat, the funding coin has {have} sat")]
     InsufficientFunds {
@@ -170,6 +173,32 @@ impl Plan {
             .map(|o| o.value)
             .sum()
     }
+}
+
+/// An envelope for one unit: its tapscript, its control block, and the commit output's script.
+struct Envelope {
+    script: ScriptBuf,
+    control: Vec<u8>,
+    commit_spk: ScriptBuf,
+}
+
+fn envelope_for(key: bitcoin::XOnlyPublicKey, unit: &[u8]) -> Result<Envelope, PlanError> {
+    let secp = Secp256k1::verification_only();
+    let script = cvp::carrier::envelope_script(&key, unit);
+    let spend = TaprootBuilder::new()
+        .add_leaf(0, script.clone())
+        .map_err(|e| PlanError::Envelope(e.to_string()))?
+        .finalize(&secp, key)
+        .map_err(|_| PlanError::Envelope("unfinished tree".into()))?;
+    let control = spend
+        .control_block(&(script.clone(), LeafVersion::TapScript))
+        .ok_or_else(|| PlanError::Envelope("no control block for the leaf".into()))?
+        .serialize();
+    Ok(Envelope {
+        commit_spk: ScriptBuf::new_p2tr_tweaked(spend.output_key()),
+        script,
+        control,
+    })
 }
 
 fn sat_per_kvb(rate: FeeRate) -> u64 {
@@ -324,7 +353,7 @@ impl Builder<'_> {
     }
 
     /// Spend the current coin into `outputs` + change; sign; make the change the current coin.
-    fn push(&mut self, role: Role, mut outputs: Vec<TxOut>) -> Result<(), PlanError> {
+    fn push(&mut self, role: Role, mut outputs: Vec<TxOut>) -> Result<usize, PlanError> {
         let change_script = self.signer.script();
         outputs.push(TxOut {
             value: Amount::ZERO,
@@ -352,7 +381,7 @@ impl Builder<'_> {
             fee,
             vsize,
         });
-        Ok(())
+        Ok(self.txs.len() - 1)
     }
 
     fn op_return(&mut self, role: Role, unit: &[u8]) -> Result<(), PlanError> {
@@ -363,25 +392,17 @@ impl Builder<'_> {
                 script_pubkey: cvp::carrier::op_return_script(unit),
             }],
         )
+        .map(|_| ())
     }
 
     /// A commit (with a link record when `link`) and its reveal. For the header (no link) the
     /// reveal keeps the change, so later transactions descend from it.
     fn envelope(&mut self, role: Role, unit: &[u8], link: bool) -> Result<(), PlanError> {
-        let secp = Secp256k1::verification_only();
-        let key = self.signer.xonly();
-        let script = cvp::carrier::envelope_script(&key, unit);
-        let spend = TaprootBuilder::new()
-            .add_leaf(0, script.clone())
-            .and_then(|b| {
-                b.finalize(&secp, key)
-                    .map_err(|_| bitcoin::taproot::TaprootBuilderError::EmptyTree)
-            })
-            .map_err(|_| self.short(Amount::ZERO))?;
-        let control = spend
-            .control_block(&(script.clone(), LeafVersion::TapScript))
-            .ok_or_else(|| self.short(Amount::ZERO))?;
-        let commit_spk = ScriptBuf::new_p2tr_tweaked(spend.output_key());
+        let Envelope {
+            script,
+            control,
+            commit_spk,
+        } = envelope_for(self.signer.xonly(), unit)?;
         // Size the reveal with a placeholder signature (always 64 bytes).
         let reveal_outputs = |value| {
             vec![TxOut {
@@ -391,7 +412,7 @@ impl Builder<'_> {
         };
         let mut reveal = new_tx(OutPoint::null(), reveal_outputs(P2TR_DUST));
         reveal.input[0].witness =
-            Witness::from_slice(&[&[0u8; 64][..], script.as_bytes(), &control.serialize()]);
+            Witness::from_slice(&[&[0u8; 64][..], script.as_bytes(), &control]);
         let reveal_vsize = reveal.vsize() as u64;
         let reveal_fee = fee_for(self.rate, reveal_vsize);
         let is_header = role == Role::Header;
@@ -442,11 +463,8 @@ impl Builder<'_> {
         } else {
             self.push(commit_role, outs)?;
         }
-        let commit = self
-            .txs
-            .last()
-            .map(|t| t.tx.clone())
-            .ok_or_else(|| self.short(Amount::ZERO))?;
+        // The commit is the transaction just added (by push, or directly for the header).
+        let commit = self.txs[self.txs.len() - 1].tx.clone();
         let commit_out = commit.output[commit_vout as usize].clone();
         let value = commit_out.value - reveal_fee;
         let mut reveal = new_tx(
@@ -457,8 +475,7 @@ impl Builder<'_> {
         let sig = self
             .signer
             .script_spend(&reveal, 0, std::slice::from_ref(&commit_out), leaf);
-        reveal.input[0].witness =
-            Witness::from_slice(&[&sig[..], script.as_bytes(), &control.serialize()]);
+        reveal.input[0].witness = Witness::from_slice(&[&sig[..], script.as_bytes(), &control]);
         let txid = reveal.compute_txid();
         if is_header {
             self.coin = (OutPoint::new(txid, 0), reveal.output[0].clone());
@@ -474,7 +491,6 @@ impl Builder<'_> {
 
     /// One spendable coin per unit, created by fan-out transactions; then the unit transactions.
     fn fan_out(&mut self, carrier: Carrier, units: &[(Role, Vec<u8>)]) -> Result<(), PlanError> {
-        let secp = Secp256k1::verification_only();
         let key = self.signer.xonly();
         // What each unit's transaction needs: its coin's script and value, and how to spend it.
         struct Spec {
@@ -494,18 +510,11 @@ impl Builder<'_> {
         let mut specs = Vec::with_capacity(units.len());
         for (role, unit) in units {
             if carrier == Carrier::Envelope {
-                let script = cvp::carrier::envelope_script(&key, unit);
-                let spend = TaprootBuilder::new()
-                    .add_leaf(0, script.clone())
-                    .and_then(|b| {
-                        b.finalize(&secp, key)
-                            .map_err(|_| bitcoin::taproot::TaprootBuilderError::EmptyTree)
-                    })
-                    .map_err(|_| self.short(Amount::ZERO))?;
-                let control = spend
-                    .control_block(&(script.clone(), LeafVersion::TapScript))
-                    .ok_or_else(|| self.short(Amount::ZERO))?
-                    .serialize();
+                let Envelope {
+                    script,
+                    control,
+                    commit_spk,
+                } = envelope_for(key, unit)?;
                 let mut reveal = new_tx(
                     OutPoint::null(),
                     vec![TxOut {
@@ -518,7 +527,7 @@ impl Builder<'_> {
                 let fee = fee_for(self.rate, reveal.vsize() as u64);
                 let coin = TxOut {
                     value: fee + P2TR_DUST,
-                    script_pubkey: ScriptBuf::new_p2tr_tweaked(spend.output_key()),
+                    script_pubkey: commit_spk,
                 };
                 specs.push(Spec {
                     role: *role,
@@ -569,12 +578,8 @@ impl Builder<'_> {
         for (i, chunk) in specs.chunks(FANOUT_WIDTH).enumerate() {
             let mut outs = vec![link.clone()];
             outs.extend(chunk.iter().map(|s| s.coin.clone()));
-            self.push(Role::Fanout(i as u32), outs)?;
-            let txid = self
-                .txs
-                .last()
-                .map(|t| t.tx.compute_txid())
-                .ok_or_else(|| self.short(Amount::ZERO))?;
+            let at = self.push(Role::Fanout(i as u32), outs)?;
+            let txid = self.txs[at].tx.compute_txid();
             coins.extend((1..=chunk.len() as u32).map(|vout| OutPoint::new(txid, vout)));
         }
         for (spec, op) in specs.into_iter().zip(coins) {
