@@ -30,6 +30,8 @@ pub struct Content {
     pub txs: BTreeMap<Txid, Option<u32>>,
     /// Flaws seen (malformed records, rejected segments), as text.
     pub flaws: Vec<String>,
+    /// Segment payload bytes accepted from each lineage transaction.
+    pub tx_bytes: BTreeMap<Txid, u64>,
 }
 
 /// What the API and pages show about a content.
@@ -53,6 +55,8 @@ pub struct ContentSummary {
     pub last_block: Option<u32>,
     /// Flaws seen.
     pub flaws: Vec<String>,
+    /// Segment payload bytes per block height, in height order; `null` height: the mempool.
+    pub bytes_by_block: Vec<(Option<u32>, u64)>,
 }
 
 /// Every content found, and what could not be attributed.
@@ -98,6 +102,7 @@ impl Catalog {
                             assembler: Assembler::new(h.clone()),
                             txs: BTreeMap::new(),
                             flaws: Vec::new(),
+                            tx_bytes: BTreeMap::new(),
                         });
                         c.txs.insert(txid, height);
                     }
@@ -120,8 +125,11 @@ impl Catalog {
         c.txs.insert(txid, height);
         match record {
             Record::Segment(s) => {
-                if let AddOutcome::Rejected(flaw) = c.assembler.add(s) {
-                    c.flaws.push(format!("{txid}: {flaw}"));
+                let len = s.payload.len() as u64;
+                match c.assembler.add(s) {
+                    AddOutcome::Rejected(flaw) => c.flaws.push(format!("{txid}: {flaw}")),
+                    AddOutcome::Accepted { .. } => *c.tx_bytes.entry(txid).or_default() += len,
+                    AddOutcome::Duplicate => {}
                 }
             }
             Record::SegmentHashes(h) => {
@@ -168,7 +176,17 @@ impl Content {
             first_block: heights.iter().min().copied(),
             last_block: heights.iter().max().copied(),
             flaws: self.flaws.clone(),
+            bytes_by_block: self.bytes_by_block(),
         }
+    }
+
+    /// Segment bytes per block height (where each transaction is now; `None`: the mempool).
+    fn bytes_by_block(&self) -> Vec<(Option<u32>, u64)> {
+        let mut by: BTreeMap<Option<u32>, u64> = BTreeMap::new();
+        for (txid, bytes) in &self.tx_bytes {
+            *by.entry(self.txs.get(txid).copied().flatten()).or_default() += bytes;
+        }
+        by.into_iter().collect()
     }
 
     /// The verified bytes available now (the whole stream once complete).

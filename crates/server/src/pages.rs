@@ -70,6 +70,36 @@ pub(crate) fn catalog(items: &[ContentSummary]) -> String {
     )
 }
 
+/// An inline SVG bar chart of the film's bytes per block (the last bar, in grey: the mempool).
+fn chart(s: &ContentSummary) -> String {
+    let bars = &s.bytes_by_block;
+    let max = bars.iter().map(|(_, b)| *b).max().unwrap_or(0);
+    if bars.is_empty() || max == 0 {
+        return String::new();
+    }
+    let (w, h) = (600.0_f64, 120.0_f64);
+    let bw = w / bars.len() as f64;
+    let mut rects = String::new();
+    for (i, (height, bytes)) in bars.iter().enumerate() {
+        let bh = (*bytes as f64 / max as f64 * (h - 20.0)).max(1.0);
+        let (fill, label) = match height {
+            Some(hgt) => ("#f7931a", format!("block {hgt}: {bytes} bytes")),
+            None => ("#999", format!("mempool: {bytes} bytes")),
+        };
+        rects.push_str(&format!(
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{fill}\"><title>{label}</title></rect>",
+            i as f64 * bw + 1.0,
+            h - bh,
+            (bw - 2.0).max(1.0)
+        ));
+    }
+    format!(
+        "<h2>Bytes per block</h2><svg role=img aria-label=\"bytes of this film per block\" viewBox=\"0 0 {w} {h}\" width=\"100%\" height=\"{h}\">{rects}</svg>\
+<p>{n} block(s); the largest holds {max} bytes of the film.</p>",
+        n = bars.iter().filter(|(b, _)| b.is_some()).count()
+    )
+}
+
 /// The watch page.
 pub(crate) fn watch(s: &ContentSummary) -> String {
     let total = s.header.segment_count.unwrap_or(0).max(1);
@@ -91,7 +121,7 @@ pub(crate) fn watch(s: &ContentSummary) -> String {
             "<p><a href=\"/\">&larr; catalog</a></p><h1>{t}</h1>\
 <video id=v controls autoplay muted playsinline src=\"/api/content/{id}/file\"></video>\
 <p>{v} of {n} segments on chain and verified ({pct:.0} %), in {tx} transactions, blocks {fb}&ndash;{lb}; state: {st}.</p>\
-<div class=bar><div style=\"width:{pct:.1}%\"></div></div>{flaws}\
+<div class=bar><div style=\"width:{pct:.1}%\"></div></div>{chart}{flaws}\
 <script>const v=document.getElementById('v');let ttff='';\
 function report(){{document.title='w='+v.videoWidth+' t='+v.currentTime.toFixed(2)+ttff;}}\
 if(v.requestVideoFrameCallback){{v.requestVideoFrameCallback(()=>{{ttff=' ttff='+performance.now().toFixed(0);report();}});}}\
@@ -104,6 +134,7 @@ v.addEventListener('timeupdate',report);v.addEventListener('loadedmetadata',repo
             fb = s.first_block.map_or("?".into(), |b| b.to_string()),
             lb = s.last_block.map_or("?".into(), |b| b.to_string()),
             st = state(s.state),
+            chart = chart(s),
         ),
     )
 }

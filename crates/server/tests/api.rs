@@ -236,7 +236,21 @@ async fn serves_the_verified_film_and_refuses_bad_requests() {
     assert!(!html.contains("<b>Fox</b>"));
     let (s, _, body) = get(app, &format!("/watch/{}", f.id), None).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(String::from_utf8(body)
+    let watch = String::from_utf8(body).unwrap();
+    assert!(watch.contains(&format!("/api/content/{}/file", f.id)));
+    assert!(
+        watch.contains("<svg") && watch.contains("bytes of this film per block"),
+        "the chart is drawn"
+    );
+    let total: u64 = list[0]["bytes_by_block"]
+        .as_array()
         .unwrap()
-        .contains(&format!("/api/content/{}/file", f.id)));
+        .iter()
+        .map(|p| p[1].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        total,
+        f.film.len() as u64,
+        "the chart accounts for every byte once"
+    );
 }
