@@ -33,3 +33,11 @@ pub fn publisher(datadir: &Path) -> anyhow::Result<wallet::Signer> {
     let sk = SecretKey::from_slice(&bytes).context("the key file does not hold a valid key")?;
     Ok(wallet::Signer::new(Keypair::from_secret_key(&secp, &sk)))
 }
+
+/// The secret key as hex, for `bitflix wallet backup` only.
+pub fn secret_hex(datadir: &Path) -> anyhow::Result<String> {
+    publisher(datadir)?;
+    let text =
+        std::fs::read_to_string(datadir.join("publisher.key")).context("reading the key file")?;
+    Ok(text.trim().to_string())
+}

@@ -81,6 +81,28 @@ fn demo_publishes_reads_back_and_reuses() {
         "a second run reuses the film"
     );
     assert_eq!(second["content_id"], first["content_id"]);
+    let (code, w, err) = bitflix(&[
+        "--datadir",
+        d,
+        "wallet",
+        "balance",
+        "--chain",
+        &format!("devnet:{d}/devnet"),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        w["address"].as_str().unwrap().starts_with("bcrt1p"),
+        "a regtest taproot address"
+    );
+    assert!(
+        w["confirmed_sat"].as_u64().unwrap() > 0,
+        "the demo left change with the publisher"
+    );
+    assert!(
+        w.get("secret_key").is_none(),
+        "the key is never printed except by backup"
+    );
     let key = dir.path().join("publisher.key");
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions());

@@ -9,6 +9,7 @@ mod estimate;
 mod index;
 mod publish;
 mod serve;
+mod wallet;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -60,6 +61,8 @@ pub enum Command {
     Publish(publish::PublishArgs),
     /// Scan the chain and serve the catalog and player.
     Serve(serve::ServeArgs),
+    /// The publisher's key: address, balance, devnet faucet, backup.
+    Wallet(wallet::WalletArgs),
     /// Show what BitFlix was built with.
     Version,
 }
@@ -73,6 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Index(a) => crate::output::emit(g.json, &index::run(g, a)?),
         Command::Publish(a) => crate::output::emit(g.json, &publish::Many(publish::run(g, a)?)),
         Command::Serve(a) => crate::output::emit(g.json, &serve::run(g, a)?),
+        Command::Wallet(a) => crate::output::emit(g.json, &wallet::run(g, a)?),
         Command::Version => crate::output::emit(g.json, &version()),
     }
 }
