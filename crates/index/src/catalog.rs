@@ -1,9 +1,9 @@
 //! The catalog: every content found, its verified bytes, and the flaws seen on the way.
 
-use bitcoin::{Transaction, Txid};
+use bitcoin::{OutPoint, Transaction, Txid};
 use cvp::{AddOutcome, Assembler, Header, Lineage, Record, TxRecords};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Where a content stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -49,6 +49,8 @@ pub struct ContentSummary {
     pub segments_verified: u32,
     /// Lineage transactions.
     pub transactions: usize,
+    /// Fees paid by every lineage transaction, in sat (`None` until every input's value is known).
+    pub cost_sat: Option<u64>,
     /// Lowest block height holding a lineage transaction.
     pub first_block: Option<u32>,
     /// Highest.
@@ -65,6 +67,10 @@ pub struct Catalog {
     lineage: Lineage,
     contents: BTreeMap<Txid, Content>,
     seen: HashSet<Txid>,
+    /// Values of the outputs of every CVP transaction seen, and of looked-up funding coins.
+    values: HashMap<OutPoint, u64>,
+    /// Inputs and output total of every CVP transaction seen.
+    tx_io: HashMap<Txid, (Vec<OutPoint>, u64)>,
     /// Segments claiming a content that never attached (forgeries, or not seen yet).
     pub unattributed: usize,
 }
@@ -75,6 +81,20 @@ impl Catalog {
         let recs = TxRecords::from_tx(tx);
         if recs.found.is_empty() {
             return;
+        }
+        if !self.seen.contains(&recs.txid) {
+            for (vout, o) in tx.output.iter().enumerate() {
+                self.values
+                    .insert(OutPoint::new(recs.txid, vout as u32), o.value.to_sat());
+            }
+            let out_sum = tx.output.iter().map(|o| o.value.to_sat()).sum();
+            self.tx_io.insert(
+                recs.txid,
+                (
+                    tx.input.iter().map(|i| i.previous_output).collect(),
+                    out_sum,
+                ),
+            );
         }
         if !self.seen.insert(recs.txid) {
             // Seen before in the mempool: record the confirmation.
@@ -142,6 +162,48 @@ impl Catalog {
         }
     }
 
+    /// Record the value of a coin outside every lineage (a header's funding), looked up by the scanner.
+    pub fn note_prevout(&mut self, op: OutPoint, value: u64) {
+        self.values.insert(op, value);
+    }
+
+    /// Inputs of header transactions whose values are not known yet (one funding coin per film).
+    pub fn missing_header_prevouts(&self) -> Vec<OutPoint> {
+        self.contents
+            .keys()
+            .filter_map(|id| self.tx_io.get(id))
+            .flat_map(|(ins, _)| ins.iter())
+            .filter(|op| !self.values.contains_key(op))
+            .copied()
+            .collect()
+    }
+
+    /// Fees of a content's lineage transactions, when every input's value is known.
+    pub fn cost_sat(&self, c: &Content) -> Option<u64> {
+        let mut total = 0u64;
+        for txid in c.txs.keys() {
+            let (ins, out_sum) = self.tx_io.get(txid)?;
+            let in_sum: u64 = ins
+                .iter()
+                .map(|op| self.values.get(op).copied())
+                .sum::<Option<u64>>()?;
+            total += in_sum.checked_sub(*out_sum)?;
+        }
+        Some(total)
+    }
+
+    /// The summary of a content, with its cost.
+    pub fn summary(&self, c: &Content) -> ContentSummary {
+        let mut s = c.summary();
+        s.cost_sat = self.cost_sat(c);
+        s
+    }
+
+    /// Every content's summary.
+    pub fn summaries(&self) -> Vec<ContentSummary> {
+        self.contents.values().map(|c| self.summary(c)).collect()
+    }
+
     /// All contents.
     pub fn contents(&self) -> impl Iterator<Item = &Content> {
         self.contents.values()
@@ -173,6 +235,7 @@ impl Content {
             segments_received: a.received(),
             segments_verified: verified,
             transactions: self.txs.len(),
+            cost_sat: None,
             first_block: heights.iter().min().copied(),
             last_block: heights.iter().max().copied(),
             flaws: self.flaws.clone(),

@@ -115,6 +115,7 @@ impl Indexer {
                 }
             }
         }
+        crate::scan::fill_header_prevouts(backend, &mut self.catalog);
         Ok(())
     }
 }

@@ -56,6 +56,22 @@ impl Scanner {
                 }
             }
         }
+        fill_header_prevouts(backend, catalog);
         Ok(())
+    }
+}
+
+/// Look up the funding coins of headers (outside every lineage) so each film's cost is known.
+/// One lookup per film; failures leave the cost unknown.
+pub(crate) fn fill_header_prevouts(backend: &dyn ChainBackend, catalog: &mut Catalog) {
+    for op in catalog.missing_header_prevouts() {
+        let value = backend
+            .raw_tx(&op.txid)
+            .ok()
+            .and_then(|raw| chain::decode_tx(&raw).ok())
+            .and_then(|tx| tx.output.get(op.vout as usize).map(|o| o.value.to_sat()));
+        if let Some(v) = value {
+            catalog.note_prevout(op, v);
+        }
     }
 }

@@ -68,7 +68,7 @@ fn summaries(catalog: &SharedCatalog) -> Result<Vec<ContentSummary>, ApiError> {
     let c = catalog
         .read()
         .map_err(|_| ApiError::Internal("catalog lock poisoned".into()))?;
-    Ok(c.contents().map(|c| c.summary()).collect())
+    Ok(c.summaries())
 }
 
 fn summary(catalog: &SharedCatalog, id: &str) -> Result<ContentSummary, ApiError> {
@@ -77,7 +77,7 @@ fn summary(catalog: &SharedCatalog, id: &str) -> Result<ContentSummary, ApiError
         .read()
         .map_err(|_| ApiError::Internal("catalog lock poisoned".into()))?;
     c.get(&id)
-        .map(|c| c.summary())
+        .map(|x| c.summary(x))
         .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))
 }
 

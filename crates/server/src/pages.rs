@@ -28,6 +28,12 @@ fn state(s: ContentState) -> &'static str {
     }
 }
 
+fn cost(sat: Option<u64>) -> String {
+    sat.map_or("?".into(), |s| {
+        format!("{s} sat ({:.8} BTC)", s as f64 / 1e8)
+    })
+}
+
 fn duration(ms: Option<u64>) -> String {
     ms.map_or("?".into(), |ms| {
         format!("{}:{:02}", ms / 60_000, (ms / 1000) % 60)
@@ -52,21 +58,22 @@ pub(crate) fn catalog(items: &[ContentSummary]) -> String {
             .total_length
             .map_or("?".into(), |b| format!("{:.1} kB", b as f64 / 1000.0));
         rows.push_str(&format!(
-            "<tr><td><a class=film href=\"/watch/{id}\">{t}</a></td><td>{d}</td><td>{size}</td><td>{tx}</td><td>{st}</td></tr>",
+            "<tr><td><a class=film href=\"/watch/{id}\">{t}</a></td><td>{d}</td><td>{size}</td><td>{tx}</td><td>{cost}</td><td>{st}</td></tr>",
             id = s.id,
             t = title(s),
             d = duration(s.header.duration_ms),
             tx = s.transactions,
+            cost = cost(s.cost_sat),
             st = state(s.state),
         ));
     }
     if items.is_empty() {
-        rows = "<tr><td colspan=5>No films found on this chain yet.</td></tr>".into();
+        rows = "<tr><td colspan=6>No films found on this chain yet.</td></tr>".into();
     }
     page(
         "BitFlix",
         &format!("<h1>BitFlix</h1><p>Films found on chain, each checked against its publisher's Merkle root and lineage.</p>\
-<table><tr><th>title</th><th>duration</th><th>size</th><th>transactions</th><th>state</th></tr>{rows}</table>"),
+<table><tr><th>title</th><th>duration</th><th>size</th><th>transactions</th><th>cost on chain</th><th>state</th></tr>{rows}</table>"),
     )
 }
 
@@ -120,7 +127,7 @@ pub(crate) fn watch(s: &ContentSummary) -> String {
         &format!(
             "<p><a href=\"/\">&larr; catalog</a></p><h1>{t}</h1>\
 <video id=v controls autoplay muted playsinline src=\"/api/content/{id}/file\"></video>\
-<p>{v} of {n} segments on chain and verified ({pct:.0} %), in {tx} transactions, blocks {fb}&ndash;{lb}; state: {st}.</p>\
+<p>{v} of {n} segments on chain and verified ({pct:.0} %), in {tx} transactions, blocks {fb}&ndash;{lb}; cost on chain: {cost}; state: {st}.</p>\
 <div class=bar><div style=\"width:{pct:.1}%\"></div></div>{chart}{flaws}\
 <script>const v=document.getElementById('v');let ttff='';\
 function report(){{document.title='w='+v.videoWidth+' t='+v.currentTime.toFixed(2)+ttff;}}\
@@ -131,6 +138,7 @@ v.addEventListener('timeupdate',report);v.addEventListener('loadedmetadata',repo
             v = s.segments_verified,
             n = total,
             tx = s.transactions,
+            cost = cost(s.cost_sat),
             fb = s.first_block.map_or("?".into(), |b| b.to_string()),
             lb = s.last_block.map_or("?".into(), |b| b.to_string()),
             st = state(s.state),

@@ -41,6 +41,7 @@ struct Fixture {
     catalog: Arc<RwLock<Catalog>>,
     id: bitcoin::Txid,
     film: Vec<u8>,
+    fee: u64,
 }
 
 fn fixture() -> Fixture {
@@ -132,6 +133,7 @@ fn fixture() -> Fixture {
         catalog: Arc::new(RwLock::new(catalog)),
         id: plan.content_id,
         film,
+        fee: plan.fee().to_sat(),
     }
 }
 
@@ -163,6 +165,10 @@ async fn serves_the_verified_film_and_refuses_bad_requests() {
     let list: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(list[0]["id"], f.id.to_string());
     assert_eq!(list[0]["state"], "complete");
+    assert_eq!(
+        list[0]["cost_sat"], f.fee,
+        "cost on chain is what the publish paid"
+    );
     assert!(
         list[0]["flaws"].as_array().unwrap().is_empty(),
         "the forgery never reached the film"

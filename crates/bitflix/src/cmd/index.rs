@@ -82,7 +82,7 @@ pub fn run(g: &super::Global, args: IndexArgs) -> anyhow::Result<IndexOut> {
     Ok(IndexOut {
         height: ix.cursor()?.map(|(h, _)| h),
         reorgs: ix.reorgs,
-        contents: ix.catalog.contents().map(|c| c.summary()).collect(),
+        contents: ix.catalog.summaries(),
         unattributed: ix.catalog.unattributed,
     })
 }
