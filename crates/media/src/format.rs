@@ -1,0 +1,315 @@
+//! CVPM v1: the on-chain media stream.
+//!
+//! ```text
+//! "CVPM" version(1)
+//! video: width varint, height varint, fps_num varint, fps_den varint   (width 0: no video)
+//! audio: sample_rate varint, channels u8, pre_skip varint               (channels 0: no audio)
+//! then packets until the end:
+//!   kind u8 (bit 0: 0 video / 1 audio; bit 1: keyframe; other bits must be 0)
+//!   ts_delta varint (video: frames since the previous video packet; audio: samples at 48 kHz
+//!                    since the previous audio packet)
+//!   size varint, data
+//! ```
+//! Decoding rejects trailing bytes and unknown bits, and never allocates more than the input.
+
+use serde::{Deserialize, Serialize};
+
+/// Format errors: each names the flaw.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FormatError {
+    /// Not a CVPM stream.
+    #[error("not a cvpm stream (bad magic)")]
+    BadMagic,
+    /// A version this reader does not know.
+    #[error("unsupported cvpm version {0}")]
+    Version(u8),
+    /// The input ends inside a field.
+    #[error("truncated: {0} runs past the end")]
+    Truncated(&'static str),
+    /// A varint longer than needed or past 64 bits.
+    #[error("bad varint in {0}")]
+    Varint(&'static str),
+    /// A value outside its range.
+    #[error("{field} is {value}, the valid range is {min}..={max}")]
+    Range {
+        /// Field.
+        field: &'static str,
+        /// Value.
+        value: u64,
+        /// Minimum.
+        min: u64,
+        /// Maximum.
+        max: u64,
+    },
+    /// Reserved bits set in a packet's kind byte.
+    #[error("packet kind {0:#04x} has reserved bits set")]
+    Kind(u8),
+    /// A packet of a stream the header says is absent.
+    #[error("{0} packet in a stream without {0}")]
+    NoSuchStream(&'static str),
+}
+
+/// Video parameters (AV1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Video {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Frame rate numerator.
+    pub fps_num: u32,
+    /// Frame rate denominator.
+    pub fps_den: u32,
+}
+
+/// Audio parameters (Opus).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audio {
+    /// Input sample rate (informative; Opus runs at 48 kHz).
+    pub sample_rate: u32,
+    /// Channels (1 or 2).
+    pub channels: u8,
+    /// Samples to drop at the start (OpusHead pre-skip).
+    pub pre_skip: u16,
+}
+
+/// One packet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Packet {
+    /// Audio (true) or video (false).
+    pub audio: bool,
+    /// A keyframe (video) or independently decodable (audio: always true).
+    pub keyframe: bool,
+    /// Time since the previous packet of the same stream (video: frames; audio: 48 kHz samples).
+    pub ts_delta: u64,
+    /// The raw AV1 temporal unit or Opus packet.
+    pub data: Vec<u8>,
+}
+
+/// A whole stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stream {
+    /// Video, if any.
+    pub video: Option<Video>,
+    /// Audio, if any.
+    pub audio: Option<Audio>,
+    /// Packets in decode order, interleaved.
+    pub packets: Vec<Packet>,
+}
+
+/// The magic.
+pub const MAGIC: &[u8; 4] = b"CVPM";
+/// The version written.
+pub const VERSION: u8 = 1;
+
+fn put(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+struct Rd<'a>(&'a [u8]);
+
+impl Rd<'_> {
+    fn byte(&mut self, what: &'static str) -> Result<u8, FormatError> {
+        let (&b, rest) = self.0.split_first().ok_or(FormatError::Truncated(what))?;
+        self.0 = rest;
+        Ok(b)
+    }
+    fn varint(&mut self, what: &'static str) -> Result<u64, FormatError> {
+        let mut v: u64 = 0;
+        for i in 0..10u32 {
+            let b = self.byte(what)?;
+            if i == 9 && b > 1 {
+                return Err(FormatError::Varint(what));
+            }
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                if i > 0 && b == 0 {
+                    return Err(FormatError::Varint(what));
+                }
+                return Ok(v);
+            }
+        }
+        Err(FormatError::Varint(what))
+    }
+    fn ranged(&mut self, what: &'static str, min: u64, max: u64) -> Result<u64, FormatError> {
+        let v = self.varint(what)?;
+        if v < min || v > max {
+            return Err(FormatError::Range {
+                field: what,
+                value: v,
+                min,
+                max,
+            });
+        }
+        Ok(v)
+    }
+}
+
+impl Stream {
+    /// Serialize.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(16 + self.packets.iter().map(|p| p.data.len() + 4).sum::<usize>());
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        let v = self.video.unwrap_or(Video {
+            width: 0,
+            height: 0,
+            fps_num: 0,
+            fps_den: 0,
+        });
+        for x in [v.width, v.height, v.fps_num, v.fps_den] {
+            put(&mut out, u64::from(x));
+        }
+        let a = self.audio.unwrap_or(Audio {
+            sample_rate: 0,
+            channels: 0,
+            pre_skip: 0,
+        });
+        put(&mut out, u64::from(a.sample_rate));
+        out.push(a.channels);
+        put(&mut out, u64::from(a.pre_skip));
+        for p in &self.packets {
+            out.push(u8::from(p.audio) | (u8::from(p.keyframe) << 1));
+            put(&mut out, p.ts_delta);
+            put(&mut out, p.data.len() as u64);
+            out.extend_from_slice(&p.data);
+        }
+        out
+    }
+
+    /// Parse, rejecting anything malformed (including trailing bytes inside a packet).
+    pub fn decode(b: &[u8]) -> Result<Stream, FormatError> {
+        if b.len() < 5 || &b[..4] != MAGIC {
+            return Err(FormatError::BadMagic);
+        }
+        if b[4] != VERSION {
+            return Err(FormatError::Version(b[4]));
+        }
+        let mut r = Rd(&b[5..]);
+        let width = r.ranged("width", 0, 16384)? as u32;
+        let height = r.ranged("height", 0, 16384)? as u32;
+        let fps_num = r.ranged("fps numerator", 0, 1000)? as u32;
+        let fps_den = r.ranged("fps denominator", 0, 1000)? as u32;
+        let video = if width == 0 {
+            if height != 0 || fps_num != 0 || fps_den != 0 {
+                return Err(FormatError::Range {
+                    field: "video fields without video",
+                    value: 1,
+                    min: 0,
+                    max: 0,
+                });
+            }
+            None
+        } else {
+            if height == 0 || fps_num == 0 || fps_den == 0 {
+                return Err(FormatError::Range {
+                    field: "video size and rate",
+                    value: 0,
+                    min: 1,
+                    max: 16384,
+                });
+            }
+            Some(Video {
+                width,
+                height,
+                fps_num,
+                fps_den,
+            })
+        };
+        let sample_rate = r.ranged("sample rate", 0, 192_000)? as u32;
+        let channels = r.byte("channels")?;
+        if channels > 2 {
+            return Err(FormatError::Range {
+                field: "channels",
+                value: u64::from(channels),
+                min: 0,
+                max: 2,
+            });
+        }
+        let pre_skip = r.ranged("pre-skip", 0, 65535)? as u16;
+        if channels == 0 && (sample_rate != 0 || pre_skip != 0) {
+            return Err(FormatError::Range {
+                field: "audio fields without audio",
+                value: 1,
+                min: 0,
+                max: 0,
+            });
+        }
+        let audio = (channels > 0).then_some(Audio {
+            sample_rate,
+            channels,
+            pre_skip,
+        });
+        let mut packets = Vec::new();
+        while !r.0.is_empty() {
+            let kind = r.byte("packet kind")?;
+            if kind & !0b11 != 0 {
+                return Err(FormatError::Kind(kind));
+            }
+            let audio_pkt = kind & 1 == 1;
+            if audio_pkt && audio.is_none() {
+                return Err(FormatError::NoSuchStream("audio"));
+            }
+            if !audio_pkt && video.is_none() {
+                return Err(FormatError::NoSuchStream("video"));
+            }
+            let ts_delta = r.varint("timestamp delta")?;
+            let size = r.varint("packet size")?;
+            let size = usize::try_from(size).map_err(|_| FormatError::Truncated("packet"))?;
+            if size > r.0.len() {
+                return Err(FormatError::Truncated("packet"));
+            }
+            let (data, rest) = r.0.split_at(size);
+            r.0 = rest;
+            packets.push(Packet {
+                audio: audio_pkt,
+                keyframe: kind & 2 == 2,
+                ts_delta,
+                data: data.to_vec(),
+            });
+        }
+        Ok(Stream {
+            video,
+            audio,
+            packets,
+        })
+    }
+
+    /// Duration in milliseconds (the longer of the two streams).
+    pub fn duration_ms(&self) -> u64 {
+        let vframes: u64 = self
+            .packets
+            .iter()
+            .filter(|p| !p.audio)
+            .map(|p| p.ts_delta)
+            .sum::<u64>()
+            + u64::from(self.packets.iter().any(|p| !p.audio));
+        let vms = self.video.map_or(0, |v| {
+            vframes * 1000 * u64::from(v.fps_den) / u64::from(v.fps_num.max(1))
+        });
+        let asamples: u64 = self
+            .packets
+            .iter()
+            .filter(|p| p.audio)
+            .map(|p| p.ts_delta)
+            .sum();
+        vms.max(asamples / 48)
+    }
+}
+
+/// For fuzzing: decode, and if it decodes, re-encoding gives the same bytes.
+pub fn fuzz_decode(data: &[u8]) {
+    if let Ok(s) = Stream::decode(data) {
+        assert_eq!(s.encode(), data, "decode -> encode must round-trip");
+    }
+}
