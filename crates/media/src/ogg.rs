@@ -3,9 +3,12 @@
 
 use crate::format::FormatError;
 
+/// A packet and the granule position of the page it ends, if it ends the page.
+pub type OggPacket = (Vec<u8>, Option<u64>);
+
 /// The packets of an Ogg Opus file, with the granule position of the page each packet ends on
 /// (`None` when the page does not end with that packet).
-pub fn packets(b: &[u8]) -> Result<Vec<(Vec<u8>, Option<u64>)>, FormatError> {
+pub fn packets(b: &[u8]) -> Result<Vec<OggPacket>, FormatError> {
     let mut out = Vec::new();
     let mut partial: Vec<u8> = Vec::new();
     let mut at = 0;
