@@ -1,0 +1,127 @@
+//! Running Debian's ffmpeg and ffprobe, with errors that say what to do.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Media errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaError {
+    /// ffmpeg or ffprobe is not installed.
+    #[error("{0} not found: install it with `apt-get install ffmpeg` (or run scripts/setup.sh)")]
+    Missing(&'static str),
+    /// ffmpeg refused the input or failed.
+    #[error("{tool} failed: {message}")]
+    Tool {
+        /// The tool.
+        tool: &'static str,
+        /// The last lines it printed.
+        message: String,
+    },
+    /// The input has nothing to encode.
+    #[error("{0}")]
+    Input(String),
+    /// A configuration value outside its range.
+    #[error("{field} is {value}; the valid range is {range}")]
+    Config {
+        /// The option.
+        field: &'static str,
+        /// Its value.
+        value: String,
+        /// What is allowed.
+        range: &'static str,
+    },
+    /// The produced files do not parse.
+    #[error("{0}")]
+    Format(#[from] crate::format::FormatError),
+    /// A file could not be read or written.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub(crate) fn run(tool: &'static str, args: &[&str]) -> Result<Vec<u8>, MediaError> {
+    let out = Command::new(tool).args(args).output().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            MediaError::Missing(tool)
+        } else {
+            MediaError::Io(e)
+        }
+    })?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(3).collect();
+        return Err(MediaError::Tool {
+            tool,
+            message: tail.into_iter().rev().collect::<Vec<_>>().join(" / "),
+        });
+    }
+    Ok(out.stdout)
+}
+
+/// What ffprobe says about a file.
+#[derive(Debug, Clone, Default)]
+pub struct Probe {
+    /// Duration in seconds.
+    pub duration: f64,
+    /// Video size and frame rate, if there is video.
+    pub video: Option<(u32, u32, f64)>,
+    /// Audio present.
+    pub audio: bool,
+    /// Codec names, in stream order.
+    pub codecs: Vec<String>,
+}
+
+/// Probe a file.
+pub fn probe(path: &Path) -> Result<Probe, MediaError> {
+    let p = path
+        .to_str()
+        .ok_or_else(|| MediaError::Input("path is not utf-8".into()))?;
+    let out = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-show_streams",
+            "-show_format",
+            "-of",
+            "json",
+            p,
+        ],
+    )?;
+    let v: serde_json::Value = serde_json::from_slice(&out)
+        .map_err(|e| MediaError::Input(format!("ffprobe output: {e}")))?;
+    let mut probe = Probe {
+        duration: v["format"]["duration"]
+            .as_str()
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(0.0),
+        ..Default::default()
+    };
+    for s in v["streams"].as_array().into_iter().flatten() {
+        probe
+            .codecs
+            .push(s["codec_name"].as_str().unwrap_or("?").to_string());
+        match s["codec_type"].as_str() {
+            Some("video") if probe.video.is_none() => {
+                let (w, h) = (
+                    s["width"].as_u64().unwrap_or(0) as u32,
+                    s["height"].as_u64().unwrap_or(0) as u32,
+                );
+                let rate = s["avg_frame_rate"]
+                    .as_str()
+                    .or(s["r_frame_rate"].as_str())
+                    .unwrap_or("0/1");
+                let fps = rate
+                    .split_once('/')
+                    .and_then(|(n, d)| {
+                        Some(n.parse::<f64>().ok()? / d.parse::<f64>().ok()?.max(1.0))
+                    })
+                    .unwrap_or(0.0);
+                probe.video = Some((w, h, fps));
+            }
+            Some("audio") => probe.audio = true,
+            _ => {}
+        }
+    }
+    Ok(probe)
+}
