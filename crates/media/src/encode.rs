@@ -62,7 +62,7 @@ impl EncodeConfig {
                 return bad("audio kbit/s", a.to_string(), "6..=256 (Opus)");
             }
         }
-        if !(16..=3840).contains(&self.width) || self.width % 2 != 0 {
+        if !(16..=3840).contains(&self.width) || !self.width.is_multiple_of(2) {
             return bad(
                 "width",
                 self.width.to_string(),
