@@ -5,7 +5,9 @@
 
 mod demo;
 mod devnet;
+mod encode;
 mod estimate;
+mod extract;
 mod index;
 mod publish;
 mod serve;
@@ -53,6 +55,10 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Run the embedded devnet as a daemon serving the Esplora HTTP API.
     Devnet(devnet::DevnetArgs),
+    /// Encode a media file into the compact on-chain stream (AV1 + Opus) at a rate or budget.
+    Encode(encode::EncodeArgs),
+    /// Turn a CVPM stream (file or content id) into a WebM that players read.
+    Extract(extract::ExtractArgs),
     /// What publishing costs, per carrier (`--table`: our answer to the announcement).
     Estimate(estimate::EstimateArgs),
     /// Scan a chain into the persistent index (DATADIR/index.redb) and print the catalog.
@@ -72,6 +78,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(a) => crate::output::emit(g.json, &demo::run(g, a)?),
         Command::Devnet(a) => crate::output::emit(g.json, &devnet::run(g, a)?),
+        Command::Encode(a) => crate::output::emit(g.json, &encode::run(a)?),
+        Command::Extract(a) => crate::output::emit(g.json, &extract::run(g, a)?),
         Command::Estimate(a) => crate::output::emit(g.json, &estimate::run(a)?),
         Command::Index(a) => crate::output::emit(g.json, &index::run(g, a)?),
         Command::Publish(a) => crate::output::emit(g.json, &publish::Many(publish::run(g, a)?)),
