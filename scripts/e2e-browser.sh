@@ -16,7 +16,7 @@ id=$(curl -sf "127.0.0.1:$port/api/catalog" | python3 -c 'import json,sys; print
 flags=(--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update
        --disable-sync --no-first-run --autoplay-policy=no-user-gesture-required)
 title=$(timeout 120 chromium "${flags[@]}" --user-data-dir="$dir/p1" --virtual-time-budget=8000 --dump-dom \
-  "http://127.0.0.1:$port/watch/$id" 2>/dev/null | grep -o '<title>[^<]*</title>' || true)
+  "http://127.0.0.1:$port/watch/$id" 2>/dev/null | grep -o '<title>w=[^<]*</title>' | head -n 1 || true)
 mkdir -p target/artifacts
 timeout 120 chromium "${flags[@]}" --user-data-dir="$dir/p2" --virtual-time-budget=4000 --window-size=1000,800 \
   --screenshot="$PWD/target/artifacts/watch.png" "http://127.0.0.1:$port/watch/$id" >/dev/null 2>&1 || true

@@ -101,8 +101,22 @@ pub struct Store {
 }
 
 impl Store {
-    /// Open or create; refuses a different schema version.
+    /// Open or create; refuses a different schema version. A new index is built under a temporary
+    /// name and renamed into place, so a kill during creation never leaves a half-made file.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            let tmp = path.with_extension("redb.new");
+            let _ = std::fs::remove_file(&tmp);
+            drop(Store::init(&tmp)?);
+            std::fs::rename(&tmp, path).map_err(|e| StoreError::Db {
+                path: path.into(),
+                reason: e.to_string(),
+            })?;
+        }
+        Store::init(path)
+    }
+
+    fn init(path: &Path) -> Result<Store, StoreError> {
         let err = |e: &dyn std::fmt::Display| StoreError::Db {
             path: path.into(),
             reason: e.to_string(),

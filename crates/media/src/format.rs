@@ -189,6 +189,16 @@ impl Stream {
 
     /// Parse, rejecting anything malformed (including trailing bytes inside a packet).
     pub fn decode(b: &[u8]) -> Result<Stream, FormatError> {
+        Self::decode_inner(b, false)
+    }
+
+    /// Parse the verified beginning of a stream still arriving: stops at the last whole packet
+    /// instead of refusing a cut one. Everything else is checked as in [`Stream::decode`].
+    pub fn decode_prefix(b: &[u8]) -> Result<Stream, FormatError> {
+        Self::decode_inner(b, true)
+    }
+
+    fn decode_inner(b: &[u8], prefix: bool) -> Result<Stream, FormatError> {
         if b.len() < 5 || &b[..4] != MAGIC {
             return Err(FormatError::BadMagic);
         }
@@ -252,15 +262,30 @@ impl Stream {
         });
         let mut packets = Vec::new();
         while !r.0.is_empty() {
+            match Self::packet(&mut r, video.is_some(), audio.is_some()) {
+                Ok(p) => packets.push(p),
+                Err(FormatError::Truncated(_)) if prefix => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Stream {
+            video,
+            audio,
+            packets,
+        })
+    }
+
+    fn packet(r: &mut Rd<'_>, has_video: bool, has_audio: bool) -> Result<Packet, FormatError> {
+        {
             let kind = r.byte("packet kind")?;
             if kind & !0b11 != 0 {
                 return Err(FormatError::Kind(kind));
             }
             let audio_pkt = kind & 1 == 1;
-            if audio_pkt && audio.is_none() {
+            if audio_pkt && !has_audio {
                 return Err(FormatError::NoSuchStream("audio"));
             }
-            if !audio_pkt && video.is_none() {
+            if !audio_pkt && !has_video {
                 return Err(FormatError::NoSuchStream("video"));
             }
             let ts_delta = r.varint("timestamp delta")?;
@@ -271,18 +296,13 @@ impl Stream {
             }
             let (data, rest) = r.0.split_at(size);
             r.0 = rest;
-            packets.push(Packet {
+            Ok(Packet {
                 audio: audio_pkt,
                 keyframe: kind & 2 == 2,
                 ts_delta,
                 data: data.to_vec(),
-            });
+            })
         }
-        Ok(Stream {
-            video,
-            audio,
-            packets,
-        })
     }
 
     /// Duration in milliseconds (the longer of the two streams).

@@ -45,8 +45,8 @@ mod tests {
     fn durations() {
         // config 3 (SILK NB 60 ms), code 0: one 60 ms frame.
         assert_eq!(super::packet_samples(&[3 << 3]), Some(2880));
-        // config 19 (CELT NB 10 ms)... code 1: two frames.
-        assert_eq!(super::packet_samples(&[(19 << 3) | 1]), Some(960));
+        // config 19 (CELT NB 20 ms), code 1: two equal frames.
+        assert_eq!(super::packet_samples(&[(19 << 3) | 1]), Some(1920));
         assert_eq!(super::packet_samples(&[]), None);
         assert_eq!(
             super::packet_samples(&[3]),

@@ -10,21 +10,42 @@ mod range;
 
 pub use error::ApiError;
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use bitcoin::Txid;
 use index::{Catalog, ContentSummary};
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// The catalog the server shows, shared with the scanner that fills it.
 pub type SharedCatalog = Arc<RwLock<Catalog>>;
 
+/// Rewrapped WebM files, by content and verified length (a film still arriving gets a new entry
+/// as it grows).
+type WebmCache = Arc<Mutex<HashMap<(Txid, usize), Arc<Vec<u8>>>>>;
+
+#[derive(Clone)]
+struct AppState {
+    catalog: SharedCatalog,
+    webm: WebmCache,
+}
+
+impl FromRef<AppState> for SharedCatalog {
+    fn from_ref(s: &AppState) -> SharedCatalog {
+        Arc::clone(&s.catalog)
+    }
+}
+
 /// The router.
 pub fn app(catalog: SharedCatalog) -> Router {
+    let state = AppState {
+        catalog,
+        webm: Arc::default(),
+    };
     Router::new()
         .route("/", get(catalog_page))
         .route("/watch/{id}", get(watch_page))
@@ -40,7 +61,7 @@ pub fn app(catalog: SharedCatalog) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
-        .with_state(catalog)
+        .with_state(state)
 }
 
 /// Serve `app` on `listener` until `shutdown` resolves.
@@ -52,6 +73,38 @@ pub async fn serve(
     axum::serve(listener, app(catalog))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The verified CVPM bytes of a film as WebM (the whole stream, or the whole packets of a film
+/// still arriving), rewrapped once per verified length.
+async fn webm(cache: &WebmCache, id: Txid, cvpm: Vec<u8>) -> Result<Arc<Vec<u8>>, ApiError> {
+    let key = (id, cvpm.len());
+    if let Some(hit) = cache
+        .lock()
+        .map_err(|_| ApiError::Internal("cache lock poisoned".into()))?
+        .get(&key)
+    {
+        return Ok(Arc::clone(hit));
+    }
+    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+        let stream = media::format::Stream::decode_prefix(&cvpm).map_err(|e| e.to_string())?;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let out = dir.path().join("film.webm");
+        media::rewrap::to_webm(&stream, &out).map_err(|e| e.to_string())?;
+        std::fs::read(&out).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(format!("rewrapping {id}: {e}")))?;
+    let bytes = Arc::new(bytes);
+    let mut c = cache
+        .lock()
+        .map_err(|_| ApiError::Internal("cache lock poisoned".into()))?;
+    if c.len() >= 16 {
+        c.clear(); // a small bound; films are small
+    }
+    c.insert(key, Arc::clone(&bytes));
+    Ok(bytes)
 }
 
 fn parse_id(id: &str) -> Result<Txid, ApiError> {
@@ -106,13 +159,14 @@ async fn api_content(
 }
 
 async fn api_file(
-    State(c): State<SharedCatalog>,
+    State(st): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let (bytes, media_type) = {
-        let cat = c
+        let cat = st
+            .catalog
             .read()
             .map_err(|_| ApiError::Internal("catalog lock poisoned".into()))?;
         let content = cat
@@ -123,12 +177,18 @@ async fn api_file(
             content.assembler.header().media_type.clone(),
         )
     };
-    let mime = media_type
+    let mut mime = media_type
         .split(';')
         .next()
         .unwrap_or("application/octet-stream")
         .trim()
         .to_string();
+    let bytes: Arc<Vec<u8>> = if mime == "video/x-cvpm" {
+        mime = "video/webm".into();
+        webm(&st.webm, id, bytes).await?
+    } else {
+        Arc::new(bytes)
+    };
     let len = bytes.len() as u64;
     let (status, start, end) = match headers.get(header::RANGE) {
         None => (StatusCode::OK, 0, len),
