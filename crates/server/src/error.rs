@@ -16,6 +16,10 @@ pub enum ApiError {
     /// A Range outside the body.
     #[error("range not satisfiable (the body has {0} bytes)")]
     RangeNotSatisfiable(u64),
+    /// Content that cannot be turned into a playable file (the publisher's stream is not what it
+    /// claims to be).
+    #[error("unplayable: {0}")]
+    Unplayable(String),
     /// A bug or a broken server state.
     #[error("internal error")]
     Internal(String),
@@ -27,6 +31,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::Unplayable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(detail) => {
                 tracing::error!("internal error: {detail}");
                 StatusCode::INTERNAL_SERVER_ERROR

@@ -52,6 +52,7 @@ pub fn app(catalog: SharedCatalog) -> Router {
         .route("/api/catalog", get(api_catalog))
         .route("/api/content/{id}", get(api_content))
         .route("/api/content/{id}/file", get(api_file))
+        .route("/api/content/{id}/stream", get(api_stream))
         .route(
             "/api/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -95,7 +96,11 @@ async fn webm(cache: &WebmCache, id: Txid, cvpm: Vec<u8>) -> Result<Arc<Vec<u8>>
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::Internal(format!("rewrapping {id}: {e}")))?;
+    .map_err(|e| {
+        ApiError::Unplayable(format!(
+            "content {id} is declared video/x-cvpm but does not rewrap: {e}"
+        ))
+    })?;
     let bytes = Arc::new(bytes);
     let mut c = cache
         .lock()
@@ -158,37 +163,54 @@ async fn api_content(
     Ok(Json(summary(&c, &id)?))
 }
 
-async fn api_file(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
-    let (bytes, media_type) = {
-        let cat = st
-            .catalog
-            .read()
-            .map_err(|_| ApiError::Internal("catalog lock poisoned".into()))?;
-        let content = cat
-            .get(&id)
-            .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))?;
-        (
-            content.verified_bytes(),
-            content.assembler.header().media_type.clone(),
-        )
-    };
-    let mut mime = media_type
+/// The verified bytes and media type of a content.
+fn verified(st: &AppState, id: &str) -> Result<(Txid, Vec<u8>, String), ApiError> {
+    let id = parse_id(id)?;
+    let cat = st
+        .catalog
+        .read()
+        .map_err(|_| ApiError::Internal("catalog lock poisoned".into()))?;
+    let content = cat
+        .get(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))?;
+    let mime = content
+        .assembler
+        .header()
+        .media_type
         .split(';')
         .next()
         .unwrap_or("application/octet-stream")
         .trim()
         .to_string();
-    let bytes: Arc<Vec<u8>> = if mime == "video/x-cvpm" {
-        mime = "video/webm".into();
-        webm(&st.webm, id, bytes).await?
-    } else {
-        Arc::new(bytes)
-    };
+    Ok((id, content.verified_bytes(), mime))
+}
+
+/// The file players read: CVPM rewrapped to WebM, other media as published.
+async fn api_file(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (id, bytes, mime) = verified(&st, &id)?;
+    if mime == "video/x-cvpm" {
+        let webm = webm(&st.webm, id, bytes).await?;
+        return ranged(&webm, "video/webm", &headers);
+    }
+    ranged(&bytes, &mime, &headers)
+}
+
+/// The raw verified stream, exactly as published on chain.
+async fn api_stream(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (_, bytes, _) = verified(&st, &id)?;
+    ranged(&bytes, "application/octet-stream", &headers)
+}
+
+/// A body with HTTP Range support (one range).
+fn ranged(bytes: &[u8], mime: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
     let len = bytes.len() as u64;
     let (status, start, end) = match headers.get(header::RANGE) {
         None => (StatusCode::OK, 0, len),
@@ -198,8 +220,7 @@ async fn api_file(
             (StatusCode::PARTIAL_CONTENT, s, e)
         }
     };
-    let body = bytes[start as usize..end as usize].to_vec();
-    let mut resp = (status, body).into_response();
+    let mut resp = (status, bytes[start as usize..end as usize].to_vec()).into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,

@@ -29,6 +29,7 @@ pub fn document() -> Value {
             "/api/catalog": { "get": { "summary": "every content found", "responses": { "200": { "description": "the catalog", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Content" } } } } } } } },
             "/api/content/{id}": { "get": { "summary": "one content's metadata and state", "parameters": [id_param()], "responses": content_responses } },
             "/api/content/{id}/file": { "get": { "summary": "the verified file (Range supported)", "parameters": [id_param(), { "name": "Range", "in": "header", "required": false, "schema": { "type": "string", "example": "bytes=0-1023" } }], "responses": file_responses } },
+            "/api/content/{id}/stream": { "get": { "summary": "the raw verified stream, as published on chain (Range supported)", "parameters": [id_param()], "responses": { "200": { "description": "bytes" }, "206": { "description": "one byte range" } } } },
             "/api/openapi.json": { "get": { "summary": "this document", "responses": { "200": { "description": "OpenAPI 3" } } } }
         },
         "components": { "schemas": {

@@ -221,6 +221,18 @@ async fn serves_the_verified_film_and_refuses_bad_requests() {
     .await;
     assert!(s.is_client_error());
 
+    let (s, _, body) = get(
+        app.clone(),
+        &format!("/api/content/{}/stream", f.id),
+        Some("bytes=-10"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        body,
+        f.film[f.film.len() - 10..],
+        "the raw stream's last 10 bytes"
+    );
     let (s, _, body) = get(app.clone(), "/api/openapi.json", None).await;
     assert_eq!(s, StatusCode::OK);
     let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
