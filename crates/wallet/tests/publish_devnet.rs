@@ -155,8 +155,8 @@ fn publish_envelope_1mb_and_read_back() {
 }
 
 #[test]
-fn fan_out_op_return_80_and_read_back() {
-    publish(Carrier::OpReturn80, 150_000, Layout::FanOut);
+fn fan_out_op_return_80_1mb_and_read_back() {
+    publish(Carrier::OpReturn80, 1_000_000, Layout::FanOut);
 }
 
 #[test]
