@@ -25,6 +25,8 @@ pub(crate) struct Coin {
 #[derive(Debug, Default)]
 pub(crate) struct ChainIndex {
     pub(crate) hashes: Vec<BlockHash>,
+    /// Height of each active block, for lookups by hash.
+    pub(crate) heights: HashMap<BlockHash, u32>,
     pub(crate) times: Vec<u32>,
     pub(crate) txs: HashMap<Txid, TxPlace>,
     pub(crate) utxos: HashMap<OutPoint, Coin>,
@@ -42,6 +44,7 @@ impl ChainIndex {
         let height = self.hashes.len() as u32;
         let hash = block.block_hash();
         self.hashes.push(hash);
+        self.heights.insert(hash, height);
         self.times.push(block.header.time);
         for tx in &block.txdata {
             let txid = tx.compute_txid();

@@ -182,15 +182,11 @@ impl Devnet {
 
     /// A block of the active chain, raw, with its height.
     pub fn raw_block(&self, hash: &BlockHash) -> Result<Option<(u32, Vec<u8>)>, DevnetError> {
-        let height = self.state().index.hashes.iter().position(|h| h == hash);
+        let height = self.state().index.heights.get(hash).copied();
         let Some(height) = height else {
             return Ok(None);
         };
-        Ok(self
-            .inner
-            .kernel
-            .block_at(height as u32)?
-            .map(|raw| (height as u32, raw)))
+        Ok(self.inner.kernel.block_at(height)?.map(|raw| (height, raw)))
     }
 
     /// A transaction from the mempool or the active chain.
@@ -413,12 +409,7 @@ impl Devnet {
         fees: Amount,
         to: &ScriptBuf,
     ) -> bitcoin::Block {
-        let height = s
-            .index
-            .hashes
-            .iter()
-            .position(|h| *h == prev)
-            .map_or(0, |p| p as u32 + 1);
+        let height = s.index.heights.get(&prev).copied().map_or(0, |p| p + 1);
         let time = now()
             .max(s.last_time + 1)
             .max(s.index.median_time_past() + 1);

@@ -135,7 +135,7 @@ impl Catalog {
                 }
             }
         }
-        self.unattributed = self.lineage.unattributed().count();
+        self.unattributed = self.lineage.pending_len();
     }
 
     fn apply(&mut self, content: Txid, txid: Txid, height: Option<u32>, record: Record) {

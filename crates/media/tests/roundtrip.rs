@@ -217,5 +217,5 @@ fn bad_input_gets_clear_errors() {
     .to_string();
     assert!(err.contains("smallest stream"), "{err}");
     assert!(Stream::decode(b"CVPM\x01\x00").is_err(), "truncated header");
-    assert!(Stream::decode(b"XXXX\x01").is_err());
+    assert!(Stream::decode(b"NOPE\x01").is_err());
 }

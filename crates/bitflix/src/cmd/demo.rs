@@ -102,12 +102,7 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
             step(q, 2, &format!("encoding the {} byte clip to AV1 + Opus (libaom two-pass, 320 px, 12 fps, 24+8 kbit/s)", CLIP.len()));
             let cfg = media::EncodeConfig {
                 video_kbps: 24.0,
-                audio_kbps: Some(8.0),
-                width: 320,
-                fps: 12,
-                budget_bytes: None,
-                cpu_used: 6,
-                max_seconds: None,
+                ..Default::default()
             };
             let (stream, report) = media::encode(&clip, &cfg).context("encoding the clip")?;
             let cvpm = args.datadir.join("bigbuckbunny.cvpm");
