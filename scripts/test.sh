@@ -14,7 +14,10 @@ step "clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
 step "tests"
-cargo test --locked --workspace
+cargo test --locked --workspace -- --skip bitcoind_
+
+step "Bitcoin Core cross-checks (a real bitcoind from BITCOIND_EXE or PATH; each test says 'skipped: no bitcoind' where there is none)"
+cargo test --locked -p bitflix --test bitcoind -- --nocapture --test-threads 1
 
 step "browser end to end (headless Chromium plays the film published on the devnet)"
 bash scripts/e2e-browser.sh

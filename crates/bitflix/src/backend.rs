@@ -1,6 +1,7 @@
 //! Building a chain backend from `--chain`.
 
 use anyhow::{bail, Context};
+use chain::core::{CoreBackend, CoreUrl};
 use chain::esplora::EsploraBackend;
 use chain::{ChainBackend, ChainSpec};
 use devnet::{Devnet, DevnetConfig};
@@ -15,7 +16,7 @@ pub fn open_devnet(spec: &ChainSpec) -> anyhow::Result<Devnet> {
     }
 }
 
-/// Any backend, for reading: the devnet in-process or an Esplora server.
+/// Any backend, for reading: the devnet in-process, an Esplora server or a Bitcoin Core node.
 pub fn open(spec: &ChainSpec, network: bitcoin::Network) -> anyhow::Result<Arc<dyn ChainBackend>> {
     match spec {
         ChainSpec::Devnet(_) => Ok(Arc::new(open_devnet(spec)?)),
@@ -25,8 +26,11 @@ pub fn open(spec: &ChainSpec, network: bitcoin::Network) -> anyhow::Result<Arc<d
                 .with_context(|| format!("reaching the Esplora server at {url}"))?;
             Ok(Arc::new(b))
         }
-        ChainSpec::Core(_) => {
-            bail!("the Bitcoin Core backend is not implemented yet: use devnet:DIR or esplora:URL")
+        ChainSpec::Core(url) => {
+            let parsed: CoreUrl = url.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            let b = CoreBackend::connect(&parsed, network)
+                .with_context(|| format!("reaching Bitcoin Core at {}", parsed.rpc))?;
+            Ok(Arc::new(b))
         }
         _ => bail!("unsupported chain"),
     }

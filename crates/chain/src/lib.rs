@@ -2,13 +2,14 @@
 //!
 //! Everything the rest of BitFlix needs from a chain goes through [`ChainBackend`]: the tip, raw
 //! blocks by height, transactions by id, the mempool and a stream of its changes, broadcast and a fee
-//! estimate. The embedded devnet (crate `devnet`) implements it in-process, [`esplora`] over HTTP;
-//! the Bitcoin Core (JSON-RPC, REST, ZMQ) backend is not built yet. [`testsuite`] is the behaviour
+//! estimate. The embedded devnet (crate `devnet`) implements it in-process, [`esplora`] over HTTP,
+//! [`core`] over Bitcoin Core's JSON-RPC, REST and ZMQ. [`testsuite`] is the behaviour
 //! every backend must show.
 //!
 //! The trait is blocking on purpose: every caller (scanner, wallet sync, publisher) is a loop that
 //! wants the next block; async callers wrap it in `spawn_blocking`.
 
+pub mod core;
 mod error;
 pub mod esplora;
 mod spec;

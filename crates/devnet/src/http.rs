@@ -1,8 +1,9 @@
 //! The devnet over the Esplora HTTP API: the endpoints a client uses to follow the chain, read
 //! blocks and transactions, find an address's coins and broadcast. Bad input gets a 4xx with a
-//! reason; the devnet keeps running.
+//! reason; the devnet keeps running. The same port answers a subset of Bitcoin Core's JSON-RPC and
+//! REST ([`crate::rpc`]).
 
-use crate::Devnet;
+use crate::{esplora_json, Devnet};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
@@ -28,15 +29,36 @@ pub fn router(devnet: Devnet) -> Router {
         .route("/block/{hash}/header", get(block_header))
         .route("/block/{hash}/txids", get(block_txids))
         .route("/block/{hash}/status", get(block_status))
+        .route("/blocks", get(blocks_tip))
+        .route("/blocks/{height}", get(blocks_from))
+        .route("/block/{hash}", get(block_json))
+        .route("/tx/{txid}", get(tx_json))
+        .route("/tx/{txid}/outspend/{vout}", get(tx_outspend))
         .route("/tx/{txid}/raw", get(tx_raw))
         .route("/tx/{txid}/hex", get(tx_hex))
         .route("/tx/{txid}/status", get(tx_status))
         .route("/tx/{txid}/outspends", get(tx_outspends))
         .route("/address/{address}/utxo", get(address_utxo))
         .route("/scripthash/{hash}/utxo", get(scripthash_utxo))
+        .route("/address/{address}/txs", get(address_txs))
+        .route(
+            "/address/{address}/txs/chain/{last}",
+            get(address_txs_after),
+        )
+        .route("/address/{address}/txs/mempool", get(address_txs_mempool))
+        .route("/scripthash/{hash}/txs", get(scripthash_txs))
+        .route(
+            "/scripthash/{hash}/txs/chain/{last}",
+            get(scripthash_txs_after),
+        )
+        .route(
+            "/scripthash/{hash}/txs/mempool",
+            get(scripthash_txs_mempool),
+        )
         .route("/mempool/txids", get(mempool_txids))
         .route("/fee-estimates", get(fee_estimates))
         .route("/tx", post(post_tx))
+        .merge(crate::rpc::routes())
         .fallback(|| async { (StatusCode::NOT_FOUND, "unknown endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(devnet)
@@ -237,5 +259,144 @@ async fn post_tx(State(d): State<Devnet>, body: Bytes) -> Response {
         Ok(Ok(txid)) => txid.to_string().into_response(),
         Ok(Err(e)) => bad(format!("sendrawtransaction RPC error: {e}")),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn blocks_tip(State(d): State<Devnet>) -> Response {
+    blocking(move || Json(esplora_json::blocks(&d, None)).into_response()).await
+}
+
+async fn blocks_from(State(d): State<Devnet>, Path(h): Path<String>) -> Response {
+    let Ok(h) = h.parse::<u32>() else {
+        return bad("height must be a number");
+    };
+    blocking(move || Json(esplora_json::blocks(&d, Some(h))).into_response()).await
+}
+
+async fn block_json(State(d): State<Devnet>, Path(h): Path<String>) -> Response {
+    let Ok(hash) = BlockHash::from_str(&h) else {
+        return bad("invalid block hash");
+    };
+    blocking(move || {
+        esplora_json::block(&d, &hash)
+            .map_or_else(|| not_found("block"), |b| Json(b).into_response())
+    })
+    .await
+}
+
+async fn tx_json(State(d): State<Devnet>, Path(t): Path<String>) -> Response {
+    match tx(&d, &t) {
+        Err(r) => r.into_response(),
+        Ok(info) => blocking(move || Json(esplora_json::tx(&d, &info)).into_response()).await,
+    }
+}
+
+async fn tx_outspend(State(d): State<Devnet>, Path((t, vout)): Path<(String, String)>) -> Response {
+    let info = match tx(&d, &t) {
+        Err(r) => return r.into_response(),
+        Ok(i) => i,
+    };
+    let Some(vout) = vout
+        .parse::<u32>()
+        .ok()
+        .filter(|v| (*v as usize) < info.tx.output.len())
+    else {
+        return not_found("output");
+    };
+    let op = bitcoin::OutPoint::new(info.tx.compute_txid(), vout);
+    Json(match d.outspend(&op) {
+        Some((spender, vin, status)) => json!({ "spent": true, "txid": spender.to_string(), "vin": vin, "status": status_json(status) }),
+        None => json!({ "spent": false }),
+    })
+    .into_response()
+}
+
+/// Run slow work (kernel reads, JSON of many transactions) off the async workers.
+async fn blocking(f: impl FnOnce() -> Response + Send + 'static) -> Response {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response())
+}
+
+fn address_script(a: &str) -> Option<ScriptBuf> {
+    Address::from_str(a)
+        .ok()
+        .and_then(|a| a.require_network(bitcoin::Network::Regtest).ok())
+        .map(|a| a.script_pubkey())
+}
+
+/// `Err` for a malformed hash; `Ok(None)` for a script the chain never paid.
+fn hash_script(d: &Devnet, h: &str) -> Result<Option<ScriptBuf>, Fail> {
+    match hex::decode(h) {
+        Ok(want) if want.len() == 32 => Ok(d.script_by_hash(&want)),
+        _ => Err((StatusCode::BAD_REQUEST, "invalid script hash".into())),
+    }
+}
+
+async fn history(
+    d: Devnet,
+    script: Option<ScriptBuf>,
+    after: Option<String>,
+    mempool_only: bool,
+) -> Response {
+    let after = match after.map(|t| Txid::from_str(&t)) {
+        Some(Err(_)) => return bad("invalid txid"),
+        Some(Ok(t)) => Some(t),
+        None => None,
+    };
+    let Some(script) = script else {
+        return Json(Vec::<Value>::new()).into_response();
+    };
+    blocking(move || {
+        Json(esplora_json::history_page(&d, &script, after, mempool_only)).into_response()
+    })
+    .await
+}
+
+async fn address_txs(State(d): State<Devnet>, Path(a): Path<String>) -> Response {
+    match address_script(&a) {
+        Some(s) => history(d, Some(s), None, false).await,
+        None => bad("invalid regtest address"),
+    }
+}
+
+async fn address_txs_after(
+    State(d): State<Devnet>,
+    Path((a, last)): Path<(String, String)>,
+) -> Response {
+    match address_script(&a) {
+        Some(s) => history(d, Some(s), Some(last), false).await,
+        None => bad("invalid regtest address"),
+    }
+}
+
+async fn address_txs_mempool(State(d): State<Devnet>, Path(a): Path<String>) -> Response {
+    match address_script(&a) {
+        Some(s) => history(d, Some(s), None, true).await,
+        None => bad("invalid regtest address"),
+    }
+}
+
+async fn scripthash_txs(State(d): State<Devnet>, Path(h): Path<String>) -> Response {
+    match hash_script(&d, &h) {
+        Ok(s) => history(d, s, None, false).await,
+        Err(r) => r.into_response(),
+    }
+}
+
+async fn scripthash_txs_after(
+    State(d): State<Devnet>,
+    Path((h, last)): Path<(String, String)>,
+) -> Response {
+    match hash_script(&d, &h) {
+        Ok(s) => history(d, s, Some(last), false).await,
+        Err(r) => r.into_response(),
+    }
+}
+
+async fn scripthash_txs_mempool(State(d): State<Devnet>, Path(h): Path<String>) -> Response {
+    match hash_script(&d, &h) {
+        Ok(s) => history(d, s, None, true).await,
+        Err(r) => r.into_response(),
     }
 }

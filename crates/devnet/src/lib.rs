@@ -36,6 +36,7 @@
 
 mod backend;
 mod error;
+mod esplora_json;
 mod faucet;
 pub mod http;
 mod index;
@@ -43,7 +44,9 @@ mod kernel;
 mod mempool;
 mod miner;
 pub mod policy;
+pub mod rpc;
 mod state;
+pub mod zmqpub;
 
 pub use error::DevnetError;
 pub use policy::PolicyProfile;

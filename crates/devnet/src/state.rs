@@ -325,11 +325,34 @@ impl Devnet {
     pub fn script_by_hash(&self, hash: &[u8]) -> Option<ScriptBuf> {
         use bitcoin::hashes::{sha256, Hash};
         let s = self.state();
+        let matches = |k: &ScriptBuf| sha256::Hash::hash(k.as_bytes()).as_byte_array()[..] == *hash;
         s.index
             .history
             .keys()
-            .find(|k| sha256::Hash::hash(k.as_bytes()).as_byte_array()[..] == *hash)
+            .find(|k| matches(k))
             .cloned()
+            .or_else(|| {
+                // A script paid only by the mempool so far.
+                s.mempool
+                    .entries
+                    .values()
+                    .flat_map(|e| e.tx.output.iter())
+                    .map(|o| &o.script_pubkey)
+                    .find(|k| matches(k))
+                    .cloned()
+            })
+    }
+
+    /// A block's header time and its median time past (of it and the ten blocks before), by
+    /// height on the active chain.
+    pub fn block_times(&self, height: u32) -> Option<(u32, u32)> {
+        let s = self.state();
+        let times = &s.index.times;
+        let h = height as usize;
+        let time = *times.get(h)?;
+        let mut window = times[(h + 1).saturating_sub(11)..=h].to_vec();
+        window.sort_unstable();
+        Some((time, window[window.len() / 2]))
     }
 
     /// The output an outpoint refers to, confirmed or in the mempool, spent or not.

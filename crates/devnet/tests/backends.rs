@@ -8,7 +8,10 @@
 use bitcoin::{Amount, BlockHash, ScriptBuf, Transaction};
 use chain::esplora::EsploraBackend;
 use chain::testsuite::{self, Control};
+use common::serve;
 use devnet::{Devnet, DevnetConfig};
+
+mod common;
 
 struct Ctl(Devnet);
 
@@ -20,23 +23,6 @@ impl Control for Ctl {
         let txid = self.0.faucet(script, amount).unwrap();
         (*self.0.tx(&txid).unwrap().tx).clone()
     }
-}
-
-/// Serve the devnet's Esplora API on a free loopback port; returns its base URL.
-fn serve(d: &Devnet) -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let d = d.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            devnet::http::serve(d, listener, std::future::pending())
-                .await
-                .unwrap();
-        });
-    });
-    format!("http://{}", rx.recv().unwrap())
 }
 
 #[test]
@@ -91,6 +77,126 @@ fn bad_input_gets_a_reason_and_the_devnet_keeps_running() {
         msg.contains("insufficient fee") || msg.contains("mandatory-script-verify-flag-failed"),
         "{msg}"
     );
+    // The JSON documents and the RPC subset refuse bad input by name.
+    assert_eq!(get("/scripthash/zz/txs"), 400);
+    assert_eq!(get("/blocks/abc"), 400);
+    assert_eq!(get(&format!("/tx/{}/outspend/0", "00".repeat(32))), 404);
+    assert_eq!(get(&format!("/tx/{}/outspend/99", tx.compute_txid())), 404);
+    let rpc = |body: &str| -> serde_json::Value {
+        let r = match ureq::post(&format!("{url}/")).send_string(body) {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{e}"),
+        };
+        serde_json::from_str(&r.into_string().unwrap()).unwrap()
+    };
+    assert_eq!(rpc("{not json")["error"]["code"], -32700);
+    assert_eq!(
+        rpc(r#"{"id":1,"method":"nosuch"}"#)["error"]["code"],
+        -32601
+    );
+    assert_eq!(
+        rpc(r#"{"id":1,"method":"getblockhash","params":[99999]}"#)["error"]["code"],
+        -8
+    );
+    assert_eq!(
+        rpc(r#"{"id":1,"method":"sendrawtransaction","params":["00"]}"#)["error"]["code"],
+        -22
+    );
+    let refused = rpc(&format!(
+        r#"{{"id":1,"method":"sendrawtransaction","params":["{}"]}}"#,
+        bitcoin::consensus::encode::serialize_hex(&twin)
+    ));
+    assert_eq!(refused["error"]["code"], -26, "{refused}");
     // Still running.
     assert_eq!(get("/blocks/tip/height"), 200);
+}
+
+#[test]
+fn core_backend_over_the_devnet_rpc_passes_the_backend_suite() {
+    use chain::core::{CoreBackend, CoreUrl};
+    let dir = tempfile::tempdir().unwrap();
+    let d = Devnet::open(dir.path(), DevnetConfig::default()).unwrap();
+    let url = serve(&d);
+    let parsed: CoreUrl = format!("{url}?rest=1").parse().unwrap();
+    let core = CoreBackend::connect(&parsed, bitcoin::Network::Regtest).unwrap();
+    assert!(core.uses_rest(), "raw blocks come over REST");
+    assert!(core.has_txindex());
+    testsuite::run(&core, &Ctl(d.clone()));
+    // The same without REST: raw blocks over getblock.
+    let rpc_only: CoreUrl = format!("{url}?rest=0").parse().unwrap();
+    let core = CoreBackend::connect(&rpc_only, bitcoin::Network::Regtest).unwrap();
+    assert!(!core.uses_rest());
+    testsuite::run(&core, &Ctl(d.clone()));
+    // A node on another network is refused by name.
+    let e = CoreBackend::connect(&parsed, bitcoin::Network::Bitcoin).unwrap_err();
+    assert!(e.to_string().contains("network mismatch"), "{e}");
+    // A node that is not there says so.
+    let gone: CoreUrl = "http://127.0.0.1:9".parse().unwrap();
+    let e = CoreBackend::connect(&gone, bitcoin::Network::Regtest).unwrap_err();
+    assert!(e.is_transient(), "{e}");
+}
+
+#[test]
+fn core_backend_follows_zmq_sequence_notifications() {
+    use chain::core::{CoreBackend, CoreUrl};
+    use chain::{ChainBackend, ChainEvent};
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let d = Devnet::open(dir.path(), DevnetConfig::default()).unwrap();
+    // A faucet with mature coins, so that funding below mines nothing.
+    d.mine(101, &d.faucet_script()).unwrap();
+    let url = serve(&d);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("tcp://127.0.0.1:{port}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(devnet::zmqpub::publish(&d, &endpoint)).unwrap();
+    let parsed: CoreUrl = format!("{url}?zmq={endpoint}").parse().unwrap();
+    let core =
+        std::sync::Arc::new(CoreBackend::connect(&parsed, bitcoin::Network::Regtest).unwrap());
+    // A long poll: events must come from ZMQ, not from polling.
+    let events = core.clone().changes(Duration::from_secs(3600)).unwrap();
+    let first = events.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(matches!(first, ChainEvent::Tip(_)), "{first:?}");
+    // The subscription needs a moment to reach the publisher (ZMQ's slow joiner).
+    std::thread::sleep(Duration::from_millis(300));
+    let ctl = Ctl(d.clone());
+    let mined = ctl.mine(1);
+    let tx = ctl.fund(&d.faucet_script(), Amount::from_sat(20_000));
+    let txid = tx.compute_txid();
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        let Ok(e) = events.recv_timeout(Duration::from_secs(1)) else {
+            continue;
+        };
+        seen.push(e.clone());
+        if e == ChainEvent::MempoolAdded(txid) {
+            break;
+        }
+    }
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, ChainEvent::Tip(b) if b.hash == mined[0])),
+        "the mined block arrives: {seen:?}"
+    );
+    assert!(seen.contains(&ChainEvent::MempoolAdded(txid)), "{seen:?}");
+    let mined = ctl.mine(1);
+    let mut removed = false;
+    let mut tip = false;
+    while !(removed && tip) && std::time::Instant::now() < deadline {
+        match events.recv_timeout(Duration::from_secs(1)) {
+            Ok(ChainEvent::MempoolRemoved(t)) if t == txid => removed = true,
+            Ok(ChainEvent::Tip(b)) if b.hash == mined[0] => tip = true,
+            _ => {}
+        }
+    }
+    assert!(
+        removed && tip,
+        "mining takes it out of the mempool and moves the tip"
+    );
 }

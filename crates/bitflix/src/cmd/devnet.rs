@@ -1,4 +1,5 @@
-//! `bitflix devnet`: the embedded chain as a daemon serving the Esplora HTTP API.
+//! `bitflix devnet`: the embedded chain as a daemon serving the Esplora HTTP API, a subset of
+//! Bitcoin Core's JSON-RPC and REST on the same port, and optionally ZMQ notifications.
 
 use anyhow::Context;
 use clap::Args;
@@ -23,6 +24,10 @@ pub struct DevnetArgs {
     /// Mine this many blocks at start (e.g. 101 for a spendable faucet).
     #[arg(long, default_value_t = 0)]
     mine: u32,
+    /// Publish mempool and block changes on this ZMQ endpoint, as bitcoind's -zmqpubsequence
+    /// does (e.g. tcp://127.0.0.1:28332).
+    #[arg(long, value_name = "ENDPOINT")]
+    zmq: Option<String>,
 }
 
 fn parse_interval(s: &str) -> Result<Duration, String> {
@@ -79,8 +84,14 @@ pub fn run(g: &super::Global, args: DevnetArgs) -> anyhow::Result<DevnetOut> {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
+        if let Some(endpoint) = &args.zmq {
+            devnet::zmqpub::publish(&d, endpoint)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            eprintln!("publishing ZMQ sequence notifications on {endpoint}");
+        }
         eprintln!(
-            "devnet at height {} serving the Esplora API at {url} (Ctrl-C to stop)",
+            "devnet at height {} serving the Esplora API and Bitcoin Core's JSON-RPC/REST subset at {url} (Ctrl-C to stop)",
             d.tip().height
         );
         devnet::http::serve(d.clone(), listener, crate::signal::shutdown())

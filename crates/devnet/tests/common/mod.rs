@@ -78,3 +78,20 @@ pub fn funded(d: &Devnet, key: &Key, sats: u64) -> (OutPoint, TxOut) {
         .unwrap();
     (OutPoint::new(txid, vout as u32), tx.output[vout].clone())
 }
+
+/// Serve the devnet's Esplora API on a free loopback port; returns its base URL.
+pub fn serve(d: &Devnet) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let d = d.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            devnet::http::serve(d, listener, std::future::pending())
+                .await
+                .unwrap();
+        });
+    });
+    format!("http://{}", rx.recv().unwrap())
+}

@@ -1,0 +1,311 @@
+//! Against a real Bitcoin Core: the Core backend passes the shared backend suite (JSON-RPC,
+//! REST, ZMQ), and bitcoind accepts every block the devnet mined (`submitblock`) and every
+//! transaction the devnet's mempool accepted, CVP publishes included (`testmempoolaccept`).
+//!
+//! bitcoind comes from `BITCOIND_EXE` or `PATH`. Where there is none, each test prints
+//! "skipped: no bitcoind" and passes; `scripts/test.sh` runs this file with its output shown.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on the first unexpected error"
+)]
+
+use bitcoin::key::Keypair;
+use bitcoin::secp256k1::{Secp256k1, SecretKey};
+use bitcoin::{Address, Amount, BlockHash, FeeRate, Network, OutPoint, ScriptBuf, Transaction};
+use chain::core::{CoreBackend, CoreUrl};
+use chain::testsuite::{self, Control};
+use chain::{ChainBackend, ChainEvent};
+use cvp::{Carrier, ContentInfo};
+use devnet::{Devnet, DevnetConfig};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+fn bitcoind_exe() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("BITCOIND_EXE").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join("bitcoind"))
+        .find(|p| p.is_file())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `bitcoind -regtest` in a temporary directory, stopped (killed) on drop.
+struct Node {
+    child: Child,
+    _dir: tempfile::TempDir,
+    url: CoreUrl,
+    backend: CoreBackend,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.backend.call::<Value>("stop", &[]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+    }
+}
+
+/// Start a node, or say why not: `None` means no bitcoind binary here.
+fn start(test: &str, with_wallet: bool) -> Option<Node> {
+    let Some(exe) = bitcoind_exe() else {
+        println!("{test}: skipped: no bitcoind (set BITCOIND_EXE or put bitcoind on PATH)");
+        return None;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (rpc, zmq) = (free_port(), free_port());
+    let mut cmd = Command::new(&exe);
+    cmd.arg("-regtest")
+        .arg(format!("-datadir={}", dir.path().display()))
+        .arg(format!("-rpcport={rpc}"))
+        .arg("-rpcbind=127.0.0.1")
+        .arg("-rpcallowip=127.0.0.1")
+        .arg("-rpcuser=bitflix")
+        .arg("-rpcpassword=bitflix")
+        .arg("-listen=0")
+        .arg("-server=1")
+        .arg("-rest=1")
+        .arg("-txindex=1")
+        .arg(format!("-zmqpubsequence=tcp://127.0.0.1:{zmq}"))
+        .arg("-fallbackfee=0.0001")
+        .arg("-datacarriersize=100000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if !with_wallet {
+        cmd.arg("-disablewallet=1");
+    }
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", exe.display()));
+    let url: CoreUrl = format!("http://bitflix:bitflix@127.0.0.1:{rpc}?zmq=tcp://127.0.0.1:{zmq}")
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let backend = loop {
+        match CoreBackend::connect(&url, Network::Regtest) {
+            Ok(b) if b.call::<Value>("getblockcount", &[]).is_ok() => break b,
+            _ if Instant::now() > deadline => panic!("bitcoind did not answer in 60 s"),
+            _ => std::thread::sleep(Duration::from_millis(200)),
+        }
+    };
+    println!("{test}: running against {}", exe.display());
+    Some(Node {
+        child,
+        _dir: dir,
+        url,
+        backend,
+    })
+}
+
+/// Mining and funding through bitcoind's own wallet.
+struct CoreCtl<'a> {
+    node: &'a CoreBackend,
+    address: String,
+}
+
+impl Control for CoreCtl<'_> {
+    fn mine(&self, n: u32) -> Vec<BlockHash> {
+        let hashes: Vec<String> = self
+            .node
+            .call("generatetoaddress", &[json!(n), json!(self.address)])
+            .unwrap();
+        hashes.iter().map(|h| h.parse().unwrap()).collect()
+    }
+    fn fund(&self, script: &ScriptBuf, amount: Amount) -> Transaction {
+        let to = Address::from_script(script, Network::Regtest).unwrap();
+        let txid: String = self
+            .node
+            .call(
+                "sendtoaddress",
+                &[json!(to.to_string()), json!(amount.to_btc())],
+            )
+            .unwrap();
+        let raw: String = self
+            .node
+            .call("getrawtransaction", &[json!(txid), json!(false)])
+            .unwrap();
+        bitcoin::consensus::encode::deserialize_hex(&raw).unwrap()
+    }
+}
+
+#[test]
+fn bitcoind_core_backend_passes_the_backend_suite() {
+    let Some(node) = start("bitcoind_core_backend_passes_the_backend_suite", true) else {
+        return;
+    };
+    let b = &node.backend;
+    let _: Value = b.call("createwallet", &[json!("bitflix")]).unwrap();
+    let address: String = b.call("getnewaddress", &[]).unwrap();
+    let ctl = CoreCtl { node: b, address };
+    ctl.mine(101);
+    assert!(b.uses_rest(), "-rest is on");
+    testsuite::run(b, &ctl);
+
+    // The ZMQ stream reports a new mempool transaction and a new tip.
+    let follow = std::sync::Arc::new(CoreBackend::connect(&node.url, Network::Regtest).unwrap());
+    let events = follow.changes(Duration::from_secs(3600)).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let own = Address::from_str(&ctl.address)
+        .unwrap()
+        .assume_checked()
+        .script_pubkey();
+    let txid = ctl.fund(&own, Amount::from_sat(10_000)).compute_txid();
+    let mined = ctl.mine(1)[0];
+    let (mut added, mut tip) = (false, false);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(added && tip) && Instant::now() < deadline {
+        match events.recv_timeout(Duration::from_secs(1)) {
+            Ok(ChainEvent::MempoolAdded(t)) if t == txid => added = true,
+            Ok(ChainEvent::Tip(t)) if t.hash == mined => tip = true,
+            _ => {}
+        }
+    }
+    assert!(added && tip, "zmq: added {added}, tip {tip}");
+}
+
+/// The devnet's key for these tests.
+fn signer() -> wallet::Signer {
+    wallet::Signer::new(Keypair::from_secret_key(
+        &Secp256k1::new(),
+        &SecretKey::from_slice(&[7; 32]).unwrap(),
+    ))
+}
+
+/// Publish a small stream on the devnet with `carrier`, mining whenever the mempool's chain
+/// limits call for a block (the fan-out layout).
+fn publish_on_devnet(d: &Devnet, dir: &std::path::Path, carrier: Carrier) {
+    let signer = signer();
+    let fund = d
+        .faucet(&signer.script(), Amount::from_btc(1.0).unwrap())
+        .unwrap();
+    d.mine(1, &d.faucet_script()).unwrap();
+    let ftx = d.tx(&fund).unwrap().tx;
+    let vout = ftx
+        .output
+        .iter()
+        .position(|o| o.script_pubkey == signer.script())
+        .unwrap();
+    let data: Vec<u8> = (0..30_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    let req = wallet::PlanRequest {
+        stream: &data,
+        info: ContentInfo {
+            title: Some("cross-check".into()),
+            media_type: "application/octet-stream".into(),
+            duration_ms: None,
+            poster: None,
+        },
+        carrier,
+        feerate: FeeRate::from_sat_per_vb(1).unwrap(),
+        funding: (OutPoint::new(fund, vout as u32), ftx.output[vout].clone()),
+    };
+    let plan = wallet::plan_layout(&req, &signer, wallet::Layout::FanOut).unwrap();
+    let journal = wallet::journal::Journal::from_plan(&plan, "cross-check", carrier.name());
+    journal.save(dir).unwrap();
+    let miner = d.faucet_script();
+    wallet::broadcast::broadcast(
+        &journal,
+        d,
+        || {
+            d.mine(1, &miner)
+                .map(|_| ())
+                .map_err(|e| chain::ChainError::Unavailable(e.to_string()))
+        },
+        |_| {},
+    )
+    .unwrap();
+}
+
+/// Replay the devnet on bitcoind: before each devnet block, every transaction in it must pass
+/// bitcoind's `testmempoolaccept` (and is then sent), then the block must pass `submitblock`;
+/// last, the devnet's mempool. Returns how many transactions were checked.
+fn replay(
+    b: &CoreBackend,
+    d: &Devnet,
+    from: u32,
+    sent: &mut std::collections::HashSet<bitcoin::Txid>,
+) -> usize {
+    let mut checked = 0;
+    let mut offer = |tx: &Transaction| {
+        if !sent.insert(tx.compute_txid()) {
+            return;
+        }
+        let hex = bitcoin::consensus::encode::serialize_hex(tx);
+        let r: Value = b.call("testmempoolaccept", &[json!([hex])]).unwrap();
+        assert_eq!(
+            r[0]["allowed"],
+            json!(true),
+            "bitcoind refuses a transaction the devnet accepted: {r}"
+        );
+        b.broadcast(tx).unwrap();
+        checked += 1;
+    };
+    for h in from..=d.tip().height {
+        let raw = d.raw_block_at(h).unwrap().unwrap();
+        let block = chain::decode_block(&raw).unwrap();
+        for tx in block.txdata.iter().skip(1) {
+            offer(tx);
+        }
+        let r: Value = b.call("submitblock", &[json!(hex::encode(&raw))]).unwrap();
+        assert!(r.is_null(), "bitcoind refused devnet block {h}: {r}");
+    }
+    assert_eq!(
+        b.tip().unwrap(),
+        d.tip(),
+        "bitcoind follows the devnet's chain"
+    );
+    for txid in d.mempool_txids() {
+        offer(&d.tx(&txid).unwrap().tx);
+    }
+    checked
+}
+
+#[test]
+fn bitcoind_accepts_every_devnet_block_and_transaction() {
+    let Some(node) = start("bitcoind_accepts_every_devnet_block_and_transaction", false) else {
+        return;
+    };
+    let b = &node.backend;
+    let dir = tempfile::tempdir().unwrap();
+    let d = Devnet::open(&dir.path().join("chain"), DevnetConfig::default()).unwrap();
+    d.mine(101, &d.faucet_script()).unwrap();
+    let mut sent = std::collections::HashSet::new();
+    let mut checked = replay(b, &d, 1, &mut sent);
+    let version: Value = b.call("getnetworkinfo", &[]).unwrap();
+    let version = version["version"].as_u64().unwrap_or(0);
+    for carrier in [Carrier::OpReturn80, Carrier::OpReturn, Carrier::Envelope] {
+        if carrier == Carrier::OpReturn && version < 300_000 {
+            println!("{carrier}: skipped: bitcoind {version} predates Core 30's several large OP_RETURN outputs");
+            continue;
+        }
+        let from = d.tip().height + 1;
+        publish_on_devnet(&d, &dir.path().join(carrier.name()), carrier);
+        checked += replay(b, &d, from, &mut sent);
+        let from = d.tip().height + 1;
+        d.mine(1, &d.faucet_script()).unwrap();
+        checked += replay(b, &d, from, &mut sent);
+    }
+    assert!(
+        checked > 400,
+        "the 80-byte carrier alone sends hundreds: {checked}"
+    );
+    println!(
+        "bitcoind accepted all {} devnet blocks and {checked} transactions",
+        d.tip().height
+    );
+}
