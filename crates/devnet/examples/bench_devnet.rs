@@ -3,6 +3,9 @@
 //! kernel. Each figure comes with a baseline measured in the same process on the same bytes:
 //! rust-bitcoin deserialize + txid of every transaction.
 //!
+//! Transactions are also offered over HTTP on loopback, through Esplora's `POST /tx` and Core's
+//! `sendrawtransaction`, each compared with the in-process time per transaction.
+//!
 //! `cargo run -p devnet --example bench_devnet [BLOCKS] [DATA_BYTES]`
 
 use bitcoin::consensus::{deserialize, serialize};
@@ -14,6 +17,7 @@ use bitcoin::{
     absolute::LockTime, Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness,
 };
 use bitcoinkernel::{Block as KBlock, ChainType, ChainstateManager, ContextBuilder};
+use chain::ChainBackend;
 use devnet::{Devnet, DevnetConfig};
 use std::time::Instant;
 
@@ -93,6 +97,36 @@ fn baseline(raws: &[Vec<u8>]) -> Res<f64> {
     Ok(t.elapsed().as_secs_f64())
 }
 
+/// Serve the devnet's HTTP API on a free loopback port; the server (and its handle on the
+/// devnet) ends when the returned sender is dropped and the thread joined.
+fn serve(
+    d: &Devnet,
+) -> Res<(
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    listener.set_nonblocking(true)?;
+    let d = d.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Runtime::new() else {
+            return;
+        };
+        rt.block_on(async move {
+            if let Ok(l) = tokio::net::TcpListener::from_std(listener) {
+                let _ = devnet::http::serve(d, l, async {
+                    let _ = stopped.await;
+                })
+                .await;
+            }
+        });
+    });
+    Ok((format!("http://{addr}"), stop, thread))
+}
+
 fn main() -> Res<()> {
     let mut args = std::env::args().skip(1);
     let blocks: usize = args.next().map_or(Ok(8), |a| a.parse())?;
@@ -155,11 +189,31 @@ fn main() -> Res<()> {
         txs.push(signer.spend(std::slice::from_ref(c), outs)?);
     }
     let raw_txs: Vec<Vec<u8>> = txs.iter().map(serialize).collect();
+    // A third each: in process, Esplora's POST /tx, and Core's sendrawtransaction (JSON-RPC),
+    // both over HTTP on loopback to this devnet.
+    let (url, stop, server) = serve(&d)?;
+    let esplora = chain::esplora::EsploraBackend::new(&url, bitcoin::Network::Regtest);
+    let core = chain::core::CoreBackend::connect(&url.parse()?, bitcoin::Network::Regtest)?;
+    let third = count / 3;
+    let mut rest = txs;
+    let by_rpc = rest.split_off(2 * third);
+    let by_post = rest.split_off(third);
+    let in_process = rest;
     let t = Instant::now();
-    for tx in txs {
+    for tx in in_process {
         d.submit_tx(tx)?;
     }
-    let submit = t.elapsed().as_secs_f64();
+    let submit = t.elapsed().as_secs_f64() * count as f64 / third as f64;
+    let t = Instant::now();
+    for tx in &by_post {
+        esplora.broadcast(tx)?;
+    }
+    let post = t.elapsed().as_secs_f64() / by_post.len() as f64;
+    let t = Instant::now();
+    for tx in &by_rpc {
+        core.broadcast(tx)?;
+    }
+    let rpc = t.elapsed().as_secs_f64() / by_rpc.len() as f64;
     let t = Instant::now();
     for raw in &raw_txs {
         let tx: Transaction = deserialize(raw)?;
@@ -214,6 +268,17 @@ fn main() -> Res<()> {
         count as f64 / submit_base,
         submit / submit_base
     );
+    let per_tx = submit / count as f64;
+    println!(
+        "POST /tx (Esplora, HTTP on loopback): {:.0} tx/s; ratio {:.2}x the in-process time",
+        1.0 / post,
+        post / per_tx
+    );
+    println!(
+        "sendrawtransaction (Core JSON-RPC subset, HTTP on loopback): {:.0} tx/s; ratio {:.2}x the in-process time",
+        1.0 / rpc,
+        rpc / per_tx
+    );
     println!(
         "kernel validation (fresh chainstate): {:.1} blocks/s ({:.1} MB/s); baseline {:.1} blocks/s; ratio {:.1}x slower",
         full.len() as f64 / validate,
@@ -227,6 +292,8 @@ fn main() -> Res<()> {
     );
     // Reopening rebuilds the in-memory indexes from the kernel's blocks.
     drop(chainman);
+    drop((stop, esplora, core));
+    server.join().map_err(|_| "server thread panicked")?;
     drop(d);
     let t = Instant::now();
     let again = Devnet::open(dir.path(), DevnetConfig::default())?;

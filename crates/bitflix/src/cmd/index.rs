@@ -11,7 +11,7 @@ use std::time::Duration;
 /// Scan blocks and the mempool for CVP content into the index.
 #[derive(Debug, Args)]
 pub struct IndexArgs {
-    /// The chain: devnet:DIR or esplora:URL.
+    /// The chain: devnet:DIR, esplora:URL or core:URL (Bitcoin Core: http://[user:pass@]host:port[?cookie=PATH&zmq=tcp://host:port&rest=0]).
     #[arg(long, default_value = "devnet:bitflix-data/devnet")]
     chain: ChainSpec,
     /// The network the chain serves.

@@ -13,7 +13,7 @@ use std::time::Duration;
 /// Serve the catalog and player.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The chain: devnet:DIR or esplora:URL.
+    /// The chain: devnet:DIR, esplora:URL or core:URL (Bitcoin Core: http://[user:pass@]host:port[?cookie=PATH&zmq=tcp://host:port&rest=0]).
     #[arg(long, default_value = "devnet:bitflix-data/devnet")]
     chain: ChainSpec,
     /// The network the chain serves.
