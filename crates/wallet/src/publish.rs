@@ -21,6 +21,20 @@ pub enum PublishError {
     /// Broadcasting stopped; the journal is complete, so `--resume` finishes the job.
     #[error("broadcast stopped ({0}); run again with --resume to finish, nothing is paid twice")]
     Broadcast(#[from] ChainError),
+    /// The funding transaction went out as a PSBT and its signature was not imported yet.
+    #[error("publish {0} waits for its signed funding PSBT: run `bitflix publish --resume --psbt-signed FILE`")]
+    AwaitingSignature(bitcoin::Txid),
+}
+
+/// The wallet's funding transaction of a publish, paying the plan's funding coin.
+#[derive(Debug, Clone, Copy)]
+pub struct Funding<'a> {
+    /// The transaction (signed, or unsigned when exported as a PSBT).
+    pub tx: &'a bitcoin::Transaction,
+    /// Its fee.
+    pub fee: bitcoin::Amount,
+    /// Whether it is signed. Unsigned: the journal is written and nothing is broadcast.
+    pub signed: bool,
 }
 
 /// A finished (or resumed) publish.
@@ -34,20 +48,43 @@ pub struct Published {
     pub progress: Progress,
 }
 
-/// Plan, journal, broadcast.
+/// Plan, journal, broadcast. With `funding`, the journal starts with the wallet's funding
+/// transaction (the plan spends one of its outputs); an unsigned one stops after the journal.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each is a distinct input of the flow; the two callbacks keep it free of chain policy"
+)]
 pub fn publish(
     datadir: &Path,
     backend: &dyn ChainBackend,
     req: &PlanRequest<'_>,
     signer: &Signer,
     layout: Layout,
+    funding: Option<Funding<'_>>,
     wait_for_block: impl FnMut() -> Result<(), ChainError>,
     progress: impl FnMut(&Progress),
 ) -> Result<(Plan, Published), PublishError> {
     let p = plan_layout(req, signer, layout)?;
     let title = req.info.title.clone().unwrap_or_default();
-    let journal = Journal::from_plan(&p, &title, req.carrier.name());
+    let mut journal = Journal::from_plan(&p, &title, req.carrier.name());
+    if let Some(f) = funding {
+        journal = journal.with_funding(f.tx, f.fee, f.signed);
+    }
     let journal_path = journal.save(datadir)?;
+    if journal.awaiting_signature {
+        let progress = Progress {
+            total: journal.txs.len(),
+            ..Default::default()
+        };
+        return Ok((
+            p,
+            Published {
+                journal,
+                journal_path,
+                progress,
+            },
+        ));
+    }
     let progress = broadcast(&journal, backend, wait_for_block, progress)?;
     Ok((
         p,
@@ -67,6 +104,9 @@ pub fn resume(
     progress: impl FnMut(&Progress),
 ) -> Result<Published, PublishError> {
     let journal = Journal::load(journal_path)?;
+    if journal.awaiting_signature {
+        return Err(PublishError::AwaitingSignature(journal.content_id));
+    }
     let progress = broadcast(&journal, backend, wait_for_block, progress)?;
     Ok(Published {
         journal,
