@@ -319,10 +319,13 @@ impl HdWallet {
     /// it spends every input of `old`, so at most one of the two can ever confirm, plus more coins
     /// when needed, and pays `amount` to `to` at `feerate`. `evicted` are the transactions the
     /// replacement pushes out (the old funding and its descendants): the wallet stops counting them.
+    /// `evicted_fee` is what they pay: the replacement pays it again on top of its own fee (BIP125
+    /// rule 3, without package replacement), so a bump costs both plans' fees.
     pub fn replacement_funding_psbt(
         &mut self,
         old: &Transaction,
         evicted: &[bdk_wallet::bitcoin::Txid],
+        evicted_fee: Amount,
         to: ScriptBuf,
         amount: Amount,
         feerate: FeeRate,
@@ -334,14 +337,27 @@ impl HdWallet {
         self.wallet
             .apply_evicted_txs(evicted.iter().map(|t| (*t, now + 1)));
         let inputs: Vec<_> = old.input.iter().map(|i| i.previous_output).collect();
-        let mut b = self
-            .wallet
-            .build_tx()
-            .coin_selection(LargestFirstCoinSelection);
-        b.add_utxos(&inputs)
-            .map_err(|e| HdError::Build(format!("the replaced funding's coins: {e}")))?;
-        b.add_recipient(to, amount).fee_rate(feerate);
-        let psbt = b.finish().map_err(|e| HdError::Build(e.to_string()))?;
+        let build = |w: &mut Wallet, fee: Option<Amount>| -> Result<Psbt, HdError> {
+            let mut b = w.build_tx().coin_selection(LargestFirstCoinSelection);
+            b.add_utxos(&inputs)
+                .map_err(|e| HdError::Build(format!("the replaced funding's coins: {e}")))?;
+            b.add_recipient(to.clone(), amount);
+            match fee {
+                Some(f) => b.fee_absolute(f),
+                None => b.fee_rate(feerate),
+            };
+            b.finish().map_err(|e| HdError::Build(e.to_string()))
+        };
+        // BIP125 rule 3: the replacement alone pays at least what it evicts, plus its own size at
+        // the incremental relay fee (1 sat/vB, Core's long-time default: a safe upper bound).
+        let at_rate = build(&mut self.wallet, None)?;
+        let own = at_rate.fee().map_err(|e| HdError::Build(e.to_string()))?;
+        let sat_per_vb = (feerate.to_sat_per_kwu() * 4).div_ceil(1000).max(1);
+        let vsize = own.to_sat().div_ceil(sat_per_vb);
+        let psbt = build(
+            &mut self.wallet,
+            Some(own + evicted_fee + Amount::from_sat(vsize)),
+        )?;
         let spent: std::collections::HashSet<_> = psbt
             .unsigned_tx
             .input

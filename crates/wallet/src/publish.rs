@@ -19,11 +19,18 @@ pub enum PublishError {
     #[error("{0}")]
     Journal(#[from] JournalError),
     /// Broadcasting stopped; the journal is complete, so `--resume` finishes the job.
+    /// (The cause is in the message, not chained as a source, so it is printed once.)
     #[error("broadcast stopped ({0}); run again with --resume to finish, nothing is paid twice")]
-    Broadcast(#[from] ChainError),
+    Broadcast(ChainError),
     /// The funding transaction went out as a PSBT and its signature was not imported yet.
     #[error("publish {0} waits for its signed funding PSBT: run `bitflix publish --resume --psbt-signed FILE`")]
     AwaitingSignature(bitcoin::Txid),
+}
+
+impl From<ChainError> for PublishError {
+    fn from(e: ChainError) -> Self {
+        PublishError::Broadcast(e)
+    }
 }
 
 /// The wallet's funding transaction of a publish, paying the plan's funding coin.

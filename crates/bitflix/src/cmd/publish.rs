@@ -470,8 +470,20 @@ fn bump(datadir: &Path, chain: &Chain, rate: FeeRate) -> anyhow::Result<()> {
         w.sync(backend).context("syncing the wallet")?;
         let (signer, _) = w.plan_signer()?;
         let evicted: Vec<_> = old.txs.iter().map(|t| t.txid).collect();
-        let mut psbt =
-            w.replacement_funding_psbt(old_funding, &evicted, signer.script(), need, rate)?;
+        let mut evicted_fee = Amount::ZERO;
+        for t in &old.txs {
+            if backend.tx_status(&t.txid)? == chain::TxStatus::Mempool {
+                evicted_fee += Amount::from_sat(t.fee_sat);
+            }
+        }
+        let mut psbt = w.replacement_funding_psbt(
+            old_funding,
+            &evicted,
+            evicted_fee,
+            signer.script(),
+            need,
+            rate,
+        )?;
         let fee = psbt.fee().context("the replacement's fee")?;
         let funding = w.sign(&mut psbt)?;
         let vout = funding
