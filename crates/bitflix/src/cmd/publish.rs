@@ -1,4 +1,10 @@
 //! `bitflix publish FILE --title T`: plan, journal, broadcast; `--resume` finishes a killed one.
+//!
+//! The wallet (bdk, `keys.rs`) pays each publish with one funding transaction; `--psbt OUT` exports
+//! it unsigned for an external signer (required for a watch-only wallet) and `--resume
+//! --psbt-signed IN` brings the signature back; `--resume --bump-to RATE` replaces a stuck,
+//! wholly unconfirmed publish at a higher fee rate. `--chain devnet:DIR` funds the wallet from the
+//! faucet and mines when the mempool is full; `--chain esplora:URL` waits for blocks.
 
 use crate::backend::open_devnet;
 use anyhow::{bail, Context};
