@@ -158,6 +158,31 @@ fn watch_only_exports_psbt_external_signer_signs_publish_completes() {
     assert!(psbt.inputs.iter().all(|i| i.tap_key_sig.is_some()));
     let signed_path = dir.path().join("funding.signed.psbt");
     std::fs::write(&signed_path, psbt.to_string()).unwrap();
+    // `bitflix wallet sign-psbt` on the key holder's data directory signs the same inputs.
+    let cli_signed = dir.path().join("funding.cli-signed.psbt");
+    let (ok, s, err) = bitflix(
+        &hot,
+        &[
+            "wallet",
+            "sign-psbt",
+            psbt_path.to_str().unwrap(),
+            "--out",
+            cli_signed.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(s["signed_inputs"], psbt.inputs.len());
+    let (ok, _, err) = bitflix(
+        &watch,
+        &[
+            "wallet",
+            "sign-psbt",
+            psbt_path.to_str().unwrap(),
+            "--out",
+            cli_signed.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok && err.contains("watch-only"), "{err}");
 
     let (ok, done, err) = bitflix(
         &watch,

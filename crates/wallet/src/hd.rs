@@ -401,6 +401,34 @@ impl HdWallet {
             .map_err(|e| HdError::Sign(e.to_string()))
     }
 
+    /// Sign every input of `psbt` this wallet holds the key of, without finalizing (the PSBT goes
+    /// back to whoever broadcasts it). Returns how many inputs carry a key-path signature.
+    pub fn sign_psbt(&self, psbt: &mut Psbt) -> Result<usize, HdError> {
+        if !self.can_sign() {
+            return Err(HdError::WatchOnly);
+        }
+        let opts = SignOptions {
+            try_finalize: false,
+            // Taproot signatures commit to every spent amount: the witness UTXO is enough.
+            trust_witness_utxo: true,
+            ..Default::default()
+        };
+        self.wallet
+            .sign_with_signers(psbt, &self.signers.iter().collect::<Vec<_>>(), opts)
+            .map_err(|e| HdError::Sign(e.to_string()))?;
+        let n = psbt
+            .inputs
+            .iter()
+            .filter(|i| i.tap_key_sig.is_some())
+            .count();
+        if n == 0 {
+            return Err(HdError::Sign(
+                "none of the PSBT's inputs belongs to this wallet".into(),
+            ));
+        }
+        Ok(n)
+    }
+
     /// Finalize a PSBT signed elsewhere and extract the transaction.
     pub fn finalize(&self, psbt: &mut Psbt) -> Result<Transaction, HdError> {
         let done = self

@@ -47,6 +47,15 @@ enum Action {
         #[arg(long)]
         internal: String,
     },
+    /// Sign a PSBT (BIP174, base64) with this wallet's keys, e.g. on an offline machine holding
+    /// the mnemonic for a watch-only publisher. Nothing is broadcast.
+    SignPsbt {
+        /// The PSBT to sign.
+        psbt: std::path::PathBuf,
+        /// Where to write the signed PSBT.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Move every coin of the pre-HD `publisher.key` to the HD wallet (one transaction).
     SweepLegacy {
         /// Fee rate in sat/vB.
@@ -90,6 +99,9 @@ pub struct WalletOut {
     /// Public internal descriptor.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub internal_descriptor: Option<String>,
+    /// Inputs signed by `sign-psbt`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_inputs: Option<usize>,
 }
 
 impl fmt::Display for WalletOut {
@@ -123,6 +135,9 @@ impl fmt::Display for WalletOut {
         }
         if let Some(d) = &self.internal_descriptor {
             lines.push(format!("internal: {d}"));
+        }
+        if let Some(n) = self.signed_inputs {
+            lines.push(format!("signed {n} inputs"));
         }
         if self.watch_only {
             lines.push("watch-only: publish with --psbt".into());
@@ -197,6 +212,17 @@ pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
                     .to_string(),
             );
             out.address = Some(address.to_string());
+        }
+        Action::SignPsbt { psbt, out: path } => {
+            let text = std::fs::read_to_string(&psbt)
+                .with_context(|| format!("reading {}", psbt.display()))?;
+            let mut p: bitcoin::Psbt = text
+                .trim()
+                .parse()
+                .with_context(|| format!("{} is not a base64 PSBT", psbt.display()))?;
+            out.signed_inputs = Some(w.sign_psbt(&mut p)?);
+            std::fs::write(&path, p.to_string())
+                .with_context(|| format!("writing {}", path.display()))?;
         }
         Action::SweepLegacy { feerate } => {
             let rate = feerate_arg(feerate)?;
