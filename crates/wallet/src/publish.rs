@@ -55,13 +55,62 @@ pub struct Published {
     pub progress: Progress,
 }
 
-/// Plan, journal, broadcast. With `funding`, the journal starts with the wallet's funding
-/// transaction (the plan spends one of its outputs); an unsigned one stops after the journal.
+/// Plan, journal, broadcast, spending the funding coin of `req` directly.
+pub fn publish(
+    datadir: &Path,
+    backend: &dyn ChainBackend,
+    req: &PlanRequest<'_>,
+    signer: &Signer,
+    layout: Layout,
+    wait_for_block: impl FnMut() -> Result<(), ChainError>,
+    progress: impl FnMut(&Progress),
+) -> Result<(Plan, Published), PublishError> {
+    run(
+        datadir,
+        backend,
+        req,
+        signer,
+        layout,
+        None,
+        wait_for_block,
+        progress,
+    )
+}
+
+/// [`publish`] paid by the wallet's `funding` transaction (the coin of `req` is one of its
+/// outputs): the journal starts with it. An unsigned one (a PSBT out for signing) stops after the
+/// journal; `resume` goes on once the signature is imported.
 #[allow(
     clippy::too_many_arguments,
     reason = "each is a distinct input of the flow; the two callbacks keep it free of chain policy"
 )]
-pub fn publish(
+pub fn publish_funded(
+    datadir: &Path,
+    backend: &dyn ChainBackend,
+    req: &PlanRequest<'_>,
+    signer: &Signer,
+    layout: Layout,
+    funding: Funding<'_>,
+    wait_for_block: impl FnMut() -> Result<(), ChainError>,
+    progress: impl FnMut(&Progress),
+) -> Result<(Plan, Published), PublishError> {
+    run(
+        datadir,
+        backend,
+        req,
+        signer,
+        layout,
+        Some(funding),
+        wait_for_block,
+        progress,
+    )
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each is a distinct input of the flow; the two callbacks keep it free of chain policy"
+)]
+fn run(
     datadir: &Path,
     backend: &dyn ChainBackend,
     req: &PlanRequest<'_>,

@@ -149,17 +149,17 @@ fn wallet_funded_publish_costs_only_fees() {
         ),
     };
     let miner = d.faucet_script();
-    let (plan, done) = wallet::publish::publish(
+    let (plan, done) = wallet::publish::publish_funded(
         dir.path(),
         &d,
         &req,
         &signer,
         layout,
-        Some(wallet::publish::Funding {
+        wallet::publish::Funding {
             tx: &funding,
             fee: funding_fee,
             signed: true,
-        }),
+        },
         || {
             d.mine(1, &miner)
                 .map(|_| ())

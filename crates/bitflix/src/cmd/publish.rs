@@ -276,17 +276,17 @@ pub fn publish_file_with(
         ),
     };
     let pb = bar(est.transactions as usize + 1, quiet || !signed);
-    let (plan, done) = wallet::publish::publish(
+    let (plan, done) = wallet::publish::publish_funded(
         datadir,
         backend,
         &req,
         &signer,
         layout,
-        Some(wallet::publish::Funding {
+        wallet::publish::Funding {
             tx: &funding_tx,
             fee: funding_fee,
             signed,
-        }),
+        },
         || chain.wait_for_block(),
         |p| pb.set_position((p.sent + p.already_sent) as u64),
     )?;
