@@ -263,6 +263,12 @@ fn legacy_publisher_key_keeps_its_coins_and_sweeps_into_the_hd_wallet() {
             .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(data.join("wallet-regtest.sqlite"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "the wallet's history is private too");
     // The legacy key file is untouched (a backup may still point at it).
     assert_eq!(
         std::fs::read_to_string(data.join("publisher.key")).unwrap(),

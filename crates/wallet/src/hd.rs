@@ -170,6 +170,13 @@ impl HdWallet {
             reason,
         };
         let mut db = Connection::open(db_path).map_err(|e| db_err(e.to_string()))?;
+        // No secrets in it (public descriptors, transactions), but the wallet's history is private.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(db_path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| db_err(e.to_string()))?;
+        }
         let mut load = Wallet::load()
             .descriptor(KeychainKind::External, Some(descriptors.external.clone()))
             .check_network(network);
