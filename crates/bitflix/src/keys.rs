@@ -1,43 +1,148 @@
-//! The publisher's key, created on first use in the data directory with 0600 permissions and never
-//! printed. (A BIP39/BIP86 wallet is planned; this is one Taproot key.)
+//! The publisher's wallet files in the data directory:
+//!
+//! - `wallet.mnemonic` (0600): 12 BIP39 words, created on first use, printed only by
+//!   `bitflix wallet backup`. The BIP86 descriptors are derived from it for each network.
+//! - `wallet.watch.json`: instead of the mnemonic, the public descriptors of a watch-only wallet
+//!   (`bitflix wallet import-descriptor`); it plans publishes and exports their funding as PSBT.
+//! - `wallet-<network>.sqlite`: bdk's store (addresses revealed, transactions, checkpoints).
+//! - `publisher.key` (0600, before the HD wallet): kept, never rewritten. Its coins stay spendable
+//!   as a single-key bdk wallet (`legacy-<network>.sqlite`, descriptor `tr(WIF)`) that
+//!   `bitflix wallet balance` shows and `bitflix wallet sweep-legacy` sweeps into the HD wallet.
+//! - `publish-keys/<x-only key>.key` (0600): the per-publish plan key of a watch-only wallet.
 
-use anyhow::Context;
-use bitcoin::key::Keypair;
+use anyhow::{bail, Context};
 use bitcoin::secp256k1::{rand, Secp256k1, SecretKey};
+use bitcoin::{Network, PrivateKey};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use wallet::hd::{Descriptors, HdWallet};
 
-/// Load `DATADIR/publisher.key`, creating it if missing.
-pub fn publisher(datadir: &Path) -> anyhow::Result<wallet::Signer> {
+const MNEMONIC: &str = "wallet.mnemonic";
+const WATCH: &str = "wallet.watch.json";
+const LEGACY: &str = "publisher.key";
+
+/// Write `body` to `path` with 0600 permissions, atomically (temp file, fsync, rename).
+fn write_secret(path: &Path, body: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().context("a file name")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    f.write_all(body)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("saving {}", path.display()))?;
+    std::fs::File::open(dir).and_then(|d| d.sync_all())?;
+    Ok(())
+}
+
+fn network_name(network: Network) -> String {
+    network.to_core_arg().to_string()
+}
+
+/// The wallet's descriptors: from the mnemonic (created on first use) or the watch-only file.
+pub fn descriptors(datadir: &Path, network: Network) -> anyhow::Result<Descriptors> {
     std::fs::create_dir_all(datadir).with_context(|| format!("creating {}", datadir.display()))?;
-    let path = datadir.join("publisher.key");
-    let secp = Secp256k1::new();
+    let watch = datadir.join(WATCH);
+    if watch.exists() {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&watch)?)
+            .with_context(|| format!("{} is damaged", watch.display()))?;
+        let (Some(ext), Some(int)) = (v["external"].as_str(), v["internal"].as_str()) else {
+            bail!(
+                "{} lacks the external or internal descriptor",
+                watch.display()
+            );
+        };
+        return Ok(Descriptors::watch_only(ext, int));
+    }
+    let path = datadir.join(MNEMONIC);
     if !path.exists() {
-        let sk = SecretKey::new(&mut rand::thread_rng());
-        let tmp = datadir.join("publisher.key.tmp");
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .context("creating the key file")?;
-        f.write_all(hex::encode(sk.secret_bytes()).as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path).context("saving the key file")?;
+        let m = wallet::hd::generate_mnemonic()?;
+        write_secret(&path, m.to_string().as_bytes())?;
+    }
+    let words =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let m = wallet::hd::parse_mnemonic(&words)
+        .with_context(|| format!("{} does not hold a valid mnemonic", path.display()))?;
+    Ok(Descriptors::from_mnemonic(&m, network)?)
+}
+
+/// Open (creating on first use) the publisher's HD wallet for `network`.
+pub fn open_wallet(datadir: &Path, network: Network) -> anyhow::Result<HdWallet> {
+    let d = descriptors(datadir, network)?;
+    let db = datadir.join(format!("wallet-{}.sqlite", network_name(network)));
+    Ok(HdWallet::open(&db, &d, network)?)
+}
+
+/// The mnemonic, for `bitflix wallet backup` only (`None` for a watch-only wallet).
+pub fn mnemonic(datadir: &Path, network: Network) -> anyhow::Result<Option<String>> {
+    descriptors(datadir, network)?;
+    let path = datadir.join(MNEMONIC);
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(std::fs::read_to_string(path)?.trim().to_string()))
+}
+
+/// Make this data directory a watch-only wallet. Refuses when it already holds a wallet.
+pub fn import_watch_only(datadir: &Path, external: &str, internal: &str) -> anyhow::Result<()> {
+    for f in [MNEMONIC, WATCH] {
+        if datadir.join(f).exists() {
+            bail!(
+                "{} already holds a wallet ({f}): import into a new data directory",
+                datadir.display()
+            );
+        }
+    }
+    for d in [external, internal] {
+        if d.contains("prv") {
+            bail!("'{d}' holds a private key: import public descriptors (xpub/tpub) only");
+        }
+    }
+    let body = serde_json::to_vec_pretty(&serde_json::json!({
+        "external": external.trim(),
+        "internal": internal.trim(),
+    }))?;
+    write_secret(&datadir.join(WATCH), &body)
+}
+
+/// The pre-HD key, if this data directory has one.
+pub fn legacy_secret(datadir: &Path) -> anyhow::Result<Option<SecretKey>> {
+    let path = datadir.join(LEGACY);
+    if !path.exists() {
+        return Ok(None);
     }
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let bytes = hex::decode(text.trim()).context("the key file is not hex")?;
-    let sk = SecretKey::from_slice(&bytes).context("the key file does not hold a valid key")?;
-    Ok(wallet::Signer::new(Keypair::from_secret_key(&secp, &sk)))
+    let bytes = hex::decode(text.trim()).context("the legacy key file is not hex")?;
+    let sk = SecretKey::from_slice(&bytes).context("the legacy key file holds no valid key")?;
+    Ok(Some(sk))
 }
 
-/// The secret key as hex, for `bitflix wallet backup` only.
-pub fn secret_hex(datadir: &Path) -> anyhow::Result<String> {
-    publisher(datadir)?;
-    let text =
-        std::fs::read_to_string(datadir.join("publisher.key")).context("reading the key file")?;
-    Ok(text.trim().to_string())
+/// The legacy single-key wallet (`tr(WIF)` of `publisher.key`), if there is a legacy key.
+pub fn legacy_wallet(datadir: &Path, network: Network) -> anyhow::Result<Option<HdWallet>> {
+    let Some(sk) = legacy_secret(datadir)? else {
+        return Ok(None);
+    };
+    let d = Descriptors::single_key(&PrivateKey::new(sk, network));
+    let db = datadir.join(format!("legacy-{}.sqlite", network_name(network)));
+    Ok(Some(HdWallet::open(&db, &d, network)?))
+}
+
+/// A fresh plan key for a watch-only publish, saved (0600) before anything uses it, so the plan's
+/// leftovers (final change, 330 sat outputs) stay recoverable.
+pub fn new_plan_key(datadir: &Path) -> anyhow::Result<(wallet::Signer, PathBuf)> {
+    let secp = Secp256k1::new();
+    let sk = SecretKey::new(&mut rand::thread_rng());
+    let kp = bitcoin::key::Keypair::from_secret_key(&secp, &sk);
+    let path = datadir
+        .join("publish-keys")
+        .join(format!("{}.key", kp.x_only_public_key().0));
+    write_secret(&path, hex::encode(sk.secret_bytes()).as_bytes())?;
+    Ok((wallet::Signer::new(kp), path))
 }

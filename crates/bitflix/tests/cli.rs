@@ -55,7 +55,10 @@ fn estimate_refuses_bad_input_clearly() {
     assert!(err.contains("unit must be h, m or s"), "{err}");
     let (code, _, err) = bitflix(&["publish", "--chain", "esplora:http://127.0.0.1:9", "x"]);
     assert_eq!(code, 1);
-    assert!(err.contains("devnet:DIR only"), "{err}");
+    assert!(err.contains("reaching the Esplora server"), "{err}");
+    let (code, _, err) = bitflix(&["publish", "--chain", "core:http://127.0.0.1:9", "x"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("devnet:DIR or esplora:URL"), "{err}");
 }
 
 #[test]
@@ -110,11 +113,11 @@ fn demo_publishes_reads_back_and_reuses() {
         "the demo left change with the publisher"
     );
     assert!(
-        w.get("secret_key").is_none(),
-        "the key is never printed except by backup"
+        w.get("mnemonic").is_none(),
+        "the mnemonic is never printed except by backup"
     );
-    let key = dir.path().join("publisher.key");
+    let key = dir.path().join("wallet.mnemonic");
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions());
-    assert_eq!(mode & 0o777, 0o600, "the key file is private");
+    assert_eq!(mode & 0o777, 0o600, "the mnemonic file is private");
 }

@@ -50,6 +50,14 @@ fn killed_index_resumes_to_the_same_catalog() {
     );
 
     let ixdir = dir.path().join("viewer");
+    // How long an uncut scan takes on this machine (under load it is several times the idle
+    // figure), so that the kills below land inside it.
+    let t = std::time::Instant::now();
+    let full = bitflix(&dir.path().join("timing"), &["index", "--chain", &chain])
+        .output()
+        .unwrap();
+    assert!(full.status.success());
+    let full_ms = (t.elapsed().as_millis() as u64).max(50);
     let mut partial = 0;
     let mut seed = 0x1234_5678_u64;
     for _ in 0..10 {
@@ -58,7 +66,9 @@ fn killed_index_resumes_to_the_same_catalog() {
             .spawn()
             .unwrap();
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-        std::thread::sleep(Duration::from_millis(20 + (seed >> 33) % 160));
+        std::thread::sleep(Duration::from_millis(
+            full_ms / 5 + (seed >> 33) % (full_ms * 4 / 5),
+        ));
         let _ = child.kill();
         let _ = child.wait();
         // Did this kill land mid-scan? Look at the stored cursor.

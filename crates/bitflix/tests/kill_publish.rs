@@ -55,7 +55,7 @@ fn killed_publish_resumes_without_paying_twice() {
         if round == 0 {
             // Let it get past funding and planning: wait for the journal, then kill mid-broadcast.
             for _ in 0..600 {
-                if data.join("publish").exists() || child.try_wait().unwrap().is_some() {
+                if has_journal(&data) || child.try_wait().unwrap().is_some() {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(10));
@@ -65,7 +65,7 @@ fn killed_publish_resumes_without_paying_twice() {
         let finished = child.try_wait().unwrap().is_some();
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
-        let interrupted = !finished && data.join("publish").exists();
+        let interrupted = !finished && has_journal(&data);
         killed_with_journal |= interrupted;
         if round == 0 && interrupted {
             // Re-running the original command instead of --resume would pay again: it must refuse.
@@ -90,7 +90,7 @@ fn killed_publish_resumes_without_paying_twice() {
                 "{err}"
             );
         }
-        if round == 0 && !data.join("publish").exists() {
+        if round == 0 && !has_journal(&data) {
             // Killed before the plan was saved: nothing was broadcast, start again.
             let out = bitflix(
                 datadir,
@@ -161,5 +161,23 @@ fn killed_publish_resumes_without_paying_twice() {
     assert_eq!(contents[0].verified_bytes(), film);
     // No input was spent by two different transactions of ours: every journal tx is confirmed,
     // and the chain accepted them all, so none conflicted.
-    assert_eq!(contents[0].txs.len(), txids.len());
+    // The journal's first transaction is the wallet's funding; the rest are the film's lineage.
+    assert_eq!(plan_roles(&journal)[0], "funding");
+    assert_eq!(contents[0].txs.len(), txids.len() - 1);
+}
+
+fn plan_roles(journal: &serde_json::Value) -> Vec<String> {
+    journal["txs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["role"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// A journal is written (its directory alone may exist a moment before `plan.json` does).
+fn has_journal(data: &std::path::Path) -> bool {
+    std::fs::read_dir(data.join("publish"))
+        .map(|rd| rd.flatten().any(|e| e.path().join("plan.json").exists()))
+        .unwrap_or(false)
 }

@@ -91,6 +91,8 @@ pub enum Role {
     Reveal(u32),
     /// Splits the funds into one coin per segment (and carries a link).
     Fanout(u32),
+    /// Pays the plan's cost from the wallet's coins to the plan key (built by bdk).
+    Funding,
 }
 
 /// How the transactions hang together.

@@ -19,8 +19,29 @@ pub enum PublishError {
     #[error("{0}")]
     Journal(#[from] JournalError),
     /// Broadcasting stopped; the journal is complete, so `--resume` finishes the job.
+    /// (The cause is in the message, not chained as a source, so it is printed once.)
     #[error("broadcast stopped ({0}); run again with --resume to finish, nothing is paid twice")]
-    Broadcast(#[from] ChainError),
+    Broadcast(ChainError),
+    /// The funding transaction went out as a PSBT and its signature was not imported yet.
+    #[error("publish {0} waits for its signed funding PSBT: run `bitflix publish --resume --psbt-signed FILE`")]
+    AwaitingSignature(bitcoin::Txid),
+}
+
+impl From<ChainError> for PublishError {
+    fn from(e: ChainError) -> Self {
+        PublishError::Broadcast(e)
+    }
+}
+
+/// The wallet's funding transaction of a publish, paying the plan's funding coin.
+#[derive(Debug, Clone, Copy)]
+pub struct Funding<'a> {
+    /// The transaction (signed, or unsigned when exported as a PSBT).
+    pub tx: &'a bitcoin::Transaction,
+    /// Its fee.
+    pub fee: bitcoin::Amount,
+    /// Whether it is signed. Unsigned: the journal is written and nothing is broadcast.
+    pub signed: bool,
 }
 
 /// A finished (or resumed) publish.
@@ -34,7 +55,7 @@ pub struct Published {
     pub progress: Progress,
 }
 
-/// Plan, journal, broadcast.
+/// Plan, journal, broadcast, spending the funding coin of `req` directly.
 pub fn publish(
     datadir: &Path,
     backend: &dyn ChainBackend,
@@ -44,10 +65,82 @@ pub fn publish(
     wait_for_block: impl FnMut() -> Result<(), ChainError>,
     progress: impl FnMut(&Progress),
 ) -> Result<(Plan, Published), PublishError> {
+    run(
+        datadir,
+        backend,
+        req,
+        signer,
+        layout,
+        None,
+        wait_for_block,
+        progress,
+    )
+}
+
+/// [`publish`] paid by the wallet's `funding` transaction (the coin of `req` is one of its
+/// outputs): the journal starts with it. An unsigned one (a PSBT out for signing) stops after the
+/// journal; `resume` goes on once the signature is imported.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each is a distinct input of the flow; the two callbacks keep it free of chain policy"
+)]
+pub fn publish_funded(
+    datadir: &Path,
+    backend: &dyn ChainBackend,
+    req: &PlanRequest<'_>,
+    signer: &Signer,
+    layout: Layout,
+    funding: Funding<'_>,
+    wait_for_block: impl FnMut() -> Result<(), ChainError>,
+    progress: impl FnMut(&Progress),
+) -> Result<(Plan, Published), PublishError> {
+    run(
+        datadir,
+        backend,
+        req,
+        signer,
+        layout,
+        Some(funding),
+        wait_for_block,
+        progress,
+    )
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each is a distinct input of the flow; the two callbacks keep it free of chain policy"
+)]
+fn run(
+    datadir: &Path,
+    backend: &dyn ChainBackend,
+    req: &PlanRequest<'_>,
+    signer: &Signer,
+    layout: Layout,
+    funding: Option<Funding<'_>>,
+    wait_for_block: impl FnMut() -> Result<(), ChainError>,
+    progress: impl FnMut(&Progress),
+) -> Result<(Plan, Published), PublishError> {
     let p = plan_layout(req, signer, layout)?;
     let title = req.info.title.clone().unwrap_or_default();
-    let journal = Journal::from_plan(&p, &title, req.carrier.name());
+    let mut journal = Journal::from_plan(&p, &title, req.carrier.name());
+    if let Some(f) = funding {
+        journal = journal.with_funding(f.tx, f.fee, f.signed);
+    }
     let journal_path = journal.save(datadir)?;
+    if journal.awaiting_signature {
+        let progress = Progress {
+            total: journal.txs.len(),
+            ..Default::default()
+        };
+        return Ok((
+            p,
+            Published {
+                journal,
+                journal_path,
+                progress,
+            },
+        ));
+    }
     let progress = broadcast(&journal, backend, wait_for_block, progress)?;
     Ok((
         p,
@@ -67,6 +160,9 @@ pub fn resume(
     progress: impl FnMut(&Progress),
 ) -> Result<Published, PublishError> {
     let journal = Journal::load(journal_path)?;
+    if journal.awaiting_signature {
+        return Err(PublishError::AwaitingSignature(journal.content_id));
+    }
     let progress = broadcast(&journal, backend, wait_for_block, progress)?;
     Ok(Published {
         journal,

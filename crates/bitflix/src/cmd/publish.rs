@@ -1,8 +1,14 @@
 //! `bitflix publish FILE --title T`: plan, journal, broadcast; `--resume` finishes a killed one.
+//!
+//! The wallet (bdk, `keys.rs`) pays each publish with one funding transaction; `--psbt OUT` exports
+//! it unsigned for an external signer (required for a watch-only wallet) and `--resume
+//! --psbt-signed IN` brings the signature back; `--resume --bump-to RATE` replaces a stuck,
+//! wholly unconfirmed publish at a higher fee rate. `--chain devnet:DIR` funds the wallet from the
+//! faucet and mines when the mempool is full; `--chain esplora:URL` waits for blocks.
 
 use crate::backend::open_devnet;
 use anyhow::{bail, Context};
-use bitcoin::{Amount, FeeRate};
+use bitcoin::{Amount, FeeRate, Network, OutPoint};
 use chain::{ChainBackend, ChainError, ChainSpec};
 use clap::Args;
 use cvp::{Carrier, ContentInfo};
@@ -41,6 +47,18 @@ pub struct PublishArgs {
     /// Finish every interrupted publish in the data directory instead of starting one.
     #[arg(long)]
     resume: bool,
+    /// Do not sign the funding transaction: write it as a PSBT (BIP174, base64) to this file for
+    /// an external signer, and stop after the journal. Watch-only wallets must use it.
+    #[arg(long, conflicts_with = "resume")]
+    psbt: Option<PathBuf>,
+    /// With --resume: the signed funding PSBT (base64); it is finalized and the publish goes on.
+    #[arg(long, requires = "resume")]
+    psbt_signed: Option<PathBuf>,
+    /// With --resume: replace every unfinished, wholly unconfirmed publish by the same publish at
+    /// this fee rate (sat/vB). Its funding transaction spends the replaced one's coins (BIP125),
+    /// so the old plan leaves the mempool and at most one of the two is ever paid.
+    #[arg(long, requires = "resume")]
+    bump_to: Option<f64>,
 }
 
 /// What a publish did.
@@ -62,10 +80,20 @@ pub struct PublishOut {
     pub fee_sat: u64,
     /// The journal.
     pub journal: PathBuf,
+    /// The funding PSBT written for an external signer (nothing was broadcast).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub psbt: Option<PathBuf>,
 }
 
 impl fmt::Display for PublishOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = &self.psbt {
+            return write!(
+                f,
+                "planned {} with {}: {} transactions, {} sat in fees; nothing broadcast yet\nsign the funding PSBT {} and run `bitflix publish --resume --psbt-signed FILE`\njournal: {}",
+                self.content_id, self.carrier, self.transactions, self.fee_sat, p.display(), self.journal.display()
+            );
+        }
         write!(
             f,
             "published {} with {}: {} transactions ({} sent now, {} already on chain, {} confirmed), {} sat in fees\njournal: {}",
@@ -112,14 +140,71 @@ pub struct FileToPublish<'a> {
     pub layout: Layout,
 }
 
-/// Publish a file on the devnet with the publisher key of `datadir`, funding it from the faucet
-/// when the key has no coins (devnet only).
+/// Publish a file on the devnet with the wallet of `datadir`, funding the wallet from the faucet
+/// when it has too little (devnet only).
 pub fn publish_file(
     datadir: &Path,
     d: &Devnet,
     what: &FileToPublish<'_>,
     quiet: bool,
 ) -> anyhow::Result<PublishOut> {
+    publish_file_with(datadir, &Chain::Devnet(d.clone()), what, quiet, None)
+}
+
+/// Where a publish goes: the in-process devnet (which funds the wallet and mines when asked) or
+/// any other backend (the wallet must hold the coins; blocks come when they come).
+#[derive(Debug, Clone)]
+pub enum Chain {
+    /// `devnet:DIR`.
+    Devnet(Devnet),
+    /// `esplora:URL` (e.g. the devnet daemon).
+    Other(std::sync::Arc<dyn ChainBackend>),
+}
+
+impl Chain {
+    fn backend(&self) -> &dyn ChainBackend {
+        match self {
+            Chain::Devnet(d) => d,
+            Chain::Other(b) => b.as_ref(),
+        }
+    }
+
+    /// What the broadcaster calls when the mempool refuses a longer chain: mine on the devnet,
+    /// otherwise wait (up to 20 minutes) for the next block.
+    fn wait_for_block(&self) -> Result<(), ChainError> {
+        match self {
+            Chain::Devnet(d) => mine_one(d, &d.faucet_script()),
+            Chain::Other(b) => {
+                let start = b.tip()?;
+                for _ in 0..1200 {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                    if b.tip()? != start {
+                        return Ok(());
+                    }
+                }
+                Err(ChainError::Unavailable(
+                    "no new block for 20 minutes".into(),
+                ))
+            }
+        }
+    }
+}
+
+/// [`publish_file`], optionally exporting the funding transaction as a PSBT (`psbt`) instead of
+/// signing it: then the journal is written and nothing is broadcast.
+///
+/// The wallet (bdk) pays the plan's exact cost (fees, 330 sat outputs, a 330 sat final change) in
+/// one funding transaction to the plan key: a fresh internal address of the wallet, or for a
+/// watch-only wallet a per-publish key saved in `DATADIR/publish-keys`. Its change goes to an
+/// internal address. The journal holds the funding transaction first, then the plan.
+pub fn publish_file_with(
+    datadir: &Path,
+    chain: &Chain,
+    what: &FileToPublish<'_>,
+    quiet: bool,
+    psbt_out: Option<&Path>,
+) -> anyhow::Result<PublishOut> {
+    let backend = chain.backend();
     let FileToPublish {
         file,
         title,
@@ -129,7 +214,6 @@ pub fn publish_file(
         layout,
     } = what.clone();
     let stream = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let signer = crate::keys::publisher(datadir)?;
     let info = ContentInfo {
         title: Some(title.into()),
         media_type: media_type.into(),
@@ -137,56 +221,86 @@ pub fn publish_file(
         poster: None,
     };
     let est = wallet::estimate::estimate(stream.len() as u64, &info, carrier, feerate, layout)?;
-    let need = Amount::from_sat(est.fee_sat + est.locked_sat + 100_000);
-    let funding = match d
-        .script_utxos(&signer.script())
-        .into_iter()
-        .filter(|u| u.height.is_some())
-        .max_by_key(|u| u.value)
-    {
-        Some(u) if u.value >= need => u,
-        _ => {
-            d.faucet(&signer.script(), need)
-                .context("funding the publisher from the devnet faucet")?;
-            d.mine(1, &d.faucet_script())?;
-            d.script_utxos(&signer.script())
-                .into_iter()
-                .filter(|u| u.height.is_some())
-                .max_by_key(|u| u.value)
-                .context("the faucet payment is missing")?
-        }
+    // What the plan spends: its fees, its 330 sat outputs, and a final change of 330 sat.
+    let need = Amount::from_sat(est.fee_sat + est.locked_sat) + wallet::plan::P2TR_DUST;
+    let mut w = crate::keys::open_wallet(datadir, Network::Regtest)?;
+    if psbt_out.is_none() && !w.can_sign() {
+        bail!("this wallet is watch-only: publish with --psbt OUT and sign the funding elsewhere");
+    }
+    w.sync(backend).context("syncing the wallet")?;
+    // The funding transaction's own fee, with room for several inputs.
+    let margin = Amount::from_sat(100_000);
+    if w.balance().trusted_spendable() < need + margin {
+        let Chain::Devnet(d) = chain else {
+            bail!(
+                "the wallet holds {} sat, this publish needs about {} sat: fund {}",
+                w.balance().trusted_spendable().to_sat(),
+                (need + margin).to_sat(),
+                w.receive_address()?
+            );
+        };
+        let to = w.receive_address()?;
+        d.faucet(&to.script_pubkey(), need + margin)
+            .context("funding the wallet from the devnet faucet")?;
+        d.mine(1, &d.faucet_script())?;
+        w.sync(backend).context("syncing the wallet")?;
+    }
+    let signer = if w.can_sign() {
+        w.plan_signer()?.0
+    } else {
+        crate::keys::new_plan_key(datadir)?.0
     };
-    let prev = d
-        .prevout(&funding.outpoint)
-        .context("funding output missing")?;
+    let mut psbt = w.funding_psbt(signer.script(), need, feerate)?;
+    let funding_fee = psbt.fee().context("the funding PSBT's fee")?;
+    let (funding_tx, signed) = match psbt_out {
+        Some(path) => {
+            std::fs::write(path, psbt.to_string())
+                .with_context(|| format!("writing {}", path.display()))?;
+            (psbt.unsigned_tx.clone(), false)
+        }
+        None => (w.sign(&mut psbt)?, true),
+    };
+    let vout = funding_tx
+        .output
+        .iter()
+        .position(|o| o.script_pubkey == signer.script() && o.value == need)
+        .context("the funding transaction does not pay the plan key")?;
     let req = PlanRequest {
         stream: &stream,
         info,
         carrier,
         feerate,
-        funding: (funding.outpoint, prev),
+        funding: (
+            OutPoint::new(funding_tx.compute_txid(), vout as u32),
+            funding_tx.output[vout].clone(),
+        ),
     };
-    let pb = bar(est.transactions as usize, quiet);
-    let miner = d.faucet_script();
-    let (plan, done) = wallet::publish::publish(
+    let pb = bar(est.transactions as usize + 1, quiet || !signed);
+    let (plan, done) = wallet::publish::publish_funded(
         datadir,
-        d,
+        backend,
         &req,
         &signer,
         layout,
-        || mine_one(d, &miner),
+        wallet::publish::Funding {
+            tx: &funding_tx,
+            fee: funding_fee,
+            signed,
+        },
+        || chain.wait_for_block(),
         |p| pb.set_position((p.sent + p.already_sent) as u64),
     )?;
     pb.finish_and_clear();
     Ok(PublishOut {
         content_id: plan.content_id.to_string(),
         carrier: carrier.to_string(),
-        transactions: plan.txs.len(),
+        transactions: done.journal.txs.len(),
         sent: done.progress.sent,
         already_sent: done.progress.already_sent,
         confirmed: done.progress.confirmed,
-        fee_sat: plan.fee().to_sat(),
+        fee_sat: done.journal.txs.iter().map(|t| t.fee_sat).sum(),
         journal: done.journal_path,
+        psbt: psbt_out.map(Path::to_path_buf),
     })
 }
 
@@ -197,26 +311,33 @@ fn mine_one(d: &Devnet, to: &bitcoin::ScriptBuf) -> Result<(), ChainError> {
 }
 
 pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOut>> {
-    let d = open_devnet(&args.chain)?;
+    let chain = match &args.chain {
+        ChainSpec::Devnet(_) => Chain::Devnet(open_devnet(&args.chain)?),
+        ChainSpec::Esplora(_) => Chain::Other(crate::backend::open(&args.chain, Network::Regtest)?),
+        _ => {
+            bail!("publishing works with --chain devnet:DIR or esplora:URL (regtest) in this build")
+        }
+    };
+    let d = chain.backend();
     let feerate = match args.feerate {
-        Some(r) if (0.1..=100_000.0).contains(&r) => {
-            FeeRate::from_sat_per_kwu((r * 250.0).round() as u64)
-        }
-        Some(r) => {
-            bail!("fee rate {r} sat/vB is outside 0.1..=100000 (0.1 is the minimum relay fee)")
-        }
-        None => ChainBackend::fee_estimate(&d, 1)?,
+        Some(r) => super::wallet::feerate_arg(r)?,
+        None => d.fee_estimate(1)?,
     };
     if args.resume {
+        if let Some(signed) = &args.psbt_signed {
+            import_signed(&g.datadir, signed)?;
+        }
+        if let Some(rate) = args.bump_to {
+            bump(&g.datadir, &chain, super::wallet::feerate_arg(rate)?)?;
+        }
         let mut out = Vec::new();
         for path in Journal::all(&g.datadir) {
             let journal = Journal::load(&path)?;
             let pb = bar(journal.txs.len(), g.json);
-            let miner = d.faucet_script();
             let done = wallet::publish::resume(
                 &path,
-                &d,
-                || mine_one(&d, &miner),
+                d,
+                || chain.wait_for_block(),
                 |p| pb.set_position((p.sent + p.already_sent) as u64),
             )?;
             pb.finish_and_clear();
@@ -229,6 +350,7 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
                 confirmed: done.progress.confirmed,
                 fee_sat: journal.txs.iter().map(|t| t.fee_sat).sum(),
                 journal: path,
+                psbt: None,
             });
         }
         return Ok(out);
@@ -241,6 +363,13 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
     for path in Journal::all(&g.datadir) {
         let journal = Journal::load(&path)?;
         for t in &journal.txs {
+            if journal.awaiting_signature {
+                bail!(
+                    "the publish of {} ('{}') waits for its signed funding PSBT: run `bitflix publish --resume --psbt-signed FILE` first",
+                    journal.content_id,
+                    journal.title
+                );
+            }
             if d.tx_status(&t.txid)? == chain::TxStatus::Unknown {
                 bail!(
                     "an interrupted publish of {} ('{}') is not finished: run `bitflix publish --resume` first (nothing will be paid twice)",
@@ -267,7 +396,150 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
         feerate,
         layout: args.layout,
     };
-    Ok(vec![publish_file(&g.datadir, &d, &what, g.json)?])
+    Ok(vec![publish_file_with(
+        &g.datadir,
+        &chain,
+        &what,
+        g.json,
+        args.psbt.as_deref(),
+    )?])
+}
+
+/// Replace every unfinished publish by the same publish at `rate`. The new journal is written
+/// before anything is broadcast and names the one it replaces (which `Journal::all` then skips),
+/// and its funding spends every input of the replaced funding: a kill at any point leaves either
+/// the old plan or the new one in force, never both paid.
+fn bump(datadir: &Path, chain: &Chain, rate: FeeRate) -> anyhow::Result<()> {
+    let backend = chain.backend();
+    for path in Journal::all(datadir) {
+        let old = Journal::load(&path)?;
+        if old.awaiting_signature {
+            bail!(
+                "publish {} waits for its signed funding PSBT: nothing to bump",
+                old.content_id
+            );
+        }
+        let mut confirmed = 0;
+        let mut known = 0;
+        for t in &old.txs {
+            match backend.tx_status(&t.txid)? {
+                chain::TxStatus::Confirmed(_) => confirmed += 1,
+                chain::TxStatus::Mempool => known += 1,
+                _ => {}
+            }
+        }
+        if confirmed == old.txs.len() {
+            continue;
+        }
+        if confirmed > 0 {
+            bail!(
+                "publish {}: {confirmed} of {} transactions are confirmed; only a wholly unconfirmed publish can be replaced (resume it instead)",
+                old.content_id,
+                old.txs.len()
+            );
+        }
+        if known > 100 {
+            bail!(
+                "publish {}: {known} transactions are in the mempool; a replacement may evict at most 100 (BIP125 rule 5)",
+                old.content_id
+            );
+        }
+        let txs = old.transactions().map_err(anyhow::Error::msg)?;
+        let (Some(old_funding), Some(first)) = (txs.first(), old.txs.first()) else {
+            bail!("publish {} has no transactions", old.content_id);
+        };
+        if first.role != wallet::plan::Role::Funding {
+            bail!(
+                "publish {} was funded before the HD wallet (no funding transaction to replace)",
+                old.content_id
+            );
+        }
+        let (stream, info) = old
+            .stream()
+            .map_err(|e| anyhow::anyhow!("reading the stream back from {}: {e}", path.display()))?;
+        let carrier: Carrier = old
+            .carrier
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!(e))?;
+        let layout = if old
+            .txs
+            .iter()
+            .any(|t| matches!(t.role, wallet::plan::Role::Fanout(_)))
+        {
+            Layout::FanOut
+        } else {
+            Layout::Chain
+        };
+        let est = wallet::estimate::estimate(stream.len() as u64, &info, carrier, rate, layout)?;
+        let need = Amount::from_sat(est.fee_sat + est.locked_sat) + wallet::plan::P2TR_DUST;
+        let mut w = crate::keys::open_wallet(datadir, Network::Regtest)?;
+        w.sync(backend).context("syncing the wallet")?;
+        let (signer, _) = w.plan_signer()?;
+        let evicted: Vec<_> = old.txs.iter().map(|t| t.txid).collect();
+        let mut evicted_fee = Amount::ZERO;
+        for t in &old.txs {
+            if backend.tx_status(&t.txid)? == chain::TxStatus::Mempool {
+                evicted_fee += Amount::from_sat(t.fee_sat);
+            }
+        }
+        let mut psbt = w.replacement_funding_psbt(
+            old_funding,
+            &evicted,
+            evicted_fee,
+            signer.script(),
+            need,
+            rate,
+        )?;
+        let fee = psbt.fee().context("the replacement's fee")?;
+        let funding = w.sign(&mut psbt)?;
+        let vout = funding
+            .output
+            .iter()
+            .position(|o| o.script_pubkey == signer.script() && o.value == need)
+            .context("the replacement does not pay the plan key")?;
+        let req = PlanRequest {
+            stream: &stream,
+            info,
+            carrier,
+            feerate: rate,
+            funding: (
+                OutPoint::new(funding.compute_txid(), vout as u32),
+                funding.output[vout].clone(),
+            ),
+        };
+        let plan = wallet::plan_layout(&req, &signer, layout)?;
+        let mut new =
+            Journal::from_plan(&plan, &old.title, &old.carrier).with_funding(&funding, fee, true);
+        new.replaces = Some(old.content_id);
+        // Durable before anything is broadcast; from here on the old journal is out of force.
+        new.save(datadir)?;
+        Journal::mark_replaced(&path, &plan.content_id)?;
+    }
+    Ok(())
+}
+
+/// Finalize a signed funding PSBT and record it in the journal that planned it.
+fn import_signed(datadir: &Path, file: &Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut psbt: bitcoin::Psbt = text
+        .trim()
+        .parse()
+        .with_context(|| format!("{} is not a base64 PSBT", file.display()))?;
+    let txid = psbt.unsigned_tx.compute_txid();
+    let path = Journal::all(datadir)
+        .into_iter()
+        .find(|p| {
+            Journal::load(p)
+                .ok()
+                .and_then(|j| j.txs.first().map(|t| t.txid == txid))
+                .unwrap_or(false)
+        })
+        .with_context(|| format!("no publish in {} is funded by {txid}", datadir.display()))?;
+    let w = crate::keys::open_wallet(datadir, Network::Regtest)?;
+    let tx = w.finalize(&mut psbt)?;
+    Journal::import_signed_funding(&path, &tx)?;
+    Ok(())
 }
 
 /// Several publishes, one per line.

@@ -1,8 +1,9 @@
-//! `bitflix wallet`: the publisher's key on the devnet: address, balance, faucet, backup.
+//! `bitflix wallet`: the publisher's BIP86 wallet (bdk_wallet): address, balance, devnet faucet,
+//! backup, watch-only import, and the sweep of a pre-HD `publisher.key`.
 
 use crate::backend::open_devnet;
 use anyhow::{bail, Context};
-use bitcoin::{Address, Amount, Network};
+use bitcoin::{Amount, FeeRate, Network};
 use chain::ChainSpec;
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -13,94 +14,190 @@ use std::fmt;
 pub struct WalletArgs {
     #[command(subcommand)]
     action: Action,
-    /// The chain: devnet:DIR.
+    /// The chain: devnet:DIR, or esplora:URL for address, balance and descriptors.
     #[arg(long, global = true, default_value = "devnet:bitflix-data/devnet")]
     chain: ChainSpec,
+    /// The network the chain serves.
+    #[arg(long, global = true, default_value = "regtest")]
+    network: chain::NetworkArg,
 }
 
 #[derive(Debug, Subcommand)]
 enum Action {
-    /// The address that funds publishing (P2TR).
+    /// A receive address (P2TR, BIP86), the next unused one.
     Address,
-    /// Confirmed and unconfirmed balance.
+    /// Sync the wallet with the chain and show its balance (and the legacy key's, if any).
     Balance,
-    /// Get coins from the devnet faucet.
+    /// Get coins from the devnet faucet to a receive address.
     Fund {
         /// Amount in BTC.
         #[arg(long, default_value_t = 1.0)]
         btc: f64,
     },
-    /// Print the secret key (the only command that ever shows it).
+    /// Print the mnemonic (the only command that ever shows it) and the legacy key, if any.
     Backup,
+    /// Print the public descriptors (for a watch-only copy: `wallet import-descriptor`).
+    Descriptors,
+    /// Make this data directory a watch-only wallet from public descriptors (xpub/tpub).
+    ImportDescriptor {
+        /// External (receive) descriptor, e.g. `tr([fp/86'/1'/0']tpub.../0/*)`.
+        #[arg(long)]
+        external: String,
+        /// Internal (change) descriptor, e.g. `tr([fp/86'/1'/0']tpub.../1/*)`.
+        #[arg(long)]
+        internal: String,
+    },
+    /// Sign a PSBT (BIP174, base64) with this wallet's keys, e.g. on an offline machine holding
+    /// the mnemonic for a watch-only publisher. Nothing is broadcast.
+    SignPsbt {
+        /// The PSBT to sign.
+        psbt: std::path::PathBuf,
+        /// Where to write the signed PSBT.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Move every coin of the pre-HD `publisher.key` to the HD wallet (one transaction).
+    SweepLegacy {
+        /// Fee rate in sat/vB.
+        #[arg(long, default_value_t = 1.0)]
+        feerate: f64,
+    },
 }
 
 /// What a wallet command shows.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct WalletOut {
-    /// Regtest address.
-    pub address: String,
+    /// A receive address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Whether the wallet is watch-only.
+    pub watch_only: bool,
+    /// Height the wallet is synced to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub synced_height: Option<u32>,
     /// Confirmed balance, sat.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirmed_sat: Option<u64>,
     /// Unconfirmed balance, sat.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unconfirmed_sat: Option<u64>,
-    /// Faucet transaction.
+    /// Balance of the legacy `publisher.key`, sat (confirmed and unconfirmed).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub funded_txid: Option<String>,
-    /// The secret key, hex (backup only).
+    pub legacy_sat: Option<u64>,
+    /// Faucet or sweep transaction.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret_key: Option<String>,
+    pub txid: Option<String>,
+    /// The mnemonic (backup only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mnemonic: Option<String>,
+    /// The legacy secret key, hex (backup only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy_secret_key: Option<String>,
+    /// Public external descriptor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_descriptor: Option<String>,
+    /// Public internal descriptor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub internal_descriptor: Option<String>,
+    /// Inputs signed by `sign-psbt`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_inputs: Option<usize>,
 }
 
 impl fmt::Display for WalletOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.address)?;
+        let mut lines = Vec::new();
+        if let Some(a) = &self.address {
+            lines.push(a.clone());
+        }
         if let (Some(c), Some(u)) = (self.confirmed_sat, self.unconfirmed_sat) {
-            write!(f, "\nconfirmed {c} sat, unconfirmed {u} sat")?;
+            let h = self.synced_height.unwrap_or(0);
+            lines.push(format!(
+                "confirmed {c} sat, unconfirmed {u} sat (synced to height {h})"
+            ));
         }
-        if let Some(t) = &self.funded_txid {
-            write!(f, "\nfunded by {t} (mine a block to confirm it)")?;
+        if let Some(l) = self.legacy_sat.filter(|l| *l > 0) {
+            lines.push(format!(
+                "legacy publisher.key: {l} sat (move it with `bitflix wallet sweep-legacy`)"
+            ));
         }
-        if let Some(k) = &self.secret_key {
-            write!(f, "\nsecret key (keep it private): {k}")?;
+        if let Some(t) = &self.txid {
+            lines.push(format!("transaction {t} (mine a block to confirm it)"));
         }
-        Ok(())
+        if let Some(m) = &self.mnemonic {
+            lines.push(format!("mnemonic (keep it private): {m}"));
+        }
+        if let Some(k) = &self.legacy_secret_key {
+            lines.push(format!("legacy publisher.key (keep it private): {k}"));
+        }
+        if let Some(d) = &self.external_descriptor {
+            lines.push(format!("external: {d}"));
+        }
+        if let Some(d) = &self.internal_descriptor {
+            lines.push(format!("internal: {d}"));
+        }
+        if let Some(n) = self.signed_inputs {
+            lines.push(format!("signed {n} inputs"));
+        }
+        if self.watch_only {
+            lines.push("watch-only: publish with --psbt".into());
+        }
+        write!(f, "{}", lines.join("\n"))
     }
 }
 
+/// A fee rate in sat/vB from the command line.
+pub fn feerate_arg(r: f64) -> anyhow::Result<FeeRate> {
+    if !(0.1..=100_000.0).contains(&r) {
+        bail!("fee rate {r} sat/vB is outside 0.1..=100000 (0.1 is the minimum relay fee)");
+    }
+    Ok(FeeRate::from_sat_per_kwu((r * 250.0).round() as u64))
+}
+
 pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
-    let signer = crate::keys::publisher(&g.datadir)?;
-    let address = Address::from_script(&signer.script(), Network::Regtest)
-        .context("the key's address")?
-        .to_string();
+    let network: Network = args.network.into();
+    if let Action::ImportDescriptor { external, internal } = &args.action {
+        crate::keys::import_watch_only(&g.datadir, external, internal)?;
+        // Opening checks that both parse and belong to the network.
+        let mut w = crate::keys::open_wallet(&g.datadir, network).inspect_err(|_| {
+            let _ = std::fs::remove_file(g.datadir.join("wallet.watch.json"));
+        })?;
+        return Ok(WalletOut {
+            address: Some(w.receive_address()?.to_string()),
+            watch_only: true,
+            ..Default::default()
+        });
+    }
+    let mut w = crate::keys::open_wallet(&g.datadir, network)?;
     let mut out = WalletOut {
-        address,
-        confirmed_sat: None,
-        unconfirmed_sat: None,
-        funded_txid: None,
-        secret_key: None,
+        watch_only: !w.can_sign(),
+        ..Default::default()
     };
     match args.action {
-        Action::Address => {}
-        Action::Backup => out.secret_key = Some(crate::keys::secret_hex(&g.datadir)?),
+        Action::ImportDescriptor { .. } => {}
+        Action::Address => out.address = Some(w.receive_address()?.to_string()),
+        Action::Backup => {
+            out.mnemonic = crate::keys::mnemonic(&g.datadir, network)?;
+            out.legacy_secret_key =
+                crate::keys::legacy_secret(&g.datadir)?.map(|k| hex::encode(k.secret_bytes()));
+        }
+        Action::Descriptors => {
+            let (e, i) = w.public_descriptors();
+            out.external_descriptor = Some(e);
+            out.internal_descriptor = i;
+        }
         Action::Balance => {
-            let d = open_devnet(&args.chain)?;
-            let utxos = d.script_utxos(&signer.script());
-            out.confirmed_sat = Some(
-                utxos
-                    .iter()
-                    .filter(|u| u.height.is_some())
-                    .map(|u| u.value.to_sat())
-                    .sum(),
-            );
-            out.unconfirmed_sat = Some(
-                utxos
-                    .iter()
-                    .filter(|u| u.height.is_none())
-                    .map(|u| u.value.to_sat())
-                    .sum(),
-            );
+            let backend = crate::backend::open(&args.chain, network)?;
+            let s = w.sync(backend.as_ref()).context("syncing the wallet")?;
+            let b = w.balance();
+            out.address = Some(w.receive_address()?.to_string());
+            out.synced_height = Some(s.tip_height);
+            out.confirmed_sat = Some(b.confirmed.to_sat());
+            out.unconfirmed_sat = Some((b.trusted_pending + b.untrusted_pending).to_sat());
+            if let Some(mut l) = crate::keys::legacy_wallet(&g.datadir, network)? {
+                l.sync(backend.as_ref()).context("syncing the legacy key")?;
+                out.legacy_sat = Some(l.balance().total().to_sat());
+            }
         }
         Action::Fund { btc } => {
             if !(0.00001..=1000.0).contains(&btc) {
@@ -108,11 +205,41 @@ pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
             }
             let d = open_devnet(&args.chain)?;
             let amount = Amount::from_btc(btc).context("amount")?;
-            out.funded_txid = Some(
-                d.faucet(&signer.script(), amount)
+            let address = w.receive_address()?;
+            out.txid = Some(
+                d.faucet(&address.script_pubkey(), amount)
                     .context("the devnet faucet")?
                     .to_string(),
             );
+            out.address = Some(address.to_string());
+        }
+        Action::SignPsbt { psbt, out: path } => {
+            let text = std::fs::read_to_string(&psbt)
+                .with_context(|| format!("reading {}", psbt.display()))?;
+            let mut p: bitcoin::Psbt = text
+                .trim()
+                .parse()
+                .with_context(|| format!("{} is not a base64 PSBT", psbt.display()))?;
+            out.signed_inputs = Some(w.sign_psbt(&mut p)?);
+            std::fs::write(&path, p.to_string())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        Action::SweepLegacy { feerate } => {
+            let rate = feerate_arg(feerate)?;
+            let Some(mut l) = crate::keys::legacy_wallet(&g.datadir, network)? else {
+                bail!("this data directory has no legacy publisher.key");
+            };
+            let backend = crate::backend::open(&args.chain, network)?;
+            l.sync(backend.as_ref()).context("syncing the legacy key")?;
+            if l.balance().total() == Amount::ZERO {
+                bail!("the legacy publisher.key holds no coins");
+            }
+            let to = w.receive_address()?;
+            let mut psbt = l.sweep_psbt(to.script_pubkey(), rate)?;
+            let tx = l.sign(&mut psbt)?;
+            let txid = backend.broadcast(&tx).context("broadcasting the sweep")?;
+            out.txid = Some(txid.to_string());
+            out.address = Some(to.to_string());
         }
     }
     Ok(out)

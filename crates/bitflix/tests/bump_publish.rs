@@ -1,0 +1,209 @@
+//! `bitflix publish --resume --bump-to RATE` on the devnet: a publish stuck at a low fee rate is
+//! replaced (BIP125, the devnet's mempool applies Core's replacement rules) by the same film at a
+//! higher rate. With or without a kill in the middle of the bump, exactly one of the two plans is
+//! paid: the wallet ends with 1 BTC minus the fees of the plan in force, and one film is on chain.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on the first unexpected error"
+)]
+
+use chain::ChainBackend;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn bitflix(datadir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bitflix"));
+    c.arg("--datadir").arg(datadir).arg("--json").args(args);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    c
+}
+
+fn ok(c: &mut Command) -> serde_json::Value {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn journals(data: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_dir(data.join("publish"))
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let mut j: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(p.join("plan.json")).unwrap()).unwrap();
+            j["replaced"] = p.join("replaced-by").exists().into();
+            j
+        })
+        .collect()
+}
+
+fn txids(j: &serde_json::Value) -> Vec<bitcoin::Txid> {
+    j["txs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["txid"].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+fn fees(j: &serde_json::Value) -> u64 {
+    j["txs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["fee_sat"].as_u64().unwrap())
+        .sum()
+}
+
+/// Publish at 1 sat/vB (all left in the mempool), bump to 5 sat/vB, killed after `kill_ms` (or
+/// not), finish with `--resume`, then check that exactly one plan was paid.
+/// Returns how many journals were written and how long the bump ran.
+fn bump_round(kill_ms: Option<u64>, carrier: &str) -> (usize, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let chain_dir = dir.path().join("chain");
+    let chain = format!("devnet:{}", chain_dir.display());
+    let film: Vec<u8> = (0..60_000u32).map(|i| (i * 17 % 239) as u8).collect();
+    let file = dir.path().join("film.cvpm");
+    std::fs::write(&file, &film).unwrap();
+    ok(&mut bitflix(
+        &data,
+        &["wallet", "fund", "--btc", "1", "--chain", &chain],
+    ));
+    {
+        let d = devnet::Devnet::open(&chain_dir, devnet::DevnetConfig::default()).unwrap();
+        d.mine(1, &d.faucet_script()).unwrap();
+    }
+    let first = ok(&mut bitflix(
+        &data,
+        &[
+            "publish",
+            file.to_str().unwrap(),
+            "--carrier",
+            carrier,
+            "--feerate",
+            "1",
+            "--chain",
+            &chain,
+        ],
+    ));
+    let old_id = first[0]["content_id"].as_str().unwrap().to_string();
+    let old = journals(&data).pop().unwrap();
+    {
+        let d = devnet::Devnet::open(&chain_dir, devnet::DevnetConfig::default()).unwrap();
+        for t in txids(&old) {
+            assert_eq!(d.tx_status(&t).unwrap(), chain::TxStatus::Mempool, "stuck");
+        }
+    }
+
+    let bump = ["publish", "--resume", "--bump-to", "5", "--chain", &chain];
+    let t = std::time::Instant::now();
+    match kill_ms {
+        None => {
+            let out = ok(&mut bitflix(&data, &bump));
+            assert_ne!(out[0]["content_id"], old_id.as_str(), "a new plan");
+            assert_eq!(out[0]["sent"], out[0]["transactions"]);
+        }
+        Some(ms) => {
+            let mut child = bitflix(&data, &bump).spawn().unwrap();
+            std::thread::sleep(Duration::from_millis(ms));
+            let _ = child.kill();
+            let _ = child.wait();
+            ok(&mut bitflix(
+                &data,
+                &["publish", "--resume", "--chain", &chain],
+            ));
+        }
+    }
+    let took = t.elapsed().as_millis() as u64;
+
+    let all = journals(&data);
+    let in_force: Vec<_> = all.iter().filter(|j| j["replaced"] == false).collect();
+    let d = devnet::Devnet::open(&chain_dir, devnet::DevnetConfig::default()).unwrap();
+    d.mine(1, &d.faucet_script()).unwrap();
+    let mut paid = Vec::new();
+    for j in &all {
+        let ids = txids(j);
+        let confirmed = ids
+            .iter()
+            .filter(|t| matches!(d.tx_status(t).unwrap(), chain::TxStatus::Confirmed(_)))
+            .count();
+        assert!(
+            confirmed == 0 || confirmed == ids.len(),
+            "a plan is paid wholly or not at all"
+        );
+        if confirmed > 0 {
+            paid.push(j);
+        }
+    }
+    assert_eq!(paid.len(), 1, "exactly one plan is paid");
+    eprintln!(
+        "kill after {kill_ms:?} ms: {} journals, the {} plan was paid",
+        all.len(),
+        if paid[0]["replaces"].is_null() {
+            "original"
+        } else {
+            "replacement"
+        }
+    );
+    if kill_ms.is_none() {
+        assert_eq!(all.len(), 2);
+        assert_eq!(in_force.len(), 1);
+        assert_eq!(paid[0]["replaces"], old_id.as_str());
+        assert!(
+            fees(paid[0]) > 4 * fees(&old),
+            "paid at 5 sat/vB instead of 1"
+        );
+    }
+    let mut catalog = index::Catalog::default();
+    index::Scanner::default().poll(&d, &mut catalog).unwrap();
+    let complete: Vec<_> = catalog
+        .contents()
+        .filter(|c| c.verified_bytes() == film)
+        .collect();
+    assert_eq!(complete.len(), 1, "one film on chain");
+    assert_eq!(
+        complete[0].id.to_string(),
+        paid[0]["content_id"].as_str().unwrap()
+    );
+    drop(d);
+    let balance = ok(&mut bitflix(
+        &data,
+        &["wallet", "balance", "--chain", &chain],
+    ));
+    assert_eq!(
+        balance["confirmed_sat"].as_u64().unwrap(),
+        100_000_000 - fees(paid[0]),
+        "the wallet paid the fees of one plan, nothing else"
+    );
+    assert_eq!(balance["unconfirmed_sat"], 0);
+    (all.len(), took)
+}
+
+#[test]
+fn bump_replaces_a_stuck_publish_and_pays_once() {
+    bump_round(None, "op-return");
+    // The replacement re-reads the stream from the journal's own transactions: envelopes too.
+    bump_round(None, "envelope");
+}
+
+#[test]
+fn killed_bump_still_pays_once() {
+    // Kill at fractions of an uncut bump's time, so some kills land before the replacement's
+    // journal and some after (mid-broadcast).
+    let (_, full) = bump_round(None, "op-return");
+    let mut after_journal = 0;
+    for pct in [30, 60, 75, 85, 92, 97] {
+        let (journals, _) = bump_round(Some(full * pct / 100), "op-return");
+        after_journal += usize::from(journals == 2);
+    }
+    assert!(
+        after_journal > 0,
+        "no kill landed after the replacement's journal (uncut bump: {full} ms)"
+    );
+}
