@@ -236,6 +236,9 @@ fn candidates(cfg: &EncodeConfig, (w, h, native): (u32, u32, f64)) -> Vec<Shape>
     out
 }
 
+/// Encoder passes the budget search may run (each two-pass).
+const MAX_ATTEMPTS: u32 = 5;
+
 /// Encode `input` to a CVPM stream.
 pub fn encode(input: &Path, cfg: &EncodeConfig) -> Result<(Stream, Report), MediaError> {
     cfg.check()?;
@@ -291,25 +294,39 @@ pub fn encode(input: &Path, cfg: &EncodeConfig) -> Result<(Stream, Report), Medi
                     best
                 }
             };
+            // The largest result within the budget so far, and the smallest size seen.
+            let mut fit: Option<(u64, Video, Vec<Packet>, f64)> = None;
+            let mut smallest = u64::MAX;
             loop {
                 attempts += 1;
                 let out =
                     encode_video(input, dir.path(), cfg.cpu_used, chosen, video_kbps, seconds)?;
                 let size = packet_bytes(&out.1) + audio_bytes;
-                match cfg.budget_bytes {
-                    Some(b) if (size > b || (size as f64) < b as f64 * 0.95) && attempts < 4 => {
-                        // Scale the rate by how far off we landed, aiming 2 % under the budget.
-                        let target = (b as f64 * 0.98 - audio_bytes as f64).max(1.0);
-                        video_kbps = (video_kbps * target / (size - audio_bytes).max(1) as f64).clamp(1.0, 20_000.0);
-                    }
-                    Some(b) if size > b => {
-                        return Err(MediaError::Input(format!(
-                            "the smallest stream this input reaches at {}x{} {} fps is {size} bytes, above the budget of {b} bytes: lower --height or --fps, drop audio, or raise the budget",
-                            out.0.width, out.0.height, out.0.fps_num
-                        )))
-                    }
-                    _ => break (Some(out.0), out.1),
+                smallest = smallest.min(size);
+                let Some(b) = cfg.budget_bytes else {
+                    break (Some(out.0), out.1);
+                };
+                if size <= b && fit.as_ref().is_none_or(|f| size > f.0) {
+                    fit = Some((size, out.0, out.1, video_kbps));
                 }
+                if size <= b && size as f64 >= b as f64 * 0.95 || attempts >= MAX_ATTEMPTS {
+                    match fit.take() {
+                        Some((_, v, p, kbps)) => {
+                            video_kbps = kbps;
+                            break (Some(v), p);
+                        }
+                        None => {
+                            return Err(MediaError::Input(format!(
+                                "the smallest stream this input reaches at {}x{} {} fps is {smallest} bytes, above the budget of {b} bytes: lower --height or --fps, drop audio, or raise the budget",
+                                out.0.width, out.0.height, out.0.fps_num
+                            )))
+                        }
+                    }
+                }
+                // Scale the rate by how far off we landed, aiming 2 % under the budget.
+                let target = (b as f64 * 0.98 - audio_bytes as f64).max(1.0);
+                video_kbps =
+                    (video_kbps * target / (size - audio_bytes).max(1) as f64).clamp(0.5, 20_000.0);
             }
         }
     };
