@@ -3,7 +3,7 @@
 //! baselines at the same byte count, all measured by the same PSNR/SSIM code
 //! (`media::quality`: decoded video upscaled to the source's grid).
 //!
-//! Baselines, each given the byte count our stream reached (rate searched, at most 4 encodes,
+//! Baselines, each given the byte count our stream reached (rate searched as the encoder's budget search does, at most 6 encodes,
 //! stopping early at the encoder's floor; the largest file not above it is kept; if none fits, the
 //! smallest is shown and marked "cannot reach"):
 //! - x264: `ffmpeg -c:v libx264 -b:v R` at the source's size and rate, in MP4 (what a user does by
@@ -49,7 +49,8 @@ fn baseline(
     let mut best: Option<(u64, PathBuf, f64)> = None; // largest that fits
     let mut smallest: Option<(u64, PathBuf, f64)> = None;
     let mut last: Option<u64> = None;
-    for i in 0..4 {
+    let (mut fitted, mut overshot) = (0.0f64, f64::MAX);
+    for i in 0..6 {
         let out = dir.join(format!("{name}-{i}.{ext}"));
         let t = format!("{seconds:.3}");
         let r = format!("{rate:.2}k");
@@ -90,7 +91,23 @@ fn baseline(
             break;
         }
         last = Some(size);
-        rate = (rate * target as f64 * 0.97 / size as f64).max(0.5);
+        // The same bracketed proportional step as the encoder's own budget search.
+        if size <= target {
+            fitted = fitted.max(rate);
+        } else {
+            overshot = overshot.min(rate);
+        }
+        let mut next = rate * target as f64 * 0.97 / size as f64;
+        if fitted > 0.0 && overshot < f64::MAX && fitted < overshot {
+            if next <= fitted || next >= overshot {
+                next = (fitted * overshot).sqrt();
+            }
+        } else if size > target && next >= rate {
+            next = rate * 0.9;
+        } else if size <= target && next <= rate {
+            next = rate * 1.1;
+        }
+        rate = next.max(0.5);
     }
     let fits = best.is_some();
     let (bytes, file, secs) = best.or(smallest).unwrap();

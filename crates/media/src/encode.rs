@@ -237,7 +237,40 @@ fn candidates(cfg: &EncodeConfig, (w, h, native): (u32, u32, f64)) -> Vec<Shape>
 }
 
 /// Encoder passes the budget search may run (each two-pass).
-const MAX_ATTEMPTS: u32 = 5;
+const MAX_ATTEMPTS: u32 = 6;
+
+/// Tried only when every candidate overshoots: fewer frames (3 fps) and fewer lines (a 96-line
+/// short side), where the floors are lower.
+fn fallback(cfg: &EncodeConfig, src: (u32, u32, f64)) -> Vec<Shape> {
+    let regular = candidates(cfg, src);
+    let Some(first) = regular.first().copied() else {
+        return Vec::new();
+    };
+    let forced_size = cfg.width.is_some() || cfg.height.is_some();
+    let small = if src.0 >= src.1 { (-2, 96) } else { (96, -2) };
+    let small_fits = !forced_size && src.0.min(src.1) > 96;
+    let mut out = Vec::new();
+    match cfg.fps {
+        None => {
+            if small_fits {
+                out.push(Shape {
+                    scale: small,
+                    fps: 6,
+                });
+            }
+            out.push(Shape { fps: 3, ..first });
+            if small_fits {
+                out.push(Shape {
+                    scale: small,
+                    fps: 3,
+                });
+            }
+        }
+        Some(fps) if small_fits => out.push(Shape { scale: small, fps }),
+        Some(_) => {}
+    }
+    out
+}
 
 /// Encode `input` to a CVPM stream.
 pub fn encode(input: &Path, cfg: &EncodeConfig) -> Result<(Stream, Report), MediaError> {
@@ -288,8 +321,16 @@ pub fn encode(input: &Path, cfg: &EncodeConfig) -> Result<(Stream, Report), Medi
                 [one] => *one,
                 _ => {
                     let grid = Grid::of(src);
-                    let (best, list) =
-                        choose(input, dir.path(), cfg, &shapes, video_kbps, seconds, grid)?;
+                    let (best, list) = choose(
+                        input,
+                        dir.path(),
+                        cfg,
+                        &shapes,
+                        &fallback(cfg, src),
+                        video_kbps,
+                        seconds,
+                        grid,
+                    )?;
                     tried = list;
                     best
                 }
@@ -297,6 +338,7 @@ pub fn encode(input: &Path, cfg: &EncodeConfig) -> Result<(Stream, Report), Medi
             // The largest result within the budget so far, and the smallest size seen.
             let mut fit: Option<(u64, Video, Vec<Packet>, f64)> = None;
             let mut smallest = u64::MAX;
+            let (mut fitted, mut overshot) = (0.0f64, f64::MAX);
             loop {
                 attempts += 1;
                 let out =
@@ -317,16 +359,32 @@ pub fn encode(input: &Path, cfg: &EncodeConfig) -> Result<(Stream, Report), Medi
                         }
                         None => {
                             return Err(MediaError::Input(format!(
-                                "the smallest stream this input reaches at {}x{} {} fps is {smallest} bytes, above the budget of {b} bytes: lower --height or --fps, drop audio, or raise the budget",
+                                "the smallest stream this input reached at {}x{} {} fps in {attempts} passes is {smallest} bytes, above the budget of {b} bytes: lower --height or --fps, drop audio, or raise the budget",
                                 out.0.width, out.0.height, out.0.fps_num
                             )))
                         }
                     }
                 }
-                // Scale the rate by how far off we landed, aiming 2 % under the budget.
+                // Scale the rate by how far off we landed, aiming 2 % under the budget; the
+                // encoder is not monotonic at these rates, so keep inside the bracket of the
+                // highest rate that fitted and the lowest that overshot.
+                if size <= b {
+                    fitted = fitted.max(video_kbps);
+                } else {
+                    overshot = overshot.min(video_kbps);
+                }
                 let target = (b as f64 * 0.98 - audio_bytes as f64).max(1.0);
-                video_kbps =
-                    (video_kbps * target / (size - audio_bytes).max(1) as f64).clamp(0.5, 20_000.0);
+                let mut next = video_kbps * target / (size - audio_bytes).max(1) as f64;
+                if fitted > 0.0 && overshot < f64::MAX && fitted < overshot {
+                    if next <= fitted || next >= overshot {
+                        next = (fitted * overshot).sqrt();
+                    }
+                } else if size > b && next >= video_kbps {
+                    next = video_kbps * 0.9;
+                } else if size <= b && next <= video_kbps {
+                    next = video_kbps * 1.1;
+                }
+                video_kbps = next.clamp(0.5, 20_000.0);
             }
         }
     };
@@ -379,11 +437,13 @@ fn score(q: Quality) -> f64 {
 /// Try each shape on the first `probe_seconds` at `kbps` (retried once at a corrected rate when it
 /// lands more than 10 % off); the best score among those that do not overshoot by more than 10 % wins (if all overshoot, the smallest, and the budget search says
 /// whether it fits).
+#[allow(clippy::too_many_arguments, reason = "one private call site")]
 fn choose(
     input: &Path,
     dir: &Path,
     cfg: &EncodeConfig,
     shapes: &[Shape],
+    fallback: &[Shape],
     kbps: f64,
     seconds: f64,
     grid: Grid,
@@ -394,7 +454,10 @@ fn choose(
     let mut list = Vec::new();
     let mut best: Option<(f64, Shape)> = None;
     let mut smallest: Option<(u64, Shape)> = None;
-    for &shape in shapes {
+    let mut queue: Vec<Shape> = shapes.to_vec();
+    let mut i = 0;
+    while let Some(&shape) = queue.get(i) {
+        i += 1;
         // libaom's rate control misses by up to a third on a few seconds at these rates, and not
         // in the same direction for every size: one corrected retry puts the candidates at about
         // the same byte count before their quality is compared.
@@ -434,6 +497,10 @@ fn choose(
             }
         }
         list.push(cand);
+        if i == shapes.len() && best.is_none() {
+            // Nothing reached the rate: the floors are lower with fewer frames and fewer lines.
+            queue.extend(fallback.iter().filter(|f| !shapes.contains(f)));
+        }
     }
     let pick = best
         .map(|b| b.1)
@@ -654,4 +721,76 @@ fn interleave(video: Option<Video>, v: Vec<Packet>, a: Vec<Packet>) -> Vec<Packe
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auto() -> EncodeConfig {
+        EncodeConfig {
+            width: None,
+            height: None,
+            fps: None,
+            ..EncodeConfig::default()
+        }
+    }
+
+    fn list(v: &[Shape]) -> Vec<(i32, i32, u32)> {
+        v.iter().map(|s| (s.scale.0, s.scale.1, s.fps)).collect()
+    }
+
+    #[test]
+    fn candidates_are_capped_by_the_source() {
+        // 720p, 25 fps: four sizes by three rates.
+        let c = candidates(&auto(), (1280, 720, 25.0));
+        assert_eq!(c.len(), 12);
+        assert!(c.contains(&Shape {
+            scale: (-2, 360),
+            fps: 25
+        }));
+        // QCIF at 29.97: only its own 144 lines; 30 fps.
+        let c = candidates(&auto(), (176, 144, 29.97));
+        assert_eq!(list(&c), [(-2, 144, 6), (-2, 144, 12), (-2, 144, 30)]);
+        // Portrait: the width is the short side. 10 fps source: no 12 fps.
+        let c = candidates(&auto(), (180, 320, 10.0));
+        assert_eq!(
+            list(&c),
+            [(144, -2, 6), (144, -2, 10), (180, -2, 6), (180, -2, 10)]
+        );
+        // Forced size and rate: one shape.
+        let forced = EncodeConfig {
+            height: Some(144),
+            fps: Some(12),
+            ..auto()
+        };
+        assert_eq!(
+            list(&candidates(&forced, (1280, 720, 25.0))),
+            [(-2, 144, 12)]
+        );
+    }
+
+    #[test]
+    fn fallbacks_go_lower() {
+        assert_eq!(
+            list(&fallback(&auto(), (1280, 720, 25.0))),
+            [(-2, 96, 6), (-2, 144, 3), (-2, 96, 3)]
+        );
+        let fps_forced = EncodeConfig {
+            fps: Some(12),
+            ..auto()
+        };
+        assert_eq!(
+            list(&fallback(&fps_forced, (1280, 720, 25.0))),
+            [(-2, 96, 12)]
+        );
+        let size_forced = EncodeConfig {
+            height: Some(180),
+            ..auto()
+        };
+        assert_eq!(
+            list(&fallback(&size_forced, (1280, 720, 25.0))),
+            [(-2, 180, 3)]
+        );
+    }
 }
