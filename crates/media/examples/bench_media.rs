@@ -45,7 +45,7 @@ fn baseline(
     args: &dyn Fn(&str) -> Vec<String>,
 ) -> Row {
     let ext = if name == "x264" { "mp4" } else { "webm" };
-    let mut rate = (target as f64 * 8.0 / 1000.0 / seconds * 0.9).max(0.5);
+    let mut rate = (target as f64 * 8.0 / 1000.0 / seconds * 0.9).max(1.0);
     let mut best: Option<(u64, PathBuf, f64)> = None; // largest that fits
     let mut smallest: Option<(u64, PathBuf, f64)> = None;
     let mut last: Option<u64> = None;
@@ -107,7 +107,7 @@ fn baseline(
         } else if size <= target && next <= rate {
             next = rate * 1.1;
         }
-        rate = next.max(0.5);
+        rate = next.max(1.0); // x264 takes whole kbit/s, and refuses 0
     }
     let fits = best.is_some();
     let (bytes, file, secs) = best.or(smallest).unwrap();
