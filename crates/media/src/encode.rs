@@ -38,7 +38,7 @@ pub struct EncodeConfig {
     pub cpu_used: u8,
     /// Encode at most this many seconds of the input.
     pub max_seconds: Option<f64>,
-    /// Seconds of the input each candidate size/rate is tried on when choosing.
+    /// Seconds of the input (from its middle) each candidate size/rate is tried on when choosing.
     pub probe_seconds: f64,
     /// Measure PSNR and SSIM of the result against the source (one more decode).
     pub measure: bool,
@@ -341,8 +341,14 @@ pub fn encode(input: &Path, cfg: &EncodeConfig) -> Result<(Stream, Report), Medi
             let (mut fitted, mut overshot) = (0.0f64, f64::MAX);
             loop {
                 attempts += 1;
-                let out =
-                    encode_video(input, dir.path(), cfg.cpu_used, chosen, video_kbps, seconds)?;
+                let out = encode_video(
+                    input,
+                    dir.path(),
+                    cfg.cpu_used,
+                    chosen,
+                    video_kbps,
+                    (0.0, seconds),
+                )?;
                 let size = packet_bytes(&out.1) + audio_bytes;
                 smallest = smallest.min(size);
                 let Some(b) = cfg.budget_bytes else {
@@ -401,7 +407,7 @@ pub fn encode(input: &Path, cfg: &EncodeConfig) -> Result<(Stream, Report), Medi
         (true, Some(_)) => Some(quality::measure_on(
             input,
             &stream,
-            seconds,
+            (0.0, seconds),
             Grid::of(info.video.unwrap_or_default()),
         )?),
         _ => None,
@@ -449,6 +455,8 @@ fn choose(
     grid: Grid,
 ) -> Result<(Shape, Vec<Candidate>), MediaError> {
     let excerpt = cfg.probe_seconds.min(seconds);
+    // From the middle: a film's first seconds are often titles or black.
+    let start = ((seconds - excerpt) / 2.0).max(0.0);
     let target = kbps * 1000.0 / 8.0 * excerpt;
     let cpu = cfg.cpu_used.max(6);
     let mut list = Vec::new();
@@ -461,12 +469,12 @@ fn choose(
         // libaom's rate control misses by up to a third on a few seconds at these rates, and not
         // in the same direction for every size: one corrected retry puts the candidates at about
         // the same byte count before their quality is compared.
-        let (mut v, mut packets) = encode_video(input, dir, cpu, shape, kbps, excerpt)?;
+        let (mut v, mut packets) = encode_video(input, dir, cpu, shape, kbps, (start, excerpt))?;
         let mut bytes = packet_bytes(&packets);
         let off = bytes as f64 / target;
         if !(0.9..=1.1).contains(&off) {
             let again = (kbps / off).clamp(0.5, 20_000.0);
-            (v, packets) = encode_video(input, dir, cpu, shape, again, excerpt)?;
+            (v, packets) = encode_video(input, dir, cpu, shape, again, (start, excerpt))?;
             bytes = packet_bytes(&packets);
         }
         let skipped = bytes as f64 > target * 1.10;
@@ -489,7 +497,7 @@ fn choose(
                 audio: None,
                 packets,
             };
-            let q = quality::measure_on(input, &stream, excerpt, grid)?;
+            let q = quality::measure_on(input, &stream, (start, excerpt), grid)?;
             cand.psnr = Some(q.psnr);
             cand.ssim = Some(q.ssim);
             if best.is_none_or(|(s, _)| score(q) > s) {
@@ -515,7 +523,7 @@ fn encode_video(
     cpu_used: u8,
     shape: Shape,
     kbps: f64,
-    seconds: f64,
+    (start, seconds): (f64, f64),
 ) -> Result<(Video, Vec<Packet>), MediaError> {
     let vf = shape.filter();
     let rate = format!("{kbps:.2}k");
@@ -523,11 +531,14 @@ fn encode_video(
     let ivf_path = dir.join("v.ivf");
     let (inp, logp, out) = (s(input)?, s(&log)?, s(&ivf_path)?);
     let t = format!("{seconds:.3}");
+    let ss = format!("{start:.3}");
     let cpu = cpu_used.to_string();
     let common = [
         "-y",
         "-v",
         "error",
+        "-ss",
+        &ss,
         "-i",
         inp,
         "-t",

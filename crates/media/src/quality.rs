@@ -58,13 +58,14 @@ pub fn measure(source: &Path, stream: &Stream, seconds: f64) -> Result<Quality, 
     let src = info
         .video
         .ok_or_else(|| MediaError::Input(format!("{} has no video", source.display())))?;
-    measure_on(source, stream, seconds, Grid::of(src))
+    measure_on(source, stream, (0.0, seconds), Grid::of(src))
 }
 
+/// As [`measure`], against `seconds` of the source from `start` (the stream starts there).
 pub(crate) fn measure_on(
     source: &Path,
     stream: &Stream,
-    seconds: f64,
+    span: (f64, f64),
     grid: Grid,
 ) -> Result<Quality, MediaError> {
     let v = stream
@@ -87,7 +88,7 @@ pub(crate) fn measure_on(
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("decoded.ivf");
     std::fs::write(&path, ivf::write(w, h, v.fps_num, v.fps_den, &frames))?;
-    compare_on(source, &path, seconds, grid)
+    compare_on(source, &path, span, grid)
 }
 
 /// PSNR and SSIM of any decodable file `encoded` (its first video stream) against the first
@@ -97,7 +98,7 @@ pub fn compare(source: &Path, encoded: &Path, seconds: f64) -> Result<Quality, M
     let src = info
         .video
         .ok_or_else(|| MediaError::Input(format!("{} has no video", source.display())))?;
-    compare_on(source, encoded, seconds, Grid::of(src))
+    compare_on(source, encoded, (0.0, seconds), Grid::of(src))
 }
 
 fn utf8(p: &Path) -> Result<&str, MediaError> {
@@ -108,7 +109,7 @@ fn utf8(p: &Path) -> Result<&str, MediaError> {
 pub(crate) fn compare_on(
     source: &Path,
     encoded: &Path,
-    seconds: f64,
+    (start, seconds): (f64, f64),
     g: Grid,
 ) -> Result<Quality, MediaError> {
     let side = format!(
@@ -120,6 +121,7 @@ pub(crate) fn compare_on(
          [d1][r1]psnr=shortest=1[o1];[d2][r2]ssim=shortest=1[o2]"
     );
     let t = format!("{seconds:.3}");
+    let ss = format!("{start:.3}");
     let log = run_stderr(
         "ffmpeg",
         &[
@@ -131,6 +133,8 @@ pub(crate) fn compare_on(
             &t,
             "-i",
             utf8(encoded)?,
+            "-ss",
+            &ss,
             "-t",
             &t,
             "-i",
