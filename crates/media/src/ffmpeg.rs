@@ -40,6 +40,15 @@ pub enum MediaError {
 }
 
 pub(crate) fn run(tool: &'static str, args: &[&str]) -> Result<Vec<u8>, MediaError> {
+    Ok(run_output(tool, args)?.stdout)
+}
+
+/// Run and keep what the tool printed on stderr (where ffmpeg's filters log their summaries).
+pub(crate) fn run_stderr(tool: &'static str, args: &[&str]) -> Result<String, MediaError> {
+    Ok(String::from_utf8_lossy(&run_output(tool, args)?.stderr).into_owned())
+}
+
+fn run_output(tool: &'static str, args: &[&str]) -> Result<std::process::Output, MediaError> {
     let out = Command::new(tool).args(args).output().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             MediaError::Missing(tool)
@@ -55,7 +64,7 @@ pub(crate) fn run(tool: &'static str, args: &[&str]) -> Result<Vec<u8>, MediaErr
             message: tail.into_iter().rev().collect::<Vec<_>>().join(" / "),
         });
     }
-    Ok(out.stdout)
+    Ok(out)
 }
 
 /// What ffprobe says about a file.

@@ -1,9 +1,10 @@
-//! CVPM v1: the on-chain media stream.
+//! CVPM: the on-chain media stream (v1: AV1 + Opus; v2 adds a codec id for other audio codecs).
 //!
 //! ```text
-//! "CVPM" version(1)
+//! "CVPM" version(1 or 2)
 //! video: width varint, height varint, fps_num varint, fps_den varint   (width 0: no video)
 //! audio: sample_rate varint, channels u8, pre_skip varint               (channels 0: no audio)
+//! v2 only: audio codec u8 (1: codec2; 0, Opus, is written as v1), codec2 mode u8 (5: 1200 bit/s)
 //! then packets until the end:
 //!   kind u8 (bit 0: 0 video / 1 audio; bit 1: keyframe; other bits must be 0)
 //!   ts_delta varint (video: frames since the previous video packet; audio: samples at 48 kHz
@@ -63,15 +64,39 @@ pub struct Video {
     pub fps_den: u32,
 }
 
-/// Audio parameters (Opus).
+/// The audio codec of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AudioCodec {
+    /// Opus (CVPM v1): packet data is one Opus packet.
+    #[default]
+    Opus,
+    /// Codec 2 at 1200 bit/s, 8 kHz mono (CVPM v2, codec 1, mode 5): packet data is a whole
+    /// number of 6-byte, 40 ms frames.
+    Codec2_1200,
+}
+
+impl AudioCodec {
+    /// Codec 2's mode number as libcodec2 and ffmpeg count them.
+    pub const CODEC2_1200_MODE: u8 = 5;
+    /// Bytes of one codec2 1200 frame.
+    pub const CODEC2_1200_FRAME_BYTES: usize = 6;
+    /// One codec2 frame (40 ms) in 48 kHz samples.
+    pub const CODEC2_FRAME_SAMPLES_48K: u64 = 1920;
+}
+
+/// Audio parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Audio {
     /// Input sample rate (informative; Opus runs at 48 kHz).
     pub sample_rate: u32,
     /// Channels (1 or 2).
     pub channels: u8,
-    /// Samples to drop at the start (OpusHead pre-skip).
+    /// Samples to drop at the start (OpusHead pre-skip; 0 for codec2).
     pub pre_skip: u16,
+    /// The codec (Opus unless the stream is v2).
+    #[serde(default)]
+    pub codec: AudioCodec,
 }
 
 /// One packet.
@@ -100,8 +125,10 @@ pub struct Stream {
 
 /// The magic.
 pub const MAGIC: &[u8; 4] = b"CVPM";
-/// The version written.
+/// The version written for AV1 + Opus (and for streams without audio).
 pub const VERSION: u8 = 1;
+/// The version written when the audio is not Opus: the header gains a codec id.
+pub const VERSION_2: u8 = 2;
 
 fn put(out: &mut Vec<u8>, mut v: u64) {
     loop {
@@ -160,7 +187,12 @@ impl Stream {
         let mut out =
             Vec::with_capacity(16 + self.packets.iter().map(|p| p.data.len() + 4).sum::<usize>());
         out.extend_from_slice(MAGIC);
-        out.push(VERSION);
+        let codec = self.audio.map_or(AudioCodec::Opus, |a| a.codec);
+        out.push(if codec == AudioCodec::Opus {
+            VERSION
+        } else {
+            VERSION_2
+        });
         let v = self.video.unwrap_or(Video {
             width: 0,
             height: 0,
@@ -174,10 +206,15 @@ impl Stream {
             sample_rate: 0,
             channels: 0,
             pre_skip: 0,
+            codec: AudioCodec::Opus,
         });
         put(&mut out, u64::from(a.sample_rate));
         out.push(a.channels);
         put(&mut out, u64::from(a.pre_skip));
+        if codec == AudioCodec::Codec2_1200 {
+            out.push(1);
+            out.push(AudioCodec::CODEC2_1200_MODE);
+        }
         for p in &self.packets {
             out.push(u8::from(p.audio) | (u8::from(p.keyframe) << 1));
             put(&mut out, p.ts_delta);
@@ -202,8 +239,9 @@ impl Stream {
         if b.len() < 5 || &b[..4] != MAGIC {
             return Err(FormatError::BadMagic);
         }
-        if b[4] != VERSION {
-            return Err(FormatError::Version(b[4]));
+        let version = b[4];
+        if version != VERSION && version != VERSION_2 {
+            return Err(FormatError::Version(version));
         }
         let mut r = Rd(&b[5..]);
         let width = r.ranged("width", 0, 16384)? as u32;
@@ -255,14 +293,47 @@ impl Stream {
                 max: 0,
             });
         }
+        let codec = if version == VERSION_2 {
+            let id = r.byte("audio codec")?;
+            if id != 1 || channels == 0 {
+                // 0 (Opus) is written as v1, so that every stream has one encoding.
+                return Err(FormatError::Range {
+                    field: "v2 audio codec (1: codec2, with audio)",
+                    value: u64::from(id),
+                    min: 1,
+                    max: 1,
+                });
+            }
+            let mode = r.byte("codec2 mode")?;
+            if mode != AudioCodec::CODEC2_1200_MODE {
+                return Err(FormatError::Range {
+                    field: "codec2 mode",
+                    value: u64::from(mode),
+                    min: u64::from(AudioCodec::CODEC2_1200_MODE),
+                    max: u64::from(AudioCodec::CODEC2_1200_MODE),
+                });
+            }
+            if sample_rate != 8000 || channels != 1 || pre_skip != 0 {
+                return Err(FormatError::Range {
+                    field: "codec2 header (8000 Hz, 1 channel, no pre-skip)",
+                    value: u64::from(sample_rate),
+                    min: 8000,
+                    max: 8000,
+                });
+            }
+            AudioCodec::Codec2_1200
+        } else {
+            AudioCodec::Opus
+        };
         let audio = (channels > 0).then_some(Audio {
             sample_rate,
             channels,
             pre_skip,
+            codec,
         });
         let mut packets = Vec::new();
         while !r.0.is_empty() {
-            match Self::packet(&mut r, video.is_some(), audio.is_some()) {
+            match Self::packet(&mut r, video.is_some(), audio.map(|a| a.codec)) {
                 Ok(p) => packets.push(p),
                 Err(FormatError::Truncated(_)) if prefix => break,
                 Err(e) => return Err(e),
@@ -275,14 +346,18 @@ impl Stream {
         })
     }
 
-    fn packet(r: &mut Rd<'_>, has_video: bool, has_audio: bool) -> Result<Packet, FormatError> {
+    fn packet(
+        r: &mut Rd<'_>,
+        has_video: bool,
+        audio: Option<AudioCodec>,
+    ) -> Result<Packet, FormatError> {
         {
             let kind = r.byte("packet kind")?;
             if kind & !0b11 != 0 {
                 return Err(FormatError::Kind(kind));
             }
             let audio_pkt = kind & 1 == 1;
-            if audio_pkt && !has_audio {
+            if audio_pkt && audio.is_none() {
                 return Err(FormatError::NoSuchStream("audio"));
             }
             if !audio_pkt && !has_video {
@@ -295,6 +370,26 @@ impl Stream {
                 return Err(FormatError::Truncated("packet"));
             }
             let (data, rest) = r.0.split_at(size);
+            if audio_pkt && audio == Some(AudioCodec::Codec2_1200) {
+                // Whole 40 ms frames only, and the delta says how many.
+                let frames = (size / AudioCodec::CODEC2_1200_FRAME_BYTES) as u64;
+                if size == 0 || size % AudioCodec::CODEC2_1200_FRAME_BYTES != 0 {
+                    return Err(FormatError::Range {
+                        field: "codec2 packet size (whole 6-byte frames)",
+                        value: size as u64,
+                        min: 6,
+                        max: u64::MAX,
+                    });
+                }
+                if ts_delta != frames * AudioCodec::CODEC2_FRAME_SAMPLES_48K {
+                    return Err(FormatError::Range {
+                        field: "codec2 packet duration (1920 samples per frame)",
+                        value: ts_delta,
+                        min: frames * AudioCodec::CODEC2_FRAME_SAMPLES_48K,
+                        max: frames * AudioCodec::CODEC2_FRAME_SAMPLES_48K,
+                    });
+                }
+            }
             r.0 = rest;
             Ok(Packet {
                 audio: audio_pkt,

@@ -1,7 +1,9 @@
 //! Media for BitFlix: the compact stream that goes on chain (CVPM: raw AV1 temporal units and Opus
-//! packets with a few bytes of framing each, no container), an encoder that drives Debian's ffmpeg
-//! (libaom-av1 two-pass, libopus at 60 ms frames) to a byte budget, and a rewrapper that turns a
-//! CVPM stream back into WebM for players. Layout: docs/media-format.md.
+//! or codec2 packets with a few bytes of framing each, no container), an encoder that drives
+//! Debian's ffmpeg (libaom-av1 two-pass at a size and rate chosen by measurement, libopus at 60 ms
+//! frames or codec2 1200) to a byte budget, PSNR/SSIM measurement against the source, and a
+//! rewrapper that turns a CVPM stream back into WebM or MP4 for players. Layout:
+//! docs/media-format.md.
 
 pub mod encode;
 mod ffmpeg;
@@ -9,7 +11,10 @@ pub mod format;
 pub mod ivf;
 pub mod ogg;
 pub mod opus;
+pub mod quality;
 pub mod rewrap;
 
-pub use encode::{encode, EncodeConfig, Report};
+pub use encode::{encode, Candidate, EncodeConfig, Report};
 pub use ffmpeg::{probe, MediaError, Probe};
+pub use format::AudioCodec;
+pub use quality::Quality;

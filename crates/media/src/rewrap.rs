@@ -1,14 +1,44 @@
-//! From a CVPM stream back to a file players read: WebM (AV1 + Opus), by writing IVF and Ogg
-//! and letting ffmpeg copy the packets into Matroska (no re-encoding).
+//! From a CVPM stream back to a file players read: WebM or MP4 (AV1 + Opus), by writing IVF and
+//! Ogg and letting ffmpeg copy the packets into the container (no re-encoding). Codec 2 audio,
+//! which browsers do not play, is transcoded to Opus on the way (the video is still copied).
 
 use crate::ffmpeg::{run, MediaError};
-use crate::format::Stream;
+use crate::format::{AudioCodec, Stream};
 use crate::{ivf, ogg, opus};
 use std::path::Path;
+
+/// The container written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// WebM (Matroska): what the gateway serves to browsers.
+    WebM,
+    /// MP4 (ISO BMFF, AV1 and Opus sample entries).
+    Mp4,
+}
+
+impl Container {
+    /// MP4 for a `.mp4`, `.m4v` or `.mov` name, WebM otherwise.
+    pub fn for_path(path: &Path) -> Container {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("mp4" | "m4v" | "mov") => Container::Mp4,
+            _ => Container::WebM,
+        }
+    }
+}
 
 /// Write `stream` as a WebM file at `out` (written to a temporary name, then renamed, so a failed
 /// rewrap never leaves a partial file that looks complete).
 pub fn to_webm(stream: &Stream, out: &Path) -> Result<(), MediaError> {
+    to_file(stream, out, Container::WebM)
+}
+
+/// Write `stream` in `container` at `out` (temporary name, then renamed).
+pub fn to_file(stream: &Stream, out: &Path, container: Container) -> Result<(), MediaError> {
     let dir = tempfile::tempdir()?;
     let mut args: Vec<String> = vec!["-y".into(), "-v".into(), "error".into()];
     if let Some(v) = stream.video {
@@ -29,32 +59,61 @@ pub fn to_webm(stream: &Stream, out: &Path) -> Result<(), MediaError> {
         std::fs::write(&path, ivf::write(w, h, v.fps_num, v.fps_den, &frames))?;
         args.extend(["-i".into(), path.display().to_string()]);
     }
+    let mut transcode_audio = false;
     if let Some(a) = stream.audio {
-        let head = opus::opus_head(a.channels, a.pre_skip, a.sample_rate);
-        let tags = opus::opus_tags();
-        let mut pages: Vec<(&[u8], u64)> = vec![(&head, 0), (&tags, 0)];
-        let mut granule = 0u64;
-        for p in stream.packets.iter().filter(|p| p.audio) {
-            granule += p.ts_delta;
-            pages.push((&p.data, granule));
+        match a.codec {
+            AudioCodec::Opus => {
+                let head = opus::opus_head(a.channels, a.pre_skip, a.sample_rate);
+                let tags = opus::opus_tags();
+                let mut pages: Vec<(&[u8], u64)> = vec![(&head, 0), (&tags, 0)];
+                let mut granule = 0u64;
+                for p in stream.packets.iter().filter(|p| p.audio) {
+                    granule += p.ts_delta;
+                    pages.push((&p.data, granule));
+                }
+                let path = dir.path().join("a.ogg");
+                std::fs::write(&path, ogg::write(0x6269_7466, &pages))?;
+                args.extend(["-i".into(), path.display().to_string()]);
+            }
+            AudioCodec::Codec2_1200 => {
+                // The packets are whole frames: concatenated they are a codec2raw file.
+                let raw: Vec<u8> = stream
+                    .packets
+                    .iter()
+                    .filter(|p| p.audio)
+                    .flat_map(|p| p.data.iter().copied())
+                    .collect();
+                let path = dir.path().join("a.c2");
+                std::fs::write(&path, raw)?;
+                args.extend(
+                    ["-f", "codec2raw", "-mode", "1200", "-i"]
+                        .map(String::from)
+                        .into_iter()
+                        .chain([path.display().to_string()]),
+                );
+                transcode_audio = true;
+            }
         }
-        let path = dir.path().join("a.ogg");
-        std::fs::write(&path, ogg::write(0x6269_7466, &pages))?;
-        args.extend(["-i".into(), path.display().to_string()]);
     }
     if stream.video.is_none() && stream.audio.is_none() {
         return Err(MediaError::Input(
             "the stream has neither video nor audio".into(),
         ));
     }
-    let tmp = dir.path().join("out.webm");
-    args.extend([
-        "-c".into(),
-        "copy".into(),
-        "-f".into(),
-        "webm".into(),
-        tmp.display().to_string(),
-    ]);
+    let (name, format) = match container {
+        Container::WebM => ("out.webm", "webm"),
+        Container::Mp4 => ("out.mp4", "mp4"),
+    };
+    let tmp = dir.path().join(name);
+    for i in 0..args.iter().filter(|a| *a == "-i").count() {
+        args.extend(["-map".into(), i.to_string()]);
+    }
+    args.extend(["-c".into(), "copy".into()]);
+    if transcode_audio {
+        // Codec 2 decodes to 8 kHz speech; Opus at 12 kbit/s keeps all of it.
+        args.extend(["-c:a", "libopus", "-b:a", "12k", "-application", "voip"].map(String::from));
+    }
+    args.extend(["-f".into(), format.into(), tmp.display().to_string()]);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     run("ffmpeg", &argv)?;
     let part = out.with_extension("part");

@@ -38,11 +38,11 @@ fn fast() -> EncodeConfig {
     EncodeConfig {
         video_kbps: 16.0,
         audio_kbps: Some(8.0),
-        width: 160,
-        fps: 8,
-        budget_bytes: None,
+        width: Some(160),
+        fps: Some(8),
         cpu_used: 8,
         max_seconds: Some(3.0),
+        ..EncodeConfig::default()
     }
 }
 
@@ -188,7 +188,7 @@ fn bad_input_gets_clear_errors() {
     let err = encode(
         &junk,
         &EncodeConfig {
-            width: 15,
+            width: Some(15),
             ..fast()
         },
     )

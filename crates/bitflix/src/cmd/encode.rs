@@ -1,13 +1,26 @@
-//! `bitflix encode`: any media file to a CVPM stream at a rate or a byte budget.
+//! `bitflix encode`: any media file to a CVPM stream at a rate or a byte budget, with its size,
+//! rate, quality against the source (PSNR, SSIM) and speed.
 
 use anyhow::Context;
-use clap::Args;
-use media::{encode, EncodeConfig, Report};
+use clap::{Args, ValueEnum};
+use media::{encode, AudioCodec, EncodeConfig, Report};
 use serde::Serialize;
 use std::fmt;
 use std::path::PathBuf;
 
-/// Encode a media file into the compact on-chain stream (AV1 + Opus, no container).
+/// The audio codec on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AudioArg {
+    /// Opus, mono, 60 ms frames, at --audio-kbps.
+    Opus,
+    /// Codec 2 at 1200 bit/s, 8 kHz mono speech (about 9 KB a minute); Opus again on extract.
+    #[value(name = "codec2-1200")]
+    Codec2_1200,
+    /// No audio.
+    None,
+}
+
+/// Encode a media file into the compact on-chain stream (AV1 + Opus or codec2, no container).
 #[derive(Debug, Args)]
 pub struct EncodeArgs {
     /// Any file ffmpeg reads.
@@ -21,21 +34,37 @@ pub struct EncodeArgs {
     /// Hit this total size in bytes instead (the video rate is searched).
     #[arg(long)]
     budget_bytes: Option<u64>,
+    /// The audio codec.
+    #[arg(long, value_enum, default_value = "opus")]
+    audio: AudioArg,
     /// Opus kbit/s.
     #[arg(long, default_value_t = 8.0)]
     audio_kbps: f64,
-    /// No audio.
+    /// No audio (same as --audio none).
     #[arg(long)]
     no_audio: bool,
-    /// Output width (height follows the aspect ratio).
-    #[arg(long, default_value_t = 320)]
-    width: u32,
-    /// Output frame rate (at these rates, 12 beats the native rate; 6 below about 8 kbit/s).
-    #[arg(long, default_value_t = 12)]
-    fps: u32,
+    /// Force the output width (height follows the aspect ratio unless --height is given too).
+    /// Without --width/--height the size is chosen by measurement.
+    #[arg(long)]
+    width: Option<u32>,
+    /// Force the output height (width follows the aspect ratio unless --width is given too).
+    #[arg(long)]
+    height: Option<u32>,
+    /// Force the output frame rate; without it 6, 12 and the native rate are tried.
+    #[arg(long)]
+    fps: Option<u32>,
+    /// Seconds of the input each candidate size and rate is tried on.
+    #[arg(long, default_value_t = 3.0)]
+    probe_seconds: f64,
+    /// Encode only the first SECONDS of the input.
+    #[arg(long)]
+    max_seconds: Option<f64>,
     /// libaom speed, 0 (best) to 8 (fastest).
     #[arg(long, default_value_t = 4)]
     cpu_used: u8,
+    /// Skip the PSNR/SSIM measurement against the source.
+    #[arg(long)]
+    no_measure: bool,
 }
 
 /// The encode's result.
@@ -53,7 +82,7 @@ impl fmt::Display for EncodeOut {
         let r = &self.report;
         write!(
             f,
-            "{}: {} bytes, {:.1} s, {:.2} kbit/s, {}x{} at {} fps ({} encoder pass(es))",
+            "{}: {} bytes, {:.1} s, {:.2} kbit/s, {}x{} at {} fps ({}), ",
             self.output.display(),
             r.bytes,
             r.seconds,
@@ -61,20 +90,45 @@ impl fmt::Display for EncodeOut {
             r.width,
             r.height,
             r.fps,
-            r.attempts
+            if r.chosen {
+                format!("chosen among {} candidates", r.candidates.len())
+            } else {
+                "as given".to_string()
+            },
+        )?;
+        match (r.psnr, r.ssim) {
+            (Some(p), Some(s)) => write!(f, "PSNR {p:.2} dB, SSIM {s:.4}, ")?,
+            _ => write!(f, "quality not measured, ")?,
+        }
+        write!(
+            f,
+            "encoded at {:.1} fps in {:.1} s ({} encoder pass(es))",
+            r.encode_fps, r.encode_seconds, r.attempts
         )
     }
 }
 
 pub fn run(args: EncodeArgs) -> anyhow::Result<EncodeOut> {
+    let audio = if args.no_audio {
+        AudioArg::None
+    } else {
+        args.audio
+    };
     let cfg = EncodeConfig {
         video_kbps: args.kbps,
-        audio_kbps: (!args.no_audio).then_some(args.audio_kbps),
+        audio_kbps: (audio != AudioArg::None).then_some(args.audio_kbps),
+        audio_codec: match audio {
+            AudioArg::Codec2_1200 => AudioCodec::Codec2_1200,
+            AudioArg::Opus | AudioArg::None => AudioCodec::Opus,
+        },
         width: args.width,
+        height: args.height,
         fps: args.fps,
         budget_bytes: args.budget_bytes,
         cpu_used: args.cpu_used,
-        max_seconds: None,
+        max_seconds: args.max_seconds,
+        probe_seconds: args.probe_seconds,
+        measure: !args.no_measure,
     };
     let (stream, report) = encode(&args.input, &cfg)?;
     // Written to a temporary name and renamed: a killed encode never leaves a complete-looking file.

@@ -1,4 +1,5 @@
-//! `bitflix extract`: a CVPM stream (a file, or a content id in the index) to a WebM players read.
+//! `bitflix extract`: a CVPM stream (a file, or a content id in the index) to a WebM or MP4 file
+//! players read.
 
 use anyhow::Context;
 use clap::Args;
@@ -6,12 +7,13 @@ use serde::Serialize;
 use std::fmt;
 use std::path::PathBuf;
 
-/// Turn a CVPM stream into a WebM file (AV1 + Opus, packets copied, nothing re-encoded).
+/// Turn a CVPM stream into a WebM or MP4 file (AV1 + Opus, packets copied; codec2 audio is
+/// transcoded to Opus).
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
     /// A .cvpm file, or a content id known to the index in DATADIR.
     content: String,
-    /// The WebM to write.
+    /// The file to write: MP4 for a .mp4/.m4v/.mov name, WebM otherwise.
     #[arg(short, long)]
     output: PathBuf,
 }
@@ -23,11 +25,19 @@ pub struct ExtractOut {
     pub output: PathBuf,
     /// Its size.
     pub bytes: u64,
+    /// "webm" or "mp4".
+    pub container: &'static str,
 }
 
 impl fmt::Display for ExtractOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "wrote {} ({} bytes)", self.output.display(), self.bytes)
+        write!(
+            f,
+            "wrote {} ({} bytes, {})",
+            self.output.display(),
+            self.bytes,
+            self.container
+        )
     }
 }
 
@@ -49,10 +59,15 @@ pub fn run(g: &super::Global, args: ExtractArgs) -> anyhow::Result<ExtractOut> {
     };
     let stream =
         media::format::Stream::decode(&bytes).context("the content is not a CVPM stream")?;
-    media::rewrap::to_webm(&stream, &args.output)?;
+    let container = media::rewrap::Container::for_path(&args.output);
+    media::rewrap::to_file(&stream, &args.output, container)?;
     let bytes = std::fs::metadata(&args.output)?.len();
     Ok(ExtractOut {
         output: args.output,
         bytes,
+        container: match container {
+            media::rewrap::Container::WebM => "webm",
+            media::rewrap::Container::Mp4 => "mp4",
+        },
     })
 }
