@@ -4,7 +4,7 @@
 //! it unsigned for an external signer (required for a watch-only wallet) and `--resume
 //! --psbt-signed IN` brings the signature back; `--resume --bump-to RATE` replaces a stuck,
 //! wholly unconfirmed publish at a higher fee rate. `--chain devnet:DIR` funds the wallet from the
-//! faucet and mines when the mempool is full; `--chain esplora:URL` waits for blocks.
+//! faucet and mines when the mempool is full; `--chain esplora:URL` and `core:URL` wait for blocks.
 
 use crate::backend::open_devnet;
 use anyhow::{bail, Context};
@@ -41,7 +41,7 @@ pub struct PublishArgs {
     /// Fee rate in sat/vB (default: the backend's estimate).
     #[arg(long)]
     feerate: Option<f64>,
-    /// The chain: devnet:DIR (esplora:URL and core:URL are not built yet).
+    /// The chain: devnet:DIR, or a regtest esplora:URL or core:URL (see `bitflix index --help`).
     #[arg(long, default_value = "devnet:bitflix-data/devnet")]
     chain: ChainSpec,
     /// Finish every interrupted publish in the data directory instead of starting one.
@@ -157,7 +157,7 @@ pub fn publish_file(
 pub enum Chain {
     /// `devnet:DIR`.
     Devnet(Devnet),
-    /// `esplora:URL` (e.g. the devnet daemon).
+    /// `esplora:URL` or `core:URL` (e.g. the devnet daemon).
     Other(std::sync::Arc<dyn ChainBackend>),
 }
 
@@ -313,10 +313,10 @@ fn mine_one(d: &Devnet, to: &bitcoin::ScriptBuf) -> Result<(), ChainError> {
 pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOut>> {
     let chain = match &args.chain {
         ChainSpec::Devnet(_) => Chain::Devnet(open_devnet(&args.chain)?),
-        ChainSpec::Esplora(_) => Chain::Other(crate::backend::open(&args.chain, Network::Regtest)?),
-        _ => {
-            bail!("publishing works with --chain devnet:DIR or esplora:URL (regtest) in this build")
+        ChainSpec::Esplora(_) | ChainSpec::Core(_) => {
+            Chain::Other(crate::backend::open(&args.chain, Network::Regtest)?)
         }
+        _ => bail!("publishing works with --chain devnet:DIR, esplora:URL or core:URL"),
     };
     let d = chain.backend();
     let feerate = match args.feerate {
