@@ -236,3 +236,71 @@ fn a_variable_frame_rate_input_round_trips_to_mp4_in_sync() {
         "{flash} {tone}"
     );
 }
+
+#[test]
+fn encode_to_a_sat_budget_reports_what_publishing_costs() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.mp4");
+    let out = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=12:duration=3",
+        ])
+        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let cvpm = dir.path().join("out.cvpm");
+    let budget = 2_500u64;
+    let r = bitflix(&[
+        "encode",
+        src.to_str().unwrap(),
+        "-o",
+        cvpm.to_str().unwrap(),
+        "--budget-sats",
+        &budget.to_string(),
+        "--feerate",
+        "1",
+        "--carrier",
+        "envelope",
+        "--no-audio",
+        "--width",
+        "160",
+        "--fps",
+        "6",
+        "--no-measure",
+        "--json",
+    ]);
+    let bytes = std::fs::metadata(&cvpm).unwrap().len();
+    assert_eq!(r["bytes"], bytes);
+    assert_eq!(r["publish"]["payload_bytes"], bytes, "{r}");
+    let fee = r["publish"]["fee_sat"].as_u64().unwrap();
+    assert!(fee <= budget, "publishing costs {fee} sat, budget {budget}");
+    assert!(
+        fee * 10 >= budget * 7,
+        "the budget is used: {fee} of {budget} sat"
+    );
+
+    // A budget that pays for nothing says what the smallest publish costs.
+    let out = Command::new(env!("CARGO_BIN_EXE_bitflix"))
+        .args(["encode", src.to_str().unwrap(), "-o"])
+        .arg(dir.path().join("none.cvpm"))
+        .args(["--budget-sats", "10", "--feerate", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the smallest publish costs"), "{err}");
+    assert!(
+        !dir.path().join("none.cvpm").exists(),
+        "nothing left behind"
+    );
+}

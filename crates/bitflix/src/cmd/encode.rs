@@ -1,12 +1,15 @@
 //! `bitflix encode`: any media file to a CVPM stream at a rate or a byte budget, with its size,
 //! rate, quality against the source (PSNR, SSIM) and speed.
 
-use anyhow::Context;
+use anyhow::{bail, Context};
+use bitcoin::FeeRate;
 use clap::{Args, ValueEnum};
+use cvp::{Carrier, ContentInfo};
 use media::{encode, AudioCodec, EncodeConfig, Report};
 use serde::Serialize;
 use std::fmt;
 use std::path::PathBuf;
+use wallet::estimate::Estimate;
 
 /// The audio codec on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -32,8 +35,19 @@ pub struct EncodeArgs {
     #[arg(long, default_value_t = 12.0)]
     kbps: f64,
     /// Hit this total size in bytes instead (the video rate is searched).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "budget_sats")]
     budget_bytes: Option<u64>,
+    /// Spend at most this many sats publishing the result (fees at --feerate with --carrier):
+    /// the byte budget becomes the largest stream whose publish costs no more.
+    #[arg(long)]
+    budget_sats: Option<u64>,
+    /// Fee rate in sat/vB for --budget-sats and for the publishing cost reported.
+    #[arg(long, default_value_t = 1.0)]
+    feerate: f64,
+    /// Carrier for --budget-sats and for the publishing cost reported: op-return-80, op-return or
+    /// envelope.
+    #[arg(long, default_value = "envelope")]
+    carrier: Carrier,
     /// The audio codec.
     #[arg(long, value_enum, default_value = "opus")]
     audio: AudioArg,
@@ -75,6 +89,8 @@ pub struct EncodeOut {
     /// What came out.
     #[serde(flatten)]
     pub report: Report,
+    /// What publishing it would cost (`bitflix estimate` for this size, carrier and fee rate).
+    pub publish: Estimate,
 }
 
 impl fmt::Display for EncodeOut {
@@ -102,13 +118,66 @@ impl fmt::Display for EncodeOut {
         }
         write!(
             f,
-            "encoded at {:.1} fps in {:.1} s ({} encoder pass(es))",
-            r.encode_fps, r.encode_seconds, r.attempts
+            "encoded at {:.1} fps in {:.1} s ({} encoder pass(es)); publishing with {}: {} transactions, {} vB, {} sat",
+            r.encode_fps,
+            r.encode_seconds,
+            r.attempts,
+            self.publish.carrier,
+            self.publish.transactions,
+            self.publish.vbytes,
+            self.publish.fee_sat
         )
     }
 }
 
+fn publish_cost(len: u64, carrier: Carrier, feerate: FeeRate) -> anyhow::Result<Estimate> {
+    let info = ContentInfo {
+        title: None,
+        media_type: "video/x-cvpm".into(),
+        duration_ms: None,
+        poster: None,
+    };
+    Ok(wallet::estimate::estimate(
+        len,
+        &info,
+        carrier,
+        feerate,
+        wallet::Layout::FanOut,
+    )?)
+}
+
+/// The largest stream whose publish costs at most `sats` in fees.
+fn bytes_for_sats(sats: u64, carrier: Carrier, feerate: FeeRate) -> anyhow::Result<u64> {
+    let smallest = publish_cost(1, carrier, feerate)?.fee_sat;
+    if smallest > sats {
+        bail!("{sats} sat pays for no stream with {carrier} at this fee rate: the smallest publish costs {smallest} sat");
+    }
+    // Fees grow with the size: search the largest size within the budget.
+    let (mut lo, mut hi) = (1u64, 1u64);
+    while publish_cost(hi, carrier, feerate)?.fee_sat <= sats {
+        lo = hi;
+        hi *= 2;
+        if hi > 64 << 20 {
+            bail!("{sats} sat would publish more than 64 MB: give --budget-bytes instead");
+        }
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if publish_cost(mid, carrier, feerate)?.fee_sat <= sats {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo)
+}
+
 pub fn run(args: EncodeArgs) -> anyhow::Result<EncodeOut> {
+    let feerate = super::wallet::feerate_arg(args.feerate)?;
+    let budget_bytes = match args.budget_sats {
+        Some(sats) => Some(bytes_for_sats(sats, args.carrier, feerate)?),
+        None => args.budget_bytes,
+    };
     let audio = if args.no_audio {
         AudioArg::None
     } else {
@@ -124,7 +193,7 @@ pub fn run(args: EncodeArgs) -> anyhow::Result<EncodeOut> {
         width: args.width,
         height: args.height,
         fps: args.fps,
-        budget_bytes: args.budget_bytes,
+        budget_bytes,
         cpu_used: args.cpu_used,
         max_seconds: args.max_seconds,
         probe_seconds: args.probe_seconds,
@@ -137,8 +206,10 @@ pub fn run(args: EncodeArgs) -> anyhow::Result<EncodeOut> {
         .with_context(|| format!("writing {}", part.display()))?;
     std::fs::rename(&part, &args.output)
         .with_context(|| format!("writing {}", args.output.display()))?;
+    let publish = publish_cost(report.bytes, args.carrier, feerate)?;
     Ok(EncodeOut {
         output: args.output,
         report,
+        publish,
     })
 }

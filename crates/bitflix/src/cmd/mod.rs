@@ -67,7 +67,8 @@ pub enum Command {
     Publish(publish::PublishArgs),
     /// Scan the chain and serve the catalog and player.
     Serve(serve::ServeArgs),
-    /// The publisher's key: address, balance, devnet faucet, backup.
+    /// The publisher's wallet (BIP39 mnemonic, BIP86 Taproot, bdk): address, balance, devnet faucet,
+    /// backup, watch-only descriptors, PSBT signing.
     Wallet(wallet::WalletArgs),
     /// Show what BitFlix was built with.
     Version,

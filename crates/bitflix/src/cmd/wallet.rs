@@ -14,7 +14,7 @@ use std::fmt;
 pub struct WalletArgs {
     #[command(subcommand)]
     action: Action,
-    /// The chain: devnet:DIR, or esplora:URL for address, balance and descriptors.
+    /// The chain: devnet:DIR, or esplora:URL or core:URL for address, balance and descriptors.
     #[arg(long, global = true, default_value = "devnet:bitflix-data/devnet")]
     chain: ChainSpec,
     /// The network the chain serves.
