@@ -58,7 +58,7 @@ fn estimate_refuses_bad_input_clearly() {
     assert!(err.contains("reaching the Esplora server"), "{err}");
     let (code, _, err) = bitflix(&["publish", "--chain", "core:http://127.0.0.1:9", "x"]);
     assert_eq!(code, 1);
-    assert!(err.contains("devnet:DIR or esplora:URL"), "{err}");
+    assert!(err.contains("reaching Bitcoin Core"), "{err}");
 }
 
 #[test]
