@@ -5,7 +5,6 @@
 )]
 
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 fn bitflix(datadir: &std::path::Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_bitflix"));
@@ -50,41 +49,44 @@ fn killed_index_resumes_to_the_same_catalog() {
     );
 
     let ixdir = dir.path().join("viewer");
-    // How long an uncut scan takes on this machine (under load it is several times the idle
-    // figure), so that the kills below land inside it.
-    let t = std::time::Instant::now();
-    let full = bitflix(&dir.path().join("timing"), &["index", "--chain", &chain])
-        .output()
-        .unwrap();
-    assert!(full.status.success());
-    let full_ms = (t.elapsed().as_millis() as u64).max(50);
+    let tip = devnet::Devnet::open(&dir.path().join("chain"), devnet::DevnetConfig::default())
+        .unwrap()
+        .tip()
+        .height;
     let mut partial = 0;
     let mut seed = 0x1234_5678_u64;
     for _ in 0..10 {
-        // Each round scans from genesis so that every kill can land mid-scan.
+        // Each round scans from genesis; the indexer logs each block once it is stored, and the
+        // kill comes right after the log line of a randomly chosen block, so it lands mid-scan
+        // whatever the machine's speed (the blocks after it are still to come).
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let target = 1 + (seed >> 33) as u32 % (tip - 5);
         let mut child = bitflix(&ixdir, &["index", "--chain", &chain, "--reindex"])
+            .env("BITFLIX_LOG", "index=debug")
             .spawn()
             .unwrap();
-        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-        std::thread::sleep(Duration::from_millis(
-            full_ms / 5 + (seed >> 33) % (full_ms * 4 / 5),
-        ));
+        let stderr = child.stderr.take().unwrap();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+            let Ok(line) = line else { break };
+            let height = line
+                .split("height=")
+                .nth(1)
+                .and_then(|h| h.split_whitespace().next())
+                .and_then(|h| h.parse::<u32>().ok());
+            if height.is_some_and(|h| h >= target) {
+                break;
+            }
+        }
         let _ = child.kill();
         let _ = child.wait();
         // Did this kill land mid-scan? Look at the stored cursor.
-        if !ixdir.join("index.redb").exists() {
-            continue; // killed before the index was created
-        }
         match index::store::Store::open(&ixdir.join("index.redb")) {
             Ok(store) => {
-                let tip = devnet::Devnet::open(
-                    &dir.path().join("chain"),
-                    devnet::DevnetConfig::default(),
-                )
-                .unwrap()
-                .tip()
-                .height;
                 let cursor = store.cursor().unwrap();
+                assert!(
+                    cursor.is_some_and(|(h, _)| h >= target),
+                    "the block logged as stored is stored: {cursor:?}, {target}"
+                );
                 if cursor.is_some_and(|(h, _)| h < tip) {
                     partial += 1;
                 }

@@ -104,6 +104,7 @@ impl Indexer {
             for raw_tx in &txs {
                 self.catalog.add_tx(&chain::decode_tx(raw_tx)?, Some(next));
             }
+            tracing::debug!(height = next, "indexed block");
             next += 1;
         }
         for txid in backend.mempool_txids()? {
