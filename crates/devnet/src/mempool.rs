@@ -15,7 +15,7 @@ pub(crate) struct Entry {
     pub(crate) vsize: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Mempool {
     pub(crate) order: Vec<Txid>,
     pub(crate) entries: HashMap<Txid, Entry>,

@@ -229,6 +229,53 @@ fn call(d: &Devnet, method: &str, p: &[Value]) -> RpcResult {
                     other => (code::MISC_ERROR, other.to_string()),
                 })
         }
+        "testmempoolaccept" => {
+            let list = arg(p, 0).and_then(Value::as_array).ok_or((
+                code::TYPE_ERROR,
+                "rawtxs must be an array of hex strings".into(),
+            ))?;
+            let txs: Vec<bitcoin::Transaction> = list
+                .iter()
+                .map(|h| {
+                    h.as_str()
+                        .and_then(|h| hex::decode(h.trim()).ok())
+                        .and_then(|raw| deserialize(&raw).ok())
+                        .ok_or((
+                            code::DESERIALIZATION_ERROR,
+                            "TX decode failed. Make sure the tx has at least one input.".into(),
+                        ))
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(json!(txs
+                .iter()
+                .zip(d.test_accept(&txs))
+                .map(|(tx, r)| {
+                    let mut v = json!({
+                        "txid": tx.compute_txid().to_string(),
+                        "wtxid": tx.compute_wtxid().to_string(),
+                        "allowed": r.is_ok(),
+                    });
+                    if let Err(reason) = r {
+                        v["reject-reason"] = json!(reason);
+                    }
+                    v
+                })
+                .collect::<Vec<_>>()))
+        }
+        "submitblock" => {
+            let block: bitcoin::Block = str_arg(p, 0, "hexdata")
+                .ok()
+                .and_then(|h| hex::decode(h.trim()).ok())
+                .and_then(|raw| deserialize(&raw).ok())
+                .ok_or((code::DESERIALIZATION_ERROR, "Block decode failed".into()))?;
+            // Core answers null when the block is taken, else a short reason as the result.
+            Ok(match d.submit_block(&block) {
+                Ok(true) => Value::Null,
+                Ok(false) => json!("duplicate"),
+                Err(crate::DevnetError::BlockRejected(r)) => json!(r),
+                Err(e) => return Err((code::MISC_ERROR, e.to_string())),
+            })
+        }
         "generatetoaddress" => {
             let n = arg(p, 0)
                 .and_then(Value::as_u64)

@@ -407,6 +407,43 @@ impl Devnet {
         Ok(txid)
     }
 
+    /// Would the mempool take these transactions, in order (each may spend the ones before)?
+    /// Nothing changes: the check runs on a copy of the mempool (`testmempoolaccept`). One
+    /// answer per transaction, `Err` with Core's reason string.
+    pub fn test_accept(&self, txs: &[Transaction]) -> Vec<Result<Txid, String>> {
+        let s = self.state();
+        let mut pool = s.mempool.clone();
+        txs.iter()
+            .map(|tx| {
+                pool.accept(tx.clone(), &s.index, self.inner.config.policy)
+                    .map(|(txid, _)| txid)
+            })
+            .collect()
+    }
+
+    /// A block mined elsewhere (`submitblock`): it must extend the tip; the kernel decides the
+    /// rest. `Ok(false)` for a block already on the active chain.
+    pub fn submit_block(&self, block: &bitcoin::Block) -> Result<bool, DevnetError> {
+        let mut s = self.state();
+        let hash = block.block_hash();
+        if s.index.heights.contains_key(&hash) {
+            return Ok(false);
+        }
+        let tip = s.index.hashes.last().copied().unwrap_or_else(|| {
+            bitcoin::constants::genesis_block(bitcoin::Network::Regtest).block_hash()
+        });
+        if block.header.prev_blockhash != tip {
+            return Err(DevnetError::BlockRejected(
+                "inconclusive: the devnet takes only blocks that extend its tip".into(),
+            ));
+        }
+        self.accept_block(block, true)?;
+        s.last_time = s.last_time.max(block.header.time);
+        self.connect(&mut s, block);
+        self.compact_log(&mut s)?;
+        Ok(true)
+    }
+
     /// Mine `n` blocks paying `to`, each filled from the mempool. Returns their hashes.
     pub fn mine(&self, n: u32, to: &ScriptBuf) -> Result<Vec<BlockHash>, DevnetError> {
         let mut hashes = Vec::with_capacity(n as usize);
