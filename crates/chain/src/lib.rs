@@ -55,7 +55,8 @@ pub enum ChainEvent {
 }
 
 /// Everything BitFlix needs from a chain. Implementations must be cheap to share across threads.
-pub trait ChainBackend: Send + Sync + std::fmt::Debug {
+/// The trait is object safe: `Arc<dyn ChainBackend>` has [`changes`](Self::changes) too.
+pub trait ChainBackend: Send + Sync + std::fmt::Debug + 'static {
     /// The network this backend serves (regtest for the devnet).
     fn network(&self) -> Network;
 
@@ -89,10 +90,7 @@ pub trait ChainBackend: Send + Sync + std::fmt::Debug {
     fn changes(
         self: std::sync::Arc<Self>,
         poll: std::time::Duration,
-    ) -> Result<std::sync::mpsc::Receiver<ChainEvent>, ChainError>
-    where
-        Self: Sized + 'static,
-    {
+    ) -> Result<std::sync::mpsc::Receiver<ChainEvent>, ChainError> {
         Ok(poller::spawn(self, poll))
     }
 }

@@ -6,6 +6,7 @@ use clap::Args;
 use index::{ContentSummary, Indexer};
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Scan blocks and the mempool for CVP content into the index.
@@ -72,12 +73,20 @@ pub fn run(g: &super::Global, args: IndexArgs) -> anyhow::Result<IndexOut> {
         std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
     }
     let mut ix = Indexer::open(&path)?;
+    let changes = if args.follow {
+        Arc::clone(&backend)
+            .changes(Duration::from_secs(1))
+            .inspect_err(|e| tracing::warn!("no change stream ({e}): polling every second"))
+            .ok()
+    } else {
+        None
+    };
     loop {
         ix.poll(backend.as_ref())?;
         if !args.follow {
             break;
         }
-        std::thread::sleep(Duration::from_secs(1));
+        super::serve::next_change(changes.as_ref(), Duration::from_secs(30));
     }
     Ok(IndexOut {
         height: ix.cursor()?.map(|(h, _)| h),

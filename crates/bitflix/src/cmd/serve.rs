@@ -1,12 +1,13 @@
 //! `bitflix serve`: scan the chain into a catalog and serve the player.
 
 use anyhow::Context;
-use chain::{ChainBackend, ChainSpec};
+use chain::{ChainBackend, ChainEvent, ChainSpec};
 use clap::Args;
 use index::Indexer;
 use serde::Serialize;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -37,17 +38,41 @@ impl fmt::Display for ServeOut {
     }
 }
 
-/// Keep `catalog` in step with `backend` every `every`, through the persistent index, on a thread.
+/// Wait for the backend's next change (pushed by ZMQ or the in-process devnet, else polled), then
+/// take every change already queued, so that a burst costs one index pass. Without a change
+/// stream, or when it ends, wait `every`. False when nothing came.
+pub fn next_change(changes: Option<&Receiver<ChainEvent>>, every: Duration) -> bool {
+    match changes {
+        Some(rx) => match rx.recv_timeout(every) {
+            Ok(_) => {
+                while rx.try_recv().is_ok() {}
+                true
+            }
+            Err(_) => false,
+        },
+        None => {
+            std::thread::sleep(every);
+            false
+        }
+    }
+}
+
+/// Keep `catalog` in step with `backend`, through the persistent index, on a thread: an index
+/// pass on each change the backend reports, and at least every `every`.
 pub fn follow(
     backend: Arc<dyn ChainBackend>,
     mut ix: Indexer,
     catalog: server::SharedCatalog,
     every: Duration,
 ) {
+    let changes = Arc::clone(&backend)
+        .changes(every)
+        .inspect_err(|e| tracing::warn!("no change stream ({e}): polling every {every:?}"))
+        .ok();
     let _ = std::thread::Builder::new()
         .name("indexer".into())
         .spawn(move || loop {
-            std::thread::sleep(every);
+            next_change(changes.as_ref(), every);
             if let Err(e) = ix.poll(backend.as_ref()) {
                 tracing::warn!("index: {e}");
                 continue;
