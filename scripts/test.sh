@@ -17,7 +17,8 @@ step "tests"
 cargo test --locked --workspace -- --skip bitcoind_
 
 step "Bitcoin Core cross-checks (a real bitcoind from BITCOIND_EXE or PATH; each test says 'skipped: no bitcoind' where there is none)"
-cargo test --locked -p bitflix --test bitcoind -- --nocapture --test-threads 1
+# --workspace keeps the features unified as in the step above, so nothing is rebuilt.
+cargo test --locked --workspace --test bitcoind -- --nocapture --test-threads 1
 
 step "browser end to end (headless Chromium plays the film published on the devnet)"
 bash scripts/e2e-browser.sh
