@@ -32,6 +32,8 @@ pub(crate) struct ChainIndex {
     pub(crate) utxos: HashMap<OutPoint, Coin>,
     pub(crate) spent_by: HashMap<OutPoint, (Txid, u32)>,
     pub(crate) history: HashMap<ScriptBuf, Vec<Txid>>,
+    /// SHA-256 of each script in `history` (Esplora's scripthash), so a lookup hashes nothing.
+    pub(crate) by_scripthash: HashMap<[u8; 32], ScriptBuf>,
 }
 
 impl ChainIndex {
@@ -84,6 +86,11 @@ impl ChainIndex {
     }
 
     fn note_history(&mut self, script: &ScriptBuf, txid: Txid) {
+        if !self.history.contains_key(script) {
+            use bitcoin::hashes::{sha256, Hash};
+            let hash = sha256::Hash::hash(script.as_bytes()).to_byte_array();
+            self.by_scripthash.insert(hash, script.clone());
+        }
         let h = self.history.entry(script.clone()).or_default();
         if h.last() != Some(&txid) {
             h.push(txid);

@@ -168,7 +168,7 @@ fn call(d: &Devnet, method: &str, p: &[Value]) -> RpcResult {
             }
             Ok(json!({
                 "hash": hash.to_string(), "height": height,
-                "confirmations": tip.height - height + 1,
+                "confirmations": tip.height.saturating_sub(height) + 1,
                 "nextblockhash": d.block_hash(height + 1).map(|b| b.to_string()),
             }))
         }
@@ -186,7 +186,7 @@ fn call(d: &Devnet, method: &str, p: &[Value]) -> RpcResult {
             let mut v = json!({ "txid": txid.to_string(), "hex": hex });
             if let TxStatus::Confirmed(b) = info.status {
                 v["blockhash"] = json!(b.hash.to_string());
-                v["confirmations"] = json!(tip.height - b.height + 1);
+                v["confirmations"] = json!(tip.height.saturating_sub(b.height) + 1);
             }
             Ok(v)
         }

@@ -326,11 +326,9 @@ impl Devnet {
         use bitcoin::hashes::{sha256, Hash};
         let s = self.state();
         let matches = |k: &ScriptBuf| sha256::Hash::hash(k.as_bytes()).as_byte_array()[..] == *hash;
-        s.index
-            .history
-            .keys()
-            .find(|k| matches(k))
-            .cloned()
+        <[u8; 32]>::try_from(hash)
+            .ok()
+            .and_then(|h| s.index.by_scripthash.get(&h).cloned())
             .or_else(|| {
                 // A script paid only by the mempool so far.
                 s.mempool
