@@ -180,8 +180,8 @@ impl Header {
             return usize::try_from(size).ok();
         }
         let total = self.total_length?;
-        let before = u64::from(count - 1) * u64::from(size);
-        usize::try_from(total - before).ok()
+        let before = u64::from(count - 1).checked_mul(u64::from(size))?;
+        usize::try_from(total.checked_sub(before)?).ok()
     }
 }
 

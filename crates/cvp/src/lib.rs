@@ -20,7 +20,7 @@ pub mod serde_hex;
 mod tlv;
 pub mod varint;
 
-pub use assemble::{AddOutcome, AssembleError, Assembler, SegmentFlaw};
+pub use assemble::{AddOutcome, AssembleError, Assembler, EndFlaw, Leaf, SegmentFlaw, Tracker};
 pub use carrier::{Carrier, Found, Location};
 pub use choice::CHOICE_TAG;
 pub use chunk::{ChunkPlan, ContentInfo, Prepared};

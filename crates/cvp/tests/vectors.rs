@@ -80,3 +80,28 @@ fn header_vector_commits_to_the_segments() {
         b"The quick brown fox jumps over the lazy dog. CVP splits any byte stream into segments."
     );
 }
+
+#[test]
+fn carrier_vectors_yield_their_units() {
+    let spec = include_str!("../../../docs/cvp.md");
+    let mut n = 0;
+    let mut lines = spec.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() != "```cvp-carrier-vector" {
+            continue;
+        }
+        let body: String = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let script = bitcoin::ScriptBuf::from(hex::decode(v["script"].as_str().unwrap()).unwrap());
+        let unit = hex::decode(v["unit"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            cvp::carrier::op_return_unit(&script),
+            Some(unit.clone()),
+            "{}",
+            v["name"]
+        );
+        assert!(Record::decode(&unit).is_ok(), "{}", v["name"]);
+        n += 1;
+    }
+    assert!(n >= 1, "the spec lost its carrier vector");
+}
