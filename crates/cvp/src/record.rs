@@ -60,7 +60,7 @@ pub enum Record {
         /// The odd type number.
         record_type: u64,
         /// The raw body.
-        #[serde(with = "crate::serde_hex::vec")]
+        #[serde(with = "crate::serde_hex")]
         body: Vec<u8>,
     },
 }
@@ -78,7 +78,7 @@ pub struct Segment {
     /// Position in the stream, from 0.
     pub index: u32,
     /// The bytes.
-    #[serde(with = "crate::serde_hex::vec")]
+    #[serde(with = "crate::serde_hex")]
     pub payload: Vec<u8>,
 }
 
@@ -88,7 +88,7 @@ pub struct SegmentHashes {
     /// Index of the segment the first hash belongs to.
     pub first_index: u32,
     /// `SHA-256(0x00 || payload)` of each segment, in order.
-    #[serde(with = "crate::serde_hex::array_list")]
+    #[serde(with = "crate::serde_hex::list")]
     pub hashes: Vec<[u8; 32]>,
 }
 
@@ -101,7 +101,7 @@ pub struct End {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::serde_hex::opt_array"
+        with = "crate::serde_hex::opt"
     )]
     pub merkle_root: Option<[u8; 32]>,
 }
@@ -114,7 +114,7 @@ pub struct LiveChunk {
     /// Milliseconds since the stream started, of the chunk's first media packet.
     pub timestamp_ms: u64,
     /// The bytes.
-    #[serde(with = "crate::serde_hex::vec")]
+    #[serde(with = "crate::serde_hex")]
     pub payload: Vec<u8>,
 }
 
@@ -148,7 +148,7 @@ pub struct BranchOption {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choice {
     /// The content (its header's txid, in the byte order of the txid's serialization).
-    #[serde(with = "crate::serde_hex::array")]
+    #[serde(with = "crate::serde_hex")]
     pub content_id: [u8; 32],
     /// The branch id.
     pub branch_id: u32,
@@ -163,24 +163,11 @@ pub struct Choice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChoiceSignature {
     /// x-only public key.
-    #[serde(with = "crate::serde_hex::array")]
+    #[serde(with = "crate::serde_hex")]
     pub pubkey: [u8; 32],
     /// BIP340 Schnorr signature.
-    #[serde(with = "sig_hex")]
+    #[serde(with = "crate::serde_hex")]
     pub sig: [u8; 64],
-}
-
-mod sig_hex {
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(v: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(v))
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
-        let s = String::deserialize(d)?;
-        let mut out = [0u8; 64];
-        hex::decode_to_slice(s, &mut out).map_err(serde::de::Error::custom)?;
-        Ok(out)
-    }
 }
 
 impl Record {
