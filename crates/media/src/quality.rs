@@ -6,7 +6,7 @@
 //! both sides are 8-bit 4:2:0. So a 144-line, 6 fps encode is judged against the same reference
 //! as a 360-line, 25 fps one, and the figures of different sizes and rates can be ranked.
 
-use crate::ffmpeg::{probe, run_stderr, MediaError};
+use crate::ffmpeg::{probe, run_stderr, utf8, MediaError};
 use crate::format::Stream;
 use crate::ivf;
 use serde::Serialize;
@@ -68,26 +68,14 @@ pub(crate) fn measure_on(
     span: (f64, f64),
     grid: Grid,
 ) -> Result<Quality, MediaError> {
-    let v = stream
-        .video
-        .ok_or_else(|| MediaError::Input("the stream has no video to measure".into()))?;
-    let mut pts = 0u64;
-    let frames: Vec<(u64, &[u8])> = stream
-        .packets
-        .iter()
-        .filter(|p| !p.audio)
-        .map(|p| {
-            pts += p.ts_delta;
-            (pts, p.data.as_slice())
-        })
-        .collect();
-    let first = frames.first().map_or(0, |f| f.0);
-    let frames: Vec<(u64, &[u8])> = frames.into_iter().map(|(t, d)| (t - first, d)).collect();
-    let w = u16::try_from(v.width).map_err(|_| MediaError::Input("width too large".into()))?;
-    let h = u16::try_from(v.height).map_err(|_| MediaError::Input("height too large".into()))?;
+    if stream.video.is_none() {
+        return Err(MediaError::Input(
+            "the stream has no video to measure".into(),
+        ));
+    }
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("decoded.ivf");
-    std::fs::write(&path, ivf::write(w, h, v.fps_num, v.fps_den, &frames))?;
+    std::fs::write(&path, ivf::of_stream(stream, ivf::Start::Zero)?)?;
     compare_on(source, &path, span, grid)
 }
 
@@ -99,11 +87,6 @@ pub fn compare(source: &Path, encoded: &Path, seconds: f64) -> Result<Quality, M
         .video
         .ok_or_else(|| MediaError::Input(format!("{} has no video", source.display())))?;
     compare_on(source, encoded, (0.0, seconds), Grid::of(src))
-}
-
-fn utf8(p: &Path) -> Result<&str, MediaError> {
-    p.to_str()
-        .ok_or_else(|| MediaError::Input("path is not utf-8".into()))
 }
 
 pub(crate) fn compare_on(
