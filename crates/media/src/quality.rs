@@ -54,11 +54,15 @@ impl Grid {
 
 /// PSNR and SSIM of the video of `stream` against the first `seconds` of `source`.
 pub fn measure(source: &Path, stream: &Stream, seconds: f64) -> Result<Quality, MediaError> {
-    let info = probe(source)?;
-    let src = info
+    measure_on(source, stream, (0.0, seconds), source_grid(source)?)
+}
+
+/// The grid of `source`'s video (see the module docs).
+fn source_grid(source: &Path) -> Result<Grid, MediaError> {
+    let src = probe(source)?
         .video
         .ok_or_else(|| MediaError::Input(format!("{} has no video", source.display())))?;
-    measure_on(source, stream, (0.0, seconds), Grid::of(src))
+    Ok(Grid::of(src))
 }
 
 /// As [`measure`], against `seconds` of the source from `start` (the stream starts there).
@@ -82,11 +86,7 @@ pub(crate) fn measure_on(
 /// PSNR and SSIM of any decodable file `encoded` (its first video stream) against the first
 /// `seconds` of `source`, on the source's grid (see the module docs).
 pub fn compare(source: &Path, encoded: &Path, seconds: f64) -> Result<Quality, MediaError> {
-    let info = probe(source)?;
-    let src = info
-        .video
-        .ok_or_else(|| MediaError::Input(format!("{} has no video", source.display())))?;
-    compare_on(source, encoded, (0.0, seconds), Grid::of(src))
+    compare_on(source, encoded, (0.0, seconds), source_grid(source)?)
 }
 
 pub(crate) fn compare_on(

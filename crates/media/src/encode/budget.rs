@@ -19,42 +19,57 @@ pub(super) struct Searched {
     pub attempts: u32,
 }
 
-/// The highest rate that fitted and the lowest that overshot, so far.
+/// The step of a search for the rate that lands an encoder on a byte target: proportional to how
+/// far off each try landed, and, since encoders are not monotonic at these rates, kept inside
+/// the bracket of the highest rate that fitted and the lowest that overshot once there is one.
+/// The budget search uses it, and so does the benchmark's search for the baselines' rates.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Bracket {
+pub struct RateBracket {
     fitted: f64,
     overshot: f64,
 }
 
-impl Bracket {
-    const OPEN: Bracket = Bracket {
-        fitted: 0.0,
-        overshot: f64::MAX,
-    };
+impl Default for RateBracket {
+    fn default() -> Self {
+        RateBracket {
+            fitted: 0.0,
+            overshot: f64::MAX,
+        }
+    }
+}
 
-    /// The rate to try after `kbps` gave `size` bytes (audio included) against `budget`: scaled
-    /// by how far off it landed, aiming 2 % under the budget; the encoder is not monotonic at
-    /// these rates, so kept inside the bracket once there is one.
-    fn next(&mut self, kbps: f64, size: u64, budget: u64, audio_bytes: u64) -> f64 {
-        if size <= budget {
+impl RateBracket {
+    /// The rate to try after `kbps` gave `got` bytes where `want` were aimed at (`fits`: the
+    /// try was within the target). Not clamped: each encoder has its own range.
+    pub fn next(&mut self, kbps: f64, got: u64, want: f64, fits: bool) -> f64 {
+        if fits {
             self.fitted = self.fitted.max(kbps);
         } else {
             self.overshot = self.overshot.min(kbps);
         }
-        let target = (budget as f64 * 0.98 - audio_bytes as f64).max(1.0);
-        let mut next = kbps * target / size.saturating_sub(audio_bytes).max(1) as f64;
-        let Bracket { fitted, overshot } = *self;
+        let mut next = kbps * want / got.max(1) as f64;
+        let RateBracket { fitted, overshot } = *self;
         if fitted > 0.0 && overshot < f64::MAX && fitted < overshot {
             if next <= fitted || next >= overshot {
                 next = (fitted * overshot).sqrt();
             }
-        } else if size > budget && next >= kbps {
+        } else if !fits && next >= kbps {
             next = kbps * 0.9;
-        } else if size <= budget && next <= kbps {
+        } else if fits && next <= kbps {
             next = kbps * 1.1;
         }
-        next.clamp(0.5, 20_000.0)
+        next
     }
+}
+
+/// The budget search's step: after `kbps` gave `size` bytes (audio included) against `budget`,
+/// aim the video 2 % under the budget.
+fn next_rate(bracket: &mut RateBracket, kbps: f64, size: u64, budget: u64, audio: u64) -> f64 {
+    let want = (budget as f64 * 0.98 - audio as f64).max(1.0);
+    let got = size.saturating_sub(audio);
+    bracket
+        .next(kbps, got, want, size <= budget)
+        .clamp(0.5, 20_000.0)
 }
 
 /// Encode the whole span at `shape`: once at `kbps` without a budget; with one, searched until the
@@ -69,7 +84,7 @@ pub(super) fn search(
     // The largest result within the budget so far, and the smallest size seen.
     let mut fit: Option<(u64, Video, Vec<Packet>, f64)> = None;
     let mut smallest = u64::MAX;
-    let mut bracket = Bracket::OPEN;
+    let mut bracket = RateBracket::default();
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -103,26 +118,29 @@ pub(super) fn search(
                 ))),
             };
         }
-        kbps = bracket.next(kbps, size, b, audio_bytes);
+        kbps = next_rate(&mut bracket, kbps, size, b, audio_bytes);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Bracket;
+    use super::{next_rate, RateBracket};
 
     #[test]
     fn the_rate_scales_then_stays_in_the_bracket() {
-        let mut b = Bracket::OPEN;
+        let mut b = RateBracket::default();
         // 20 kbit/s gave 2,000 bytes against 1,000 (no audio): halved, aiming 2 % under.
-        let next = b.next(20.0, 2000, 1000, 0);
+        let next = next_rate(&mut b, 20.0, 2000, 1000, 0);
         assert!((next - 9.8).abs() < 1e-9, "{next}");
         // 9.8 fitted with 400 bytes: the scaled guess (24) lies past the overshoot at 20, so
         // the geometric mean of the bracket.
-        let next = b.next(9.8, 400, 1000, 0);
+        let next = next_rate(&mut b, 9.8, 400, 1000, 0);
         assert!((next - (9.8f64 * 20.0).sqrt()).abs() < 1e-9, "{next}");
         // Without a bracket, an overshoot that would not lower the rate lowers it by 10 %.
-        let mut open = Bracket::OPEN;
-        assert!((open.next(10.0, 1100, 1000, 1200) - 9.0).abs() < 1e-9);
+        let mut open = RateBracket::default();
+        assert!((next_rate(&mut open, 10.0, 1100, 1000, 1200) - 9.0).abs() < 1e-9);
+        // The clamp: never under 0.5 kbit/s.
+        let mut low = RateBracket::default();
+        assert!((next_rate(&mut low, 0.6, 100_000, 1000, 0) - 0.5).abs() < 1e-9);
     }
 }

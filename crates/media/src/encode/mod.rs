@@ -12,6 +12,7 @@
 mod args;
 mod audio;
 mod budget;
+pub use budget::RateBracket;
 mod choose;
 mod video;
 
