@@ -289,34 +289,7 @@ impl Record {
                     payload: c.rest().to_vec(),
                 })
             }
-            kind::SEGMENT_HASHES => {
-                let first_index = c.u32("first index")?;
-                let rest = c.rest();
-                if rest.is_empty() || !rest.len().is_multiple_of(32) {
-                    return Err(DecodeError::BadLength {
-                        field: "segment hashes",
-                        len: rest.len(),
-                        expected: 32 * (rest.len() / 32).max(1),
-                    });
-                }
-                let last = u64::from(first_index) + (rest.len() / 32) as u64 - 1;
-                if last > u64::from(u32::MAX) {
-                    return Err(DecodeError::OutOfRange {
-                        field: "last hashed index",
-                        value: last,
-                        min: 0,
-                        max: u64::from(u32::MAX),
-                    });
-                }
-                let hashes = rest
-                    .chunks_exact(32)
-                    .map(|h| h.try_into().unwrap_or([0; 32]))
-                    .collect();
-                Record::SegmentHashes(SegmentHashes {
-                    first_index,
-                    hashes,
-                })
-            }
+            kind::SEGMENT_HASHES => Record::SegmentHashes(decode_segment_hashes(&mut c)?),
             kind::END => {
                 let segment_count = c.u32("segment count")?;
                 let merkle_root = if c.is_empty() {
@@ -353,6 +326,35 @@ impl Record {
         };
         Ok(record)
     }
+}
+
+fn decode_segment_hashes(c: &mut Cursor<'_>) -> Result<SegmentHashes, DecodeError> {
+    let first_index = c.u32("first index")?;
+    let rest = c.rest();
+    if rest.is_empty() || !rest.len().is_multiple_of(32) {
+        return Err(DecodeError::BadLength {
+            field: "segment hashes",
+            len: rest.len(),
+            expected: 32 * (rest.len() / 32).max(1),
+        });
+    }
+    let last = u64::from(first_index) + (rest.len() / 32) as u64 - 1;
+    if last > u64::from(u32::MAX) {
+        return Err(DecodeError::OutOfRange {
+            field: "last hashed index",
+            value: last,
+            min: 0,
+            max: u64::from(u32::MAX),
+        });
+    }
+    let hashes = rest
+        .chunks_exact(32)
+        .map(|h| h.try_into().unwrap_or([0; 32]))
+        .collect();
+    Ok(SegmentHashes {
+        first_index,
+        hashes,
+    })
 }
 
 fn decode_branch(c: &mut Cursor<'_>) -> Result<Branch, DecodeError> {

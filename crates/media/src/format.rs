@@ -230,11 +230,30 @@ impl Stream {
             return Err(FormatError::Version(version));
         }
         let mut r = Rd(&b[5..]);
+        let video = Self::video_header(&mut r)?;
+        let audio = Self::audio_header(&mut r, version)?;
+        let mut packets = Vec::new();
+        while !r.0.is_empty() {
+            match Self::packet(&mut r, video.is_some(), audio.map(|a| a.codec)) {
+                Ok(p) => packets.push(p),
+                Err(FormatError::Truncated(_)) if prefix => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Stream {
+            video,
+            audio,
+            packets,
+        })
+    }
+
+    /// Width, height and frame rate; all zero for a stream without video.
+    fn video_header(r: &mut Rd<'_>) -> Result<Option<Video>, FormatError> {
         let width = r.ranged("width", 0, 16384)? as u32;
         let height = r.ranged("height", 0, 16384)? as u32;
         let fps_num = r.ranged("fps numerator", 0, 1000)? as u32;
         let fps_den = r.ranged("fps denominator", 0, 1000)? as u32;
-        let video = if width == 0 {
+        Ok(if width == 0 {
             if height != 0 || fps_num != 0 || fps_den != 0 {
                 return Err(FormatError::Range {
                     field: "video fields without video",
@@ -259,7 +278,11 @@ impl Stream {
                 fps_num,
                 fps_den,
             })
-        };
+        })
+    }
+
+    /// Sample rate, channels, pre-skip, and in v2 the codec; channels 0 for no audio.
+    fn audio_header(r: &mut Rd<'_>, version: u8) -> Result<Option<Audio>, FormatError> {
         let sample_rate = r.ranged("sample rate", 0, 192_000)? as u32;
         let channels = r.byte("channels")?;
         if channels > 2 {
@@ -311,25 +334,12 @@ impl Stream {
         } else {
             AudioCodec::Opus
         };
-        let audio = (channels > 0).then_some(Audio {
+        Ok((channels > 0).then_some(Audio {
             sample_rate,
             channels,
             pre_skip,
             codec,
-        });
-        let mut packets = Vec::new();
-        while !r.0.is_empty() {
-            match Self::packet(&mut r, video.is_some(), audio.map(|a| a.codec)) {
-                Ok(p) => packets.push(p),
-                Err(FormatError::Truncated(_)) if prefix => break,
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(Stream {
-            video,
-            audio,
-            packets,
-        })
+        }))
     }
 
     fn packet(
