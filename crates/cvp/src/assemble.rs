@@ -384,13 +384,7 @@ impl Assembler {
     /// The whole stream, once complete and matching the root. A header without a root yields the
     /// bytes unverified only through [`Assembler::finish_unverified`].
     pub fn finish(&self) -> Result<Vec<u8>, AssembleError> {
-        let need = self.header().segment_count.ok_or(AssembleError::Open)?;
-        if self.received() != need {
-            return Err(AssembleError::Incomplete {
-                have: self.received(),
-                need,
-            });
-        }
+        let need = self.complete()?;
         if !self.tracker.is_verified_complete() {
             return Err(AssembleError::RootMismatch);
         }
@@ -400,6 +394,11 @@ impl Assembler {
     /// The stream without a root check, for content whose header states no root (live streams
     /// closed without one). Callers must show it as unverified.
     pub fn finish_unverified(&self) -> Result<Vec<u8>, AssembleError> {
+        Ok(self.prefix_bytes(self.complete()?))
+    }
+
+    /// The segment count, once every segment is in.
+    fn complete(&self) -> Result<u32, AssembleError> {
         let need = self.header().segment_count.ok_or(AssembleError::Open)?;
         if self.received() != need {
             return Err(AssembleError::Incomplete {
@@ -407,6 +406,6 @@ impl Assembler {
                 need,
             });
         }
-        Ok(self.prefix_bytes(need))
+        Ok(need)
     }
 }

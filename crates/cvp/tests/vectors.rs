@@ -105,3 +105,20 @@ fn carrier_vectors_yield_their_units() {
     }
     assert!(n >= 1, "the spec lost its carrier vector");
 }
+
+/// The signed choice vector's BIP340 signature verifies: the tagged hash it signs is the one the
+/// vector was made with (`SHA-256(T || T || content id || varint(branch) || varint(option))`).
+#[test]
+fn the_choice_vector_signature_verifies() {
+    let vs = vectors();
+    let v = vs.iter().find(|v| v["name"] == "choice-signed").unwrap();
+    let Record::Choice(mut c) =
+        Record::decode(&hex::decode(v["hex"].as_str().unwrap()).unwrap()).unwrap()
+    else {
+        panic!("vector type changed");
+    };
+    let key = c.signature.as_ref().unwrap().pubkey;
+    assert_eq!(c.verified_signer().map(|k| k.serialize()), Some(key));
+    c.branch_id += 1;
+    assert_eq!(c.verified_signer(), None, "the signature covers the branch");
+}
