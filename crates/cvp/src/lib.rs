@@ -15,6 +15,7 @@ mod error;
 mod header;
 pub mod lineage;
 pub mod merkle;
+pub mod rawblock;
 mod record;
 pub mod serde_hex;
 mod tlv;

@@ -1,6 +1,6 @@
 //! Scan throughput on a synthetic mainnet-like chain: blocks of about 1.5 MB of P2WPKH and P2TR
 //! spends with a few CVP records among them, with a real coinbase, Merkle root and witness
-//! commitment. Ours (`index::rawblock`): walk transaction spans by length, check the header's hash,
+//! commitment. Ours (`cvp::rawblock`): walk transaction spans by length, check the header's hash,
 //! the Merkle root and the witness commitment from those spans, flag the transactions whose
 //! OP_RETURN or envelope pushes start with `CV`, decode only those. Baseline in the same run, the
 //! same work with rust-bitcoin: deserialize every block, check its hash, Merkle root and witness
@@ -167,7 +167,7 @@ fn main() {
     let mut found = 0;
     for _ in 0..reps {
         for (b, hash) in blocks.iter().zip(&hashes) {
-            for span in index::rawblock::cvp_candidates(b, hash).unwrap() {
+            for span in cvp::rawblock::cvp_candidates(b, hash).unwrap() {
                 let tx: Transaction = deserialize(&b[span]).unwrap();
                 found += cvp::carrier::records_in_tx(&tx)
                     .iter()

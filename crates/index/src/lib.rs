@@ -2,8 +2,8 @@
 //! attribute them with the lineage rule, verify each content, and publish the catalog as
 //! immutable [`Snapshot`]s whose bytes are read from the store by range.
 //!
-//! - [`rawblock`]: raw blocks walked by length, checked against their hash, Merkle root and witness
-//!   commitment, and searched for transactions that may carry CVP units.
+//! - `cvp::rawblock`: raw blocks walked by length, checked against their hash, Merkle root and
+//!   witness commitment, and searched for transactions that may carry CVP units.
 //! - [`store`]: the redb index (schema: docs/index-schema.md).
 //! - [`Indexer`] (`scanner.rs`): the one scanner, blocks and mempool, reorgs, retries.
 //! - `catalog.rs`: lineage attribution and per-segment bookkeeping (no bytes).
@@ -12,7 +12,6 @@
 
 mod catalog;
 pub mod publisher;
-pub mod rawblock;
 mod scanner;
 mod snapshot;
 pub mod store;
@@ -20,4 +19,4 @@ pub mod store;
 pub use catalog::{Catalog, Content, SegSource};
 pub use publisher::Publisher;
 pub use scanner::{IndexError, Indexer, PollReport};
-pub use snapshot::{ContentState, ContentSummary, ReadError, Snapshot};
+pub use snapshot::{ContentState, ContentSummary, Published, ReadError, Snapshot};

@@ -8,7 +8,7 @@
 //!   (mined, replaced, evicted) drop out, and only txids not seen before are fetched.
 
 use crate::catalog::Catalog;
-use crate::rawblock::{self, BlockError};
+use cvp::rawblock::{self, BlockError};
 use crate::snapshot::Snapshot;
 use crate::store::{Store, StoreError};
 use bitcoin::{BlockHash, Transaction, Txid};

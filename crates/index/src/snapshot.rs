@@ -324,3 +324,28 @@ fn count_forgeries(catalog: &Catalog, summaries: &mut [ContentSummary]) {
         }
     }
 }
+
+/// The snapshot readers use now, shared between the scanner (which swaps in each new state
+/// whole) and the gateway's handlers (which take an `Arc` of it per request: no copy, no lock held
+/// while serving).
+#[derive(Debug, Clone)]
+pub struct Published(Arc<std::sync::RwLock<Arc<Snapshot>>>);
+
+impl Published {
+    /// Start with `snapshot`.
+    pub fn new(snapshot: Arc<Snapshot>) -> Self {
+        Published(Arc::new(std::sync::RwLock::new(snapshot)))
+    }
+
+    /// The current state.
+    pub fn get(&self) -> Arc<Snapshot> {
+        let guard = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(&guard)
+    }
+
+    /// Swap in a new state.
+    pub fn set(&self, snapshot: Arc<Snapshot>) {
+        let mut guard = self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *guard = snapshot;
+    }
+}

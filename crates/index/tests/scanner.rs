@@ -334,3 +334,76 @@ fn reads_by_range_cross_segments_and_refuse_what_is_not_verified() {
         )
         .is_err());
 }
+
+/// The devnet's Esplora API behind a layer that answers 503 or 429 to a third of the requests.
+fn serve_flaky(d: &Devnet) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let d = d.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let n = std::sync::Arc::new(AtomicU64::new(1));
+            let app = devnet::http::router(d).layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    let n = std::sync::Arc::clone(&n);
+                    async move {
+                        let x = n
+                            .fetch_add(1, Ordering::Relaxed)
+                            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                        match (x >> 40) % 6 {
+                            0 => axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                            1 => axum::http::StatusCode::TOO_MANY_REQUESTS.into_response(),
+                            _ => next.run(req).await,
+                        }
+                    }
+                },
+            ));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    format!("http://{}", rx.recv().unwrap())
+}
+
+use axum::response::IntoResponse;
+
+#[test]
+fn an_esplora_server_that_answers_429_and_503_at_random_never_unwinds_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = devnet(&dir);
+    let data = film(50_000);
+    let (id, _) = publish(&d, 45, &data, "Over HTTP", Carrier::OpReturn);
+    d.mine(3, &d.faucet_script()).unwrap();
+    let esplora = chain::esplora::EsploraBackend::new(&serve_flaky(&d), bitcoin::Network::Regtest);
+    let mut ix = Indexer::open(&dir.path().join("index.redb"))
+        .unwrap()
+        .with_retry(Retry {
+            attempts: 2,
+            first_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(1),
+        });
+    let (mut last, mut errors, mut statuses) = (None, 0, std::collections::BTreeSet::new());
+    for _ in 0..300 {
+        if let Err(e) = ix.poll(&esplora) {
+            match &e {
+                IndexError::Chain(c) => {
+                    assert!(c.is_transient(), "{e}");
+                    statuses.extend(c.http_status());
+                }
+                other => panic!("{other}"),
+            }
+            errors += 1;
+        }
+        let cursor = ix.cursor().unwrap().map(|c| c.0);
+        assert!(cursor >= last, "the cursor went back from {last:?} to {cursor:?}");
+        last = cursor;
+        if cursor == Some(d.tip().height) && ix.snapshot().summary(&id).is_some() {
+            break;
+        }
+    }
+    assert!(errors > 0);
+    assert!(statuses.iter().all(|s| *s == 429 || *s == 503), "{statuses:?}");
+    assert_eq!(ix.reorgs, 0);
+    assert_eq!(ix.snapshot().read_all(&id).unwrap(), data);
+}

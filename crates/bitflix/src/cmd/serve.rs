@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::mpsc::Receiver;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Serve the catalog and player.
@@ -62,7 +62,7 @@ pub fn next_change(changes: Option<&Receiver<ChainEvent>>, every: Duration) -> b
 pub fn follow(
     backend: Arc<dyn ChainBackend>,
     mut ix: Indexer,
-    catalog: server::SharedCatalog,
+    published: index::Published,
     every: Duration,
 ) {
     let changes = Arc::clone(&backend)
@@ -73,13 +73,9 @@ pub fn follow(
         .name("indexer".into())
         .spawn(move || loop {
             next_change(changes.as_ref(), every);
-            if let Err(e) = ix.poll(backend.as_ref()) {
-                tracing::warn!("index: {e}");
-                continue;
-            }
-            match catalog.write() {
-                Ok(mut c) => *c = ix.catalog.clone(),
-                Err(_) => return,
+            match ix.poll(backend.as_ref()) {
+                Ok(_) => published.set(ix.snapshot()),
+                Err(e) => tracing::warn!("index: {e}"),
             }
         });
 }
@@ -93,11 +89,11 @@ pub fn serve_blocking(
 ) -> anyhow::Result<ServeOut> {
     let mut ix = Indexer::open(index_path)?;
     ix.poll(backend.as_ref()).context("indexing the chain")?;
-    let catalog: server::SharedCatalog = Arc::new(RwLock::new(ix.catalog.clone()));
+    let published = index::Published::new(ix.snapshot());
     follow(
         Arc::clone(&backend),
         ix,
-        Arc::clone(&catalog),
+        published.clone(),
         Duration::from_secs(2),
     );
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -107,7 +103,7 @@ pub fn serve_blocking(
             .await
             .with_context(|| format!("binding {listen}"))?;
         announce(&url);
-        server::serve(listener, catalog, crate::signal::shutdown())
+        server::serve(listener, published, crate::signal::shutdown())
             .await
             .context("serving")
     })?;

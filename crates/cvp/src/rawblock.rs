@@ -6,7 +6,8 @@
 //! so a backend (or a man in the middle of `esplora:http://`) that alters one byte of a block,
 //! witness included, is caught. A transaction is a *candidate* when an OP_RETURN output's pushes,
 //! or the pushes after an `OP_FALSE OP_IF` in a witness item, start with `CV`: however a unit is
-//! split over pushes, it is found (the decoder in `cvp` then decides).
+//! split over pushes, it is found (the decoders of this crate then decide). No I/O: the index's
+//! scanner feeds it what a backend sent.
 
 use bitcoin::hashes::{sha256d, Hash, HashEngine};
 use bitcoin::BlockHash;
@@ -241,7 +242,7 @@ fn pushes_start_with_magic(script: &[u8]) -> bool {
             have += 1;
         }
     }
-    got == cvp::MAGIC
+    got == crate::MAGIC
 }
 
 /// True when a witness item holds `OP_FALSE OP_IF` followed by pushes that start with `CV`.
