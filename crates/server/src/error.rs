@@ -42,6 +42,10 @@ impl IntoResponse for ApiError {
             serde_json::json!({ "error": self.to_string() }).to_string(),
         )
             .into_response();
+        resp.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        );
         if let ApiError::RangeNotSatisfiable(len) = self {
             if let Ok(v) = format!("bytes */{len}").parse() {
                 resp.headers_mut()

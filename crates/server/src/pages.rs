@@ -1,5 +1,6 @@
 //! The HTML pages. Every value from the chain is escaped: titles are attacker-controlled.
 
+use crate::content::{classify, Kind};
 use index::{ContentState, ContentSummary};
 
 fn esc(s: &str) -> String {
@@ -40,13 +41,37 @@ fn duration(ms: Option<u64>) -> String {
     })
 }
 
+/// A page: no inline script or style (the CSP allows only `/static`).
 fn page(head: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>{head}</title>\
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse}}\
-td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}.bar{{background:#eee;height:1em;width:100%}}\
-.bar div{{background:#f7931a;height:1em}}video{{width:100%;background:#000}}</style></head><body>{body}</body></html>"
+<link rel=stylesheet href=\"/static/bitflix.css\"></head><body>{body}</body></html>"
     )
+}
+
+/// The player for a content, or, for what is not audio or video, a link to its sandbox.
+fn player(s: &ContentSummary) -> String {
+    let id = s.id;
+    let kind = classify(&s.header.media_type);
+    let video =
+        matches!(kind, Kind::Cvpm) || matches!(kind, Kind::Media(t) if t.starts_with("video/"));
+    if video {
+        return format!(
+            "<video id=v controls autoplay muted playsinline src=\"/api/content/{id}/file\"></video>\
+<script src=\"/static/watch.js\"></script>"
+        );
+    }
+    match kind {
+        Kind::Cvpm | Kind::Media(_) => {
+            format!("<audio controls src=\"/api/content/{id}/file\"></audio>")
+        }
+        Kind::Document(_) | Kind::Download => format!(
+            "<p>This content is declared <code>{t}</code>: it is not audio or video, so it is not \
+shown on this site. <a href=\"/sandbox/{id}\" rel=noopener>Open it in a sandbox</a> (a separate, \
+opaque origin) or <a href=\"/api/content/{id}/stream\">download its bytes</a>.</p>",
+            t = esc(&s.header.media_type)
+        ),
+    }
 }
 
 /// The catalog page.
@@ -126,15 +151,11 @@ pub(crate) fn watch(s: &ContentSummary) -> String {
         &title(s),
         &format!(
             "<p><a href=\"/\">&larr; catalog</a></p><h1>{t}</h1>\
-<video id=v controls autoplay muted playsinline src=\"/api/content/{id}/file\"></video>\
+{player}\
 <p>{v} of {n} segments on chain and verified ({pct:.0} %), in {tx} transactions, blocks {fb}&ndash;{lb}; cost on chain: {cost}; state: {st}.</p>\
-<div class=bar><div style=\"width:{pct:.1}%\"></div></div>{chart}{flaws}\
-<script>const v=document.getElementById('v');let ttff='';\
-function report(){{document.title='w='+v.videoWidth+' t='+v.currentTime.toFixed(2)+ttff;}}\
-if(v.requestVideoFrameCallback){{v.requestVideoFrameCallback(()=>{{ttff=' ttff='+performance.now().toFixed(0);report();}});}}\
-v.addEventListener('timeupdate',report);v.addEventListener('loadedmetadata',report);</script>",
+<progress max=100 value=\"{pct:.1}\"></progress>{chart}{flaws}",
             t = title(s),
-            id = s.id,
+            player = player(s),
             v = s.segments_verified,
             n = total,
             tx = s.transactions,
