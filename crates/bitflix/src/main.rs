@@ -16,6 +16,11 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = cmd::Cli::parse();
     init_tracing(cli.global.verbose);
+    // The servers hold up to a few hundred connections each, next to the index and the chain's
+    // files: use all the descriptors the system allows.
+    if let Err(e) = httpd::raise_fd_limit() {
+        tracing::debug!("could not raise the open-file limit: {e}");
+    }
     match cmd::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,7 +1,8 @@
 //! The devnet over the Esplora HTTP API: the endpoints a client uses to follow the chain, read
 //! blocks and transactions, find an address's coins and broadcast. Bad input gets a 4xx with a
 //! reason; the devnet keeps running. The same port answers a subset of Bitcoin Core's JSON-RPC and
-//! REST ([`crate::rpc`]).
+//! REST ([`crate::rpc`]). It is served within [`httpd`]'s connection limits and timeouts, and a
+//! request (a slowly sent body included) gets [`REQUEST_TIMEOUT`] at most.
 
 use crate::{esplora_json, Devnet};
 use axum::body::Bytes;
@@ -18,6 +19,9 @@ use std::str::FromStr;
 
 /// Largest POST body: a standard transaction is at most 400,000 WU, so 400 kB raw, 800 kB hex.
 const MAX_BODY: usize = 1_000_000;
+
+/// Longest a request may take, reading its body included.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The Esplora router over a devnet.
 pub fn router(devnet: Devnet) -> Router {
@@ -61,18 +65,20 @@ pub fn router(devnet: Devnet) -> Router {
         .merge(crate::rpc::routes())
         .fallback(|| async { (StatusCode::NOT_FOUND, "unknown endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .with_state(devnet)
 }
 
-/// Serve the router on `listener` until `shutdown` resolves.
+/// Serve the router on `listener` until `shutdown` resolves, within [`httpd::Limits::default`].
 pub async fn serve(
     devnet: Devnet,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(devnet))
-        .with_graceful_shutdown(shutdown)
-        .await
+    httpd::serve(listener, router(devnet), httpd::Limits::default(), shutdown).await
 }
 
 fn bad(msg: impl Into<String>) -> Response {

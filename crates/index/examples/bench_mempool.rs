@@ -130,7 +130,9 @@ fn main() {
         return child(n.parse().unwrap());
     }
     let exe = std::env::current_exe().unwrap();
-    println!("mempool\tfetched\tfirst poll s\tcpu s\tthen fetched\tnext poll ms\tcpu s\trss MB\tpeak MB");
+    println!(
+        "mempool\tfetched\tfirst poll s\tcpu s\tthen fetched\tnext poll ms\tcpu s\trss MB\tpeak MB"
+    );
     for n in [0u32, 300_000] {
         let out = std::process::Command::new(&exe)
             .arg(n.to_string())

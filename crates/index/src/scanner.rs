@@ -8,11 +8,11 @@
 //!   (mined, replaced, evicted) drop out, and only txids not seen before are fetched.
 
 use crate::catalog::Catalog;
-use cvp::rawblock::{self, BlockError};
 use crate::snapshot::Snapshot;
 use crate::store::{Store, StoreError};
 use bitcoin::{BlockHash, Transaction, Txid};
 use chain::{ChainBackend, ChainError, Retry};
+use cvp::rawblock::{self, BlockError};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
@@ -73,7 +73,16 @@ pub struct Indexer {
 impl Indexer {
     /// Open the store at `path` and rebuild the catalog from it.
     pub fn open(path: &Path) -> Result<Indexer, IndexError> {
-        let store = Arc::new(Store::open(path)?);
+        Indexer::with_store(Store::open(path)?)
+    }
+
+    /// An indexer whose store lives in memory only (tests, one-off scans).
+    pub fn in_memory() -> Result<Indexer, IndexError> {
+        Indexer::with_store(Store::in_memory()?)
+    }
+
+    fn with_store(store: Store) -> Result<Indexer, IndexError> {
+        let store = Arc::new(store);
         let mempool_cvp = store.mempool()?.into_iter().map(|(t, _)| t).collect();
         let mut ix = Indexer {
             snapshot: Arc::new(Snapshot::empty(Arc::clone(&store))),

@@ -339,13 +339,19 @@ impl Published {
 
     /// The current state.
     pub fn get(&self) -> Arc<Snapshot> {
-        let guard = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let guard = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         Arc::clone(&guard)
     }
 
     /// Swap in a new state.
     pub fn set(&self, snapshot: Arc<Snapshot>) {
-        let mut guard = self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *guard = snapshot;
     }
 }

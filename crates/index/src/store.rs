@@ -144,12 +144,31 @@ impl Store {
         Store::init(path)
     }
 
+    /// A store in memory only (tests, one-off scans): the same tables, nothing on disk.
+    pub fn in_memory() -> Result<Store, StoreError> {
+        let path = PathBuf::from("(memory)");
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(|e| StoreError::Db {
+                path: path.clone(),
+                source: Box::new(redb::Error::from(e)),
+            })?;
+        Store::prepare(db, &path)
+    }
+
     fn init(path: &Path) -> Result<Store, StoreError> {
+        let db = Database::create(path).map_err(|e| StoreError::Db {
+            path: path.into(),
+            source: Box::new(redb::Error::from(e)),
+        })?;
+        Store::prepare(db, path)
+    }
+
+    fn prepare(db: Database, path: &Path) -> Result<Store, StoreError> {
         let err = |e: redb::Error| StoreError::Db {
             path: path.into(),
             source: Box::new(e),
         };
-        let db = Database::create(path).map_err(|e| err(e.into()))?;
         let store = Store {
             db,
             path: path.into(),

@@ -396,14 +396,20 @@ fn an_esplora_server_that_answers_429_and_503_at_random_never_unwinds_the_index(
             errors += 1;
         }
         let cursor = ix.cursor().unwrap().map(|c| c.0);
-        assert!(cursor >= last, "the cursor went back from {last:?} to {cursor:?}");
+        assert!(
+            cursor >= last,
+            "the cursor went back from {last:?} to {cursor:?}"
+        );
         last = cursor;
         if cursor == Some(d.tip().height) && ix.snapshot().summary(&id).is_some() {
             break;
         }
     }
     assert!(errors > 0);
-    assert!(statuses.iter().all(|s| *s == 429 || *s == 503), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 429 || *s == 503),
+        "{statuses:?}"
+    );
     assert_eq!(ix.reorgs, 0);
     assert_eq!(ix.snapshot().read_all(&id).unwrap(), data);
 }

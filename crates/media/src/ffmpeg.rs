@@ -1,8 +1,11 @@
 //! Running Debian's ffmpeg and ffprobe, with errors that say what to do.
 
 use std::ffi::OsStr;
+use std::io::Read;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// Media errors.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +41,9 @@ pub enum MediaError {
     /// A file could not be read or written.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The caller cancelled the run; the tool was killed.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// A path as the `&str` an argument list takes (ffmpeg's arguments are text).
@@ -58,26 +64,77 @@ pub(crate) fn run_stderr<S: AsRef<OsStr>>(
     Ok(String::from_utf8_lossy(&run_output(tool, args)?.stderr).into_owned())
 }
 
+fn spawn_error(tool: &'static str, e: std::io::Error) -> MediaError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        MediaError::Missing(tool)
+    } else {
+        MediaError::Io(e)
+    }
+}
+
+/// A failed run, with the last lines the tool printed.
+fn failed(tool: &'static str, stderr: &[u8]) -> MediaError {
+    let err = String::from_utf8_lossy(stderr);
+    let tail: Vec<&str> = err.lines().rev().take(3).collect();
+    MediaError::Tool {
+        tool,
+        message: tail.into_iter().rev().collect::<Vec<_>>().join(" / "),
+    }
+}
+
 fn run_output<S: AsRef<OsStr>>(
     tool: &'static str,
     args: &[S],
 ) -> Result<std::process::Output, MediaError> {
-    let out = Command::new(tool).args(args).output().map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            MediaError::Missing(tool)
-        } else {
-            MediaError::Io(e)
-        }
-    })?;
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .map_err(|e| spawn_error(tool, e))?;
     if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = err.lines().rev().take(3).collect();
-        return Err(MediaError::Tool {
-            tool,
-            message: tail.into_iter().rev().collect::<Vec<_>>().join(" / "),
-        });
+        return Err(failed(tool, &out.stderr));
     }
     Ok(out)
+}
+
+/// Run a tool whose output goes to files, until it ends or `cancel` is set: then it is killed
+/// and reaped, and the answer is [`MediaError::Cancelled`].
+pub(crate) fn run_until(
+    tool: &'static str,
+    args: &[&str],
+    cancel: &AtomicBool,
+) -> Result<(), MediaError> {
+    let mut child = Command::new(tool)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| spawn_error(tool, e))?;
+    let stderr = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut e) = stderr {
+            let _ = e.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if cancel.load(Ordering::Relaxed) {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = reader.join();
+            return Err(MediaError::Cancelled);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stderr = reader.join().unwrap_or_default();
+    if !status.success() {
+        return Err(failed(tool, &stderr));
+    }
+    Ok(())
 }
 
 /// What ffprobe says about a file.

@@ -2,10 +2,11 @@
 //! Ogg and letting ffmpeg copy the packets into the container (no re-encoding). Codec 2 audio,
 //! which browsers do not play, is transcoded to Opus on the way (the video is still copied).
 
-use crate::ffmpeg::{run, MediaError};
+use crate::ffmpeg::{run_until, MediaError};
 use crate::format::{Audio, AudioCodec, FormatError, Stream};
 use crate::{ivf, ogg, opus};
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 /// The container written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,16 @@ pub fn to_webm(stream: &Stream, out: &Path) -> Result<(), MediaError> {
 
 /// Write `stream` in `container` at `out` (temporary name, then renamed).
 pub fn to_file(stream: &Stream, out: &Path, container: Container) -> Result<(), MediaError> {
+    to_file_until(stream, out, container, &AtomicBool::new(false))
+}
+
+/// [`to_file`], killing ffmpeg as soon as `cancel` is set ([`MediaError::Cancelled`]).
+pub fn to_file_until(
+    stream: &Stream,
+    out: &Path,
+    container: Container,
+    cancel: &AtomicBool,
+) -> Result<(), MediaError> {
     let dir = tempfile::tempdir()?;
     let mut args: Vec<String> = vec!["-y".into(), "-v".into(), "error".into()];
     if stream.video.is_some() {
@@ -70,7 +81,8 @@ pub fn to_file(stream: &Stream, out: &Path, container: Container) -> Result<(), 
         args.extend(["-c:a", "libopus", "-b:a", "12k", "-application", "voip"].map(String::from));
     }
     args.extend(["-f".into(), format.into(), tmp.display().to_string()]);
-    run("ffmpeg", &args)?;
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_until("ffmpeg", &argv, cancel)?;
     let part = out.with_extension("part");
     std::fs::copy(&tmp, &part)?;
     std::fs::rename(&part, out)?;

@@ -1,58 +1,96 @@
 //! `bitflix serve`: the gateway. [`app`] builds the router (tested with `oneshot`); [`serve`]
-//! runs it with graceful shutdown. Pages: the catalog (`/`) and a watch page per content
-//! (`/watch/{id}`); JSON API under `/api`; the verified file at `/api/content/{id}/file` with HTTP
-//! Range support so players can seek.
+//! runs it with graceful shutdown behind the connection limits of [`httpd`]. Pages: the catalog
+//! (`/`) and a watch page per content (`/watch/{id}`), their script and style under `/static`;
+//! JSON API under `/api`; a content's file at `/api/content/{id}/file` (audio and video only, with
+//! HTTP Range support so players can seek) and `/sandbox/{id}` (anything, in an opaque origin):
+//! see [`content`]. Every response carries a CSP, `nosniff` and `no-referrer` ([`security`]).
 
+mod content;
 mod error;
 mod openapi;
 mod pages;
 mod range;
+mod rewrap;
+mod security;
+mod source;
 
 pub use error::ApiError;
+pub use rewrap::{RewrapLimits, Rewrapper};
 
 use axum::extract::{FromRef, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use bitcoin::Txid;
-use index::{Catalog, ContentSummary};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use index::{ContentSummary, Published};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// The catalog the server shows, shared with the scanner that fills it.
-pub type SharedCatalog = Arc<RwLock<Catalog>>;
-
-/// Rewrapped WebM files, by content and verified length (a film still arriving gets a new entry
-/// as it grows).
-type WebmCache = Arc<Mutex<HashMap<(Txid, usize), Arc<Vec<u8>>>>>;
+pub use index::Published as SharedCatalog;
 
 #[derive(Clone)]
 struct AppState {
-    catalog: SharedCatalog,
-    webm: WebmCache,
+    published: Published,
+    view: Arc<View>,
+    rewrap: Arc<Rewrapper>,
 }
 
-impl FromRef<AppState> for SharedCatalog {
-    fn from_ref(s: &AppState) -> SharedCatalog {
-        Arc::clone(&s.catalog)
+impl FromRef<AppState> for Published {
+    fn from_ref(s: &AppState) -> Published {
+        s.published.clone()
     }
 }
 
-/// The router.
-pub fn app(catalog: SharedCatalog) -> Router {
+/// How this gateway's viewer sees the catalog.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    /// Publisher keys (or fingerprints) the viewer trusts. When any is given, the catalog lists
+    /// only their contents unless asked for all (`?all=1`).
+    pub trusted: Vec<String>,
+}
+
+impl View {
+    /// True when `s` comes from a trusted publisher.
+    pub fn trusts(&self, s: &ContentSummary) -> bool {
+        s.publisher
+            .as_ref()
+            .is_some_and(|p| self.trusted.iter().any(|t| p.matches(t)))
+    }
+}
+
+/// The router, with the default rewrap limits and no trusted publishers.
+pub fn app(published: Published) -> Router {
+    app_with(
+        published,
+        View::default(),
+        Rewrapper::new(RewrapLimits::default()),
+    )
+}
+
+/// The router for `view`, rewrapping films through `rewrap`.
+pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Router {
     let state = AppState {
-        catalog,
-        webm: Arc::default(),
+        published,
+        view: Arc::new(view),
+        rewrap,
     };
     Router::new()
         .route("/", get(catalog_page))
         .route("/watch/{id}", get(watch_page))
+        .route(
+            "/static/bitflix.css",
+            get(|| asset("text/css", include_str!("../static/bitflix.css"))),
+        )
+        .route(
+            "/static/watch.js",
+            get(|| asset("text/javascript", include_str!("../static/watch.js"))),
+        )
         .route("/api/catalog", get(api_catalog))
         .route("/api/content/{id}", get(api_content))
-        .route("/api/content/{id}/file", get(api_file))
-        .route("/api/content/{id}/stream", get(api_stream))
+        .route("/api/content/{id}/file", get(content::file))
+        .route("/api/content/{id}/stream", get(content::stream))
+        .route("/sandbox/{id}", get(content::sandbox))
         .route(
             "/api/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -62,54 +100,41 @@ pub fn app(catalog: SharedCatalog) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        .layer(axum::middleware::map_response(security::headers))
         .with_state(state)
 }
 
-/// Serve `app` on `listener` until `shutdown` resolves.
+/// Serve `app` on `listener` until `shutdown` resolves, within [`httpd::Limits::default`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    catalog: SharedCatalog,
+    published: Published,
+    view: View,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(catalog))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = app_with(published, view, Rewrapper::new(RewrapLimits::default()));
+    httpd::serve(listener, app, httpd::Limits::default(), shutdown).await
 }
 
-/// The verified CVPM bytes of a film as WebM (the whole stream, or the whole packets of a film
-/// still arriving), rewrapped once per verified length.
-async fn webm(cache: &WebmCache, id: Txid, cvpm: Vec<u8>) -> Result<Arc<Vec<u8>>, ApiError> {
-    let key = (id, cvpm.len());
-    if let Some(hit) = cache
-        .lock()
-        .map_err(|_| ApiError::Internal("cache lock poisoned".into()))?
-        .get(&key)
-    {
-        return Ok(Arc::clone(hit));
-    }
-    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-        let stream = media::format::Stream::decode_prefix(&cvpm).map_err(|e| e.to_string())?;
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let out = dir.path().join("film.webm");
-        media::rewrap::to_webm(&stream, &out).map_err(|e| e.to_string())?;
-        std::fs::read(&out).map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| {
-        ApiError::Unplayable(format!(
-            "content {id} is declared video/x-cvpm but does not rewrap: {e}"
-        ))
-    })?;
-    let bytes = Arc::new(bytes);
-    let mut c = cache
-        .lock()
-        .map_err(|_| ApiError::Internal("cache lock poisoned".into()))?;
-    if c.len() >= 16 {
-        c.clear(); // a small bound; films are small
-    }
-    c.insert(key, Arc::clone(&bytes));
-    Ok(bytes)
+async fn asset(mime: &'static str, body: &'static str) -> Response {
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    resp
+}
+
+fn page(html: String) -> Response {
+    let mut resp = Html(html).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(security::PAGE_CSP),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
 
 fn parse_id(id: &str) -> Result<Txid, ApiError> {
@@ -122,122 +147,107 @@ fn parse_id(id: &str) -> Result<Txid, ApiError> {
         .map_err(|_| ApiError::BadRequest("a content id is 64 hex characters".into()))
 }
 
-fn summaries(catalog: &SharedCatalog) -> Result<Vec<ContentSummary>, ApiError> {
-    let c = catalog
-        .read()
-        .map_err(|_| ApiError::Internal("catalog lock poisoned".into()))?;
-    Ok(c.summaries())
+/// The query of the catalog routes: `all=1` lists every publisher's contents even when some are
+/// trusted; `q` filters by title.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct CatalogQuery {
+    #[serde(default)]
+    all: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
 }
 
-fn summary(catalog: &SharedCatalog, id: &str) -> Result<ContentSummary, ApiError> {
-    let id = parse_id(id)?;
-    let c = catalog
-        .read()
-        .map_err(|_| ApiError::Internal("catalog lock poisoned".into()))?;
-    c.get(&id)
-        .map(|x| c.summary(x))
-        .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))
+/// The contents the catalog lists for `query`, with whether each publisher is trusted.
+fn listed<'a>(
+    snapshot: &'a index::Snapshot,
+    view: &View,
+    query: &CatalogQuery,
+) -> Vec<(&'a ContentSummary, bool)> {
+    let all = view.trusted.is_empty() || query.all.as_deref().is_some_and(|a| a == "1");
+    let needle = query
+        .q
+        .as_deref()
+        .map(index::publisher::normalize_title)
+        .filter(|q| !q.is_empty());
+    snapshot
+        .summaries()
+        .iter()
+        .map(|s| (s, view.trusts(s)))
+        .filter(|(_, trusted)| all || *trusted)
+        .filter(|(s, _)| {
+            needle.as_deref().is_none_or(|n| {
+                s.header
+                    .title
+                    .as_deref()
+                    .is_some_and(|t| index::publisher::normalize_title(t).contains(n))
+            })
+        })
+        .collect()
 }
 
-async fn catalog_page(State(c): State<SharedCatalog>) -> Result<Html<String>, ApiError> {
-    Ok(Html(pages::catalog(&summaries(&c)?)))
+async fn catalog_page(
+    State(st): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<CatalogQuery>,
+) -> Result<Response, ApiError> {
+    let snap = st.published.get();
+    let items = listed(&snap, &st.view, &q);
+    Ok(page(pages::catalog(&items, !st.view.trusted.is_empty())))
 }
 
 async fn watch_page(
-    State(c): State<SharedCatalog>,
+    State(st): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Html<String>, ApiError> {
-    Ok(Html(pages::watch(&summary(&c, &id)?)))
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let snap = st.published.get();
+    let s = snap
+        .summary(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))?;
+    Ok(page(pages::watch(s, st.view.trusts(s))))
+}
+
+/// A JSON body from a borrowed value (the snapshot's summaries are not copied into a `Vec`).
+fn json(v: &impl serde::Serialize) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(v).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
+}
+
+/// A summary with what this viewer adds: whether its publisher is trusted.
+#[derive(serde::Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    summary: &'a ContentSummary,
+    trusted: bool,
 }
 
 async fn api_catalog(
-    State(c): State<SharedCatalog>,
-) -> Result<Json<Vec<ContentSummary>>, ApiError> {
-    Ok(Json(summaries(&c)?))
+    State(st): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<CatalogQuery>,
+) -> Result<Response, ApiError> {
+    let snap = st.published.get();
+    let items: Vec<Listed<'_>> = listed(&snap, &st.view, &q)
+        .into_iter()
+        .map(|(summary, trusted)| Listed { summary, trusted })
+        .collect();
+    json(&items)
 }
 
 async fn api_content(
-    State(c): State<SharedCatalog>,
+    State(st): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<ContentSummary>, ApiError> {
-    Ok(Json(summary(&c, &id)?))
-}
-
-/// The verified bytes and media type of a content.
-fn verified(st: &AppState, id: &str) -> Result<(Txid, Vec<u8>, String), ApiError> {
-    let id = parse_id(id)?;
-    let cat = st
-        .catalog
-        .read()
-        .map_err(|_| ApiError::Internal("catalog lock poisoned".into()))?;
-    let content = cat
-        .get(&id)
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let snap = st.published.get();
+    let summary = snap
+        .summary(&id)
         .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))?;
-    let mime = content
-        .assembler
-        .header()
-        .media_type
-        .split(';')
-        .next()
-        .unwrap_or("application/octet-stream")
-        .trim()
-        .to_string();
-    Ok((id, content.verified_bytes(), mime))
-}
-
-/// The file players read: CVPM rewrapped to WebM, other media as published.
-async fn api_file(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (id, bytes, mime) = verified(&st, &id)?;
-    if mime == "video/x-cvpm" {
-        let webm = webm(&st.webm, id, bytes).await?;
-        return ranged(&webm, "video/webm", &headers);
-    }
-    ranged(&bytes, &mime, &headers)
-}
-
-/// The raw verified stream, exactly as published on chain.
-async fn api_stream(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (_, bytes, _) = verified(&st, &id)?;
-    ranged(&bytes, "application/octet-stream", &headers)
-}
-
-/// A body with HTTP Range support (one range).
-fn ranged(bytes: &[u8], mime: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
-    let len = bytes.len() as u64;
-    let (status, start, end) = match headers.get(header::RANGE) {
-        None => (StatusCode::OK, 0, len),
-        Some(v) => {
-            let (s, e) = range::parse(v.to_str().unwrap_or(""), len)
-                .ok_or(ApiError::RangeNotSatisfiable(len))?;
-            (StatusCode::PARTIAL_CONTENT, s, e)
-        }
-    };
-    let mut resp = (status, bytes[start as usize..end as usize].to_vec()).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        mime.parse()
-            .map_err(|_| ApiError::Internal("bad media type".into()))?,
-    );
-    h.insert(
-        header::ACCEPT_RANGES,
-        header::HeaderValue::from_static("bytes"),
-    );
-    if status == StatusCode::PARTIAL_CONTENT {
-        let cr = format!("bytes {start}-{}/{len}", end.saturating_sub(1));
-        h.insert(
-            header::CONTENT_RANGE,
-            cr.parse()
-                .map_err(|_| ApiError::Internal("bad range".into()))?,
-        );
-    }
-    Ok(resp)
+    json(&Listed {
+        summary,
+        trusted: st.view.trusts(summary),
+    })
 }

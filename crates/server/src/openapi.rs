@@ -13,13 +13,42 @@ fn errors() -> Value {
     })
 }
 
+fn file_params() -> Value {
+    json!([
+        id_param(),
+        { "name": "Range", "in": "header", "required": false, "schema": { "type": "string", "example": "bytes=0-1023" } },
+        { "name": "If-None-Match", "in": "header", "required": false, "schema": { "type": "string" } },
+        { "name": "If-Range", "in": "header", "required": false, "schema": { "type": "string" } }
+    ])
+}
+
+/// The validators and caching of a file: complete content is immutable; content still arriving
+/// is never stored.
+fn validators() -> Value {
+    json!({
+        "ETag": { "description": "strong, for complete content only: the content id, the length and the variant", "schema": { "type": "string" } },
+        "Cache-Control": { "description": "`public, max-age=31536000, immutable` for complete content, `no-store` otherwise", "schema": { "type": "string" } }
+    })
+}
+
+fn cached(mut responses: Value) -> Value {
+    responses["206"] =
+        json!({ "description": "one byte range of it (HTTP Range)", "headers": validators() });
+    responses["304"] = json!({ "description": "If-None-Match names the current ETag" });
+    responses["416"] = json!({ "description": "range not satisfiable" });
+    responses
+}
+
 /// The document.
 pub fn document() -> Value {
-    let mut file_responses = errors();
-    file_responses["200"] =
-        json!({ "description": "the verified file", "content": { "video/*": {} } });
-    file_responses["206"] = json!({ "description": "one byte range of it (HTTP Range)" });
-    file_responses["416"] = json!({ "description": "range not satisfiable" });
+    let mut file_responses = cached(errors());
+    file_responses["200"] = json!({ "description": "the verified file, audio or video only, with a type from a fixed table (never the one declared on chain); video/x-cvpm is rewrapped to video/webm", "headers": validators(), "content": { "video/webm": {}, "video/mp4": {}, "audio/ogg": {}, "audio/mpeg": {} } });
+    file_responses["303"] = json!({ "description": "the content is not audio or video: it is served only at /sandbox/{id}", "headers": { "Location": { "schema": { "type": "string" } } } });
+    file_responses["422"] = json!({ "description": "declared video/x-cvpm but does not rewrap (not tried again for a minute)" });
+    let mut sandbox_responses = cached(errors());
+    sandbox_responses["200"] = json!({ "description": "the verified bytes in an opaque origin (Content-Security-Policy: sandbox allow-scripts): documents and images rendered with a type from a fixed table, audio and video played, anything else application/octet-stream as an attachment", "headers": validators() });
+    let mut stream_responses = cached(errors());
+    stream_responses["200"] = json!({ "description": "the raw verified stream as an attachment", "headers": validators(), "content": { "application/octet-stream": {} } });
     let mut content_responses = errors();
     content_responses["200"] = json!({ "description": "metadata", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Content" } } } });
     json!({
@@ -28,8 +57,9 @@ pub fn document() -> Value {
         "paths": {
             "/api/catalog": { "get": { "summary": "every content found", "responses": { "200": { "description": "the catalog", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Content" } } } } } } } },
             "/api/content/{id}": { "get": { "summary": "one content's metadata and state", "parameters": [id_param()], "responses": content_responses } },
-            "/api/content/{id}/file": { "get": { "summary": "the verified file (Range supported)", "parameters": [id_param(), { "name": "Range", "in": "header", "required": false, "schema": { "type": "string", "example": "bytes=0-1023" } }], "responses": file_responses } },
-            "/api/content/{id}/stream": { "get": { "summary": "the raw verified stream, as published on chain (Range supported)", "parameters": [id_param()], "responses": { "200": { "description": "bytes" }, "206": { "description": "one byte range" } } } },
+            "/api/content/{id}/file": { "get": { "summary": "the verified file (Range supported)", "parameters": file_params(), "responses": file_responses } },
+            "/api/content/{id}/stream": { "get": { "summary": "the raw verified stream, as published on chain (Range supported)", "parameters": file_params(), "responses": stream_responses } },
+            "/sandbox/{id}": { "get": { "summary": "any content, in an opaque origin whose scripts cannot reach the gateway's (Range supported)", "parameters": file_params(), "responses": sandbox_responses } },
             "/api/openapi.json": { "get": { "summary": "this document", "responses": { "200": { "description": "OpenAPI 3" } } } }
         },
         "components": { "schemas": {

@@ -1,5 +1,6 @@
 //! The HTML pages. Every value from the chain is escaped: titles are attacker-controlled.
 
+use crate::content::{classify, Kind};
 use index::{ContentState, ContentSummary};
 
 fn esc(s: &str) -> String {
@@ -40,27 +41,111 @@ fn duration(ms: Option<u64>) -> String {
     })
 }
 
+/// A page: no inline script or style (the CSP allows only `/static`).
 fn page(head: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>{head}</title>\
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse}}\
-td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}.bar{{background:#eee;height:1em;width:100%}}\
-.bar div{{background:#f7931a;height:1em}}video{{width:100%;background:#000}}</style></head><body>{body}</body></html>"
+<link rel=stylesheet href=\"/static/bitflix.css\"></head><body>{body}</body></html>"
     )
 }
 
-/// The catalog page.
-pub(crate) fn catalog(items: &[ContentSummary]) -> String {
+/// The player for a content, or, for what is not audio or video, a link to its sandbox.
+fn player(s: &ContentSummary) -> String {
+    let id = s.id;
+    let kind = classify(&s.header.media_type);
+    let video =
+        matches!(kind, Kind::Cvpm) || matches!(kind, Kind::Media(t) if t.starts_with("video/"));
+    if video {
+        return format!(
+            "<video id=v controls autoplay muted playsinline src=\"/api/content/{id}/file\"></video>\
+<script src=\"/static/watch.js\"></script>"
+        );
+    }
+    match kind {
+        Kind::Cvpm | Kind::Media(_) => {
+            format!("<audio controls src=\"/api/content/{id}/file\"></audio>")
+        }
+        Kind::Document(_) | Kind::Download => format!(
+            "<p>This content is declared <code>{t}</code>: it is not audio or video, so it is not \
+shown on this site. <a href=\"/sandbox/{id}\" rel=noopener>Open it in a sandbox</a> (a separate, \
+opaque origin) or <a href=\"/api/content/{id}/stream\">download its bytes</a>.</p>",
+            t = esc(&s.header.media_type)
+        ),
+    }
+}
+
+/// Who published it: the key's fingerprint (what can be trusted), the self-declared name beside
+/// it, and whether this viewer trusts the key.
+fn publisher(s: &ContentSummary, trusted: bool) -> String {
+    let Some(p) = &s.publisher else {
+        return "<span class=warn>publisher not known yet</span>".into();
+    };
+    let name = p
+        .name
+        .as_deref()
+        .map(|n| format!(" &ldquo;{}&rdquo; (self-declared)", esc(n)))
+        .unwrap_or_default();
+    let mark = if trusted {
+        " <span class=trusted>trusted</span>"
+    } else {
+        ""
+    };
+    format!(
+        "<code class=publisher title=\"{key}\">{fp}</code>{name}{mark}",
+        key = esc(&p.key),
+        fp = esc(&p.fingerprint)
+    )
+}
+
+/// Warnings: a look-alike of another publisher's content, copies of this one, forged segments.
+fn warnings(s: &ContentSummary) -> String {
+    let mut out = String::new();
+    if let Some(orig) = s.lookalike_of {
+        out.push_str(&format!(
+            "<p class=warn>Look-alike: an earlier content by another publisher has the same title \
+(<a href=\"/watch/{orig}\">the original</a>). Check the publisher key.</p>"
+        ));
+    }
+    if !s.lookalikes.is_empty() {
+        let links: Vec<String> = s
+            .lookalikes
+            .iter()
+            .map(|id| format!("<a href=\"/watch/{id}\">{}</a>", &id.to_string()[..16]))
+            .collect();
+        out.push_str(&format!(
+            "<p class=warn>Other publishers use this title: {}.</p>",
+            links.join(", ")
+        ));
+    }
+    if s.forged_segments > 0 {
+        out.push_str(&format!(
+            "<p class=warn>{} forged segment(s) shaped like this content's, published outside its \
+lineage, were ignored.</p>",
+            s.forged_segments
+        ));
+    }
+    out
+}
+
+/// The catalog page: `items` with whether each publisher is trusted; `trusted_only` when the
+/// list is limited to trusted publishers.
+pub(crate) fn catalog(items: &[(&ContentSummary, bool)], trusted_only: bool) -> String {
     let mut rows = String::new();
-    for s in items {
+    for &(s, trusted) in items {
         let size = s
             .header
             .total_length
             .map_or("?".into(), |b| format!("{:.1} kB", b as f64 / 1000.0));
         rows.push_str(&format!(
-            "<tr><td><a class=film href=\"/watch/{id}\">{t}</a></td><td>{d}</td><td>{size}</td><td>{tx}</td><td>{cost}</td><td>{st}</td></tr>",
+            "<tr><td><a class=film href=\"/watch/{id}\">{t}</a>{look}</td><td>{p}</td><td>{d}</td><td>{size}</td><td>{tx}</td><td>{cost}</td><td>{st}</td></tr>",
             id = s.id,
             t = title(s),
+            look = if s.lookalike_of.is_some() {
+                " <span class=warn>look-alike</span>"
+            } else {
+                ""
+            },
+            p = publisher(s, trusted),
             d = duration(s.header.duration_ms),
             tx = s.transactions,
             cost = cost(s.cost_sat),
@@ -68,12 +153,17 @@ pub(crate) fn catalog(items: &[ContentSummary]) -> String {
         ));
     }
     if items.is_empty() {
-        rows = "<tr><td colspan=6>No films found on this chain yet.</td></tr>".into();
+        rows = "<tr><td colspan=7>No films found on this chain yet.</td></tr>".into();
     }
+    let scope = if trusted_only {
+        "Only contents of the publishers you trust are listed (<a href=\"/?all=1\">show all</a>)."
+    } else {
+        "Anyone can publish any title: compare the publisher key, not the title."
+    };
     page(
         "BitFlix",
-        &format!("<h1>BitFlix</h1><p>Films found on chain, each checked against its publisher's Merkle root and lineage.</p>\
-<table><tr><th>title</th><th>duration</th><th>size</th><th>transactions</th><th>cost on chain</th><th>state</th></tr>{rows}</table>"),
+        &format!("<h1>BitFlix</h1><p>Films found on chain, each checked against its publisher's Merkle root and lineage. {scope}</p>\
+<table><tr><th>title</th><th>publisher</th><th>duration</th><th>size</th><th>transactions</th><th>cost on chain</th><th>state</th></tr>{rows}</table>"),
     )
 }
 
@@ -108,7 +198,7 @@ fn chart(s: &ContentSummary) -> String {
 }
 
 /// The watch page.
-pub(crate) fn watch(s: &ContentSummary) -> String {
+pub(crate) fn watch(s: &ContentSummary, trusted: bool) -> String {
     let total = s.header.segment_count.unwrap_or(0).max(1);
     let pct = 100.0 * f64::from(s.segments_verified) / f64::from(total);
     let flaws = if s.flaws.is_empty() {
@@ -126,15 +216,15 @@ pub(crate) fn watch(s: &ContentSummary) -> String {
         &title(s),
         &format!(
             "<p><a href=\"/\">&larr; catalog</a></p><h1>{t}</h1>\
-<video id=v controls autoplay muted playsinline src=\"/api/content/{id}/file\"></video>\
+<p>Published by {publisher}; content id <code>{id}</code>.</p>{warn}\
+{player}\
 <p>{v} of {n} segments on chain and verified ({pct:.0} %), in {tx} transactions, blocks {fb}&ndash;{lb}; cost on chain: {cost}; state: {st}.</p>\
-<div class=bar><div style=\"width:{pct:.1}%\"></div></div>{chart}{flaws}\
-<script>const v=document.getElementById('v');let ttff='';\
-function report(){{document.title='w='+v.videoWidth+' t='+v.currentTime.toFixed(2)+ttff;}}\
-if(v.requestVideoFrameCallback){{v.requestVideoFrameCallback(()=>{{ttff=' ttff='+performance.now().toFixed(0);report();}});}}\
-v.addEventListener('timeupdate',report);v.addEventListener('loadedmetadata',report);</script>",
+<progress max=100 value=\"{pct:.1}\"></progress>{chart}{flaws}",
             t = title(s),
+            publisher = publisher(s, trusted),
             id = s.id,
+            warn = warnings(s),
+            player = player(s),
             v = s.segments_verified,
             n = total,
             tx = s.transactions,

@@ -5,40 +5,21 @@
     reason = "a test fails loudly on the first unexpected error"
 )]
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+mod common;
+
+use axum::http::StatusCode;
 use bitcoin::key::Keypair;
 use bitcoin::secp256k1::{Secp256k1, SecretKey};
-use bitcoin::{Amount, FeeRate, OutPoint, TxOut};
+use bitcoin::{Amount, FeeRate, TxOut};
+use common::{fund, get, signer};
 use cvp::{Carrier, ContentInfo, Record, Segment};
 use devnet::{Devnet, DevnetConfig};
-use index::{Catalog, Scanner};
-use std::sync::{Arc, RwLock};
-use tower::ServiceExt;
-use wallet::{PlanRequest, Signer};
-
-fn signer(seed: u8) -> Signer {
-    Signer::new(Keypair::from_secret_key(
-        &Secp256k1::new(),
-        &SecretKey::from_slice(&[seed; 32]).unwrap(),
-    ))
-}
-
-fn fund(d: &Devnet, s: &Signer, sats: u64) -> (OutPoint, TxOut) {
-    let txid = d.faucet(&s.script(), Amount::from_sat(sats)).unwrap();
-    d.mine(1, &d.faucet_script()).unwrap();
-    let tx = d.tx(&txid).unwrap().tx;
-    let vout = tx
-        .output
-        .iter()
-        .position(|o| o.script_pubkey == s.script())
-        .unwrap();
-    (OutPoint::new(txid, vout as u32), tx.output[vout].clone())
-}
+use index::{Indexer, Published};
+use wallet::PlanRequest;
 
 struct Fixture {
     _dir: tempfile::TempDir,
-    catalog: Arc<RwLock<Catalog>>,
+    catalog: Published,
     id: bitcoin::Txid,
     film: Vec<u8>,
     fee: u64,
@@ -122,45 +103,27 @@ fn fixture() -> Fixture {
     tx.input[0].witness = bitcoin::Witness::from_slice(&[sig.serialize()]);
     d.submit_tx(tx).unwrap();
     d.mine(1, &miner).unwrap();
-    let mut catalog = Catalog::default();
-    Scanner::default().poll(&d, &mut catalog).unwrap();
+    let mut ix = Indexer::in_memory().unwrap();
+    ix.poll(&d).unwrap();
     assert_eq!(
-        catalog.unattributed, 1,
+        ix.snapshot().unattributed(),
+        1,
         "the forged segment is seen and not attributed"
     );
     Fixture {
         _dir: dir,
-        catalog: Arc::new(RwLock::new(catalog)),
+        catalog: Published::new(ix.snapshot()),
         id: plan.content_id,
         film,
         fee: plan.fee().to_sat(),
     }
 }
 
-async fn get(
-    app: axum::Router,
-    uri: &str,
-    range: Option<&str>,
-) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let mut req = Request::get(uri);
-    if let Some(r) = range {
-        req = req.header("range", r);
-    }
-    let resp = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = axum::body::to_bytes(resp.into_body(), 100 << 20)
-        .await
-        .unwrap()
-        .to_vec();
-    (status, headers, body)
-}
-
 #[tokio::test]
 async fn serves_the_verified_film_and_refuses_bad_requests() {
     let f = fixture();
     let app = server::app(f.catalog.clone());
-    let (s, _, body) = get(app.clone(), "/api/catalog", None).await;
+    let (s, _, body) = get(app.clone(), "/api/catalog", &[]).await;
     assert_eq!(s, StatusCode::OK);
     let list: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(list[0]["id"], f.id.to_string());
@@ -174,7 +137,7 @@ async fn serves_the_verified_film_and_refuses_bad_requests() {
         "the forgery never reached the film"
     );
 
-    let (s, h, body) = get(app.clone(), &format!("/api/content/{}/file", f.id), None).await;
+    let (s, h, body) = get(app.clone(), &format!("/api/content/{}/file", f.id), &[]).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(h["content-type"], "video/mp4");
     assert_eq!(
@@ -185,7 +148,7 @@ async fn serves_the_verified_film_and_refuses_bad_requests() {
     let (s, h, body) = get(
         app.clone(),
         &format!("/api/content/{}/file", f.id),
-        Some("bytes=100-199"),
+        &[("range", "bytes=100-199")],
     )
     .await;
     assert_eq!(s, StatusCode::PARTIAL_CONTENT);
@@ -198,25 +161,25 @@ async fn serves_the_verified_film_and_refuses_bad_requests() {
     let (s, _, _) = get(
         app.clone(),
         &format!("/api/content/{}/file", f.id),
-        Some("bytes=999999-"),
+        &[("range", "bytes=999999-")],
     )
     .await;
     assert_eq!(s, StatusCode::RANGE_NOT_SATISFIABLE);
-    let (s, _, _) = get(app.clone(), "/api/content/nothex", None).await;
+    let (s, _, _) = get(app.clone(), "/api/content/nothex", &[]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _, _) = get(
         app.clone(),
         &format!("/api/content/{}", "0".repeat(64)),
-        None,
+        &[],
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _, _) = get(app.clone(), "/../../etc/passwd", None).await;
+    let (s, _, _) = get(app.clone(), "/../../etc/passwd", &[]).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _, _) = get(
         app.clone(),
         &format!("/api/content/{}", "9".repeat(5_000)),
-        None,
+        &[],
     )
     .await;
     assert!(s.is_client_error());
@@ -224,7 +187,7 @@ async fn serves_the_verified_film_and_refuses_bad_requests() {
     let (s, _, body) = get(
         app.clone(),
         &format!("/api/content/{}/stream", f.id),
-        Some("bytes=-10"),
+        &[("range", "bytes=-10")],
     )
     .await;
     assert_eq!(s, StatusCode::PARTIAL_CONTENT);
@@ -233,7 +196,7 @@ async fn serves_the_verified_film_and_refuses_bad_requests() {
         f.film[f.film.len() - 10..],
         "the raw stream's last 10 bytes"
     );
-    let (s, _, body) = get(app.clone(), "/api/openapi.json", None).await;
+    let (s, _, body) = get(app.clone(), "/api/openapi.json", &[]).await;
     assert_eq!(s, StatusCode::OK);
     let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(doc["openapi"], "3.0.3");
@@ -241,10 +204,12 @@ async fn serves_the_verified_film_and_refuses_bad_requests() {
         "/api/catalog",
         "/api/content/{id}",
         "/api/content/{id}/file",
+        "/api/content/{id}/stream",
+        "/sandbox/{id}",
     ] {
         assert!(doc["paths"][path]["get"].is_object(), "{path} is described");
     }
-    let (s, _, body) = get(app.clone(), "/", None).await;
+    let (s, _, body) = get(app.clone(), "/", &[]).await;
     assert_eq!(s, StatusCode::OK);
     let html = String::from_utf8(body).unwrap();
     assert!(
@@ -252,7 +217,7 @@ async fn serves_the_verified_film_and_refuses_bad_requests() {
         "titles from the chain are escaped"
     );
     assert!(!html.contains("<b>Fox</b>"));
-    let (s, _, body) = get(app, &format!("/watch/{}", f.id), None).await;
+    let (s, _, body) = get(app, &format!("/watch/{}", f.id), &[]).await;
     assert_eq!(s, StatusCode::OK);
     let watch = String::from_utf8(body).unwrap();
     assert!(watch.contains(&format!("/api/content/{}/file", f.id)));

@@ -140,7 +140,8 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
         let snap = ix.snapshot();
         snap.summary(&id)
             .context("the published film was not found by the scanner")?;
-        snap.read_all(&id).context("reading the film back from the index")?
+        snap.read_all(&id)
+            .context("reading the film back from the index")?
     };
     let encoded = std::fs::read(args.datadir.join("bigbuckbunny.cvpm"))
         .context("reading the encoded stream")?;
@@ -161,20 +162,26 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
     }
     let watch = format!("http://{}/watch/{id}", args.listen);
     let no_open = args.no_open;
-    let served = super::serve::serve_blocking(Arc::new(d), &index_path, args.listen, |url| {
-        step(
-            q,
-            5,
-            &format!("serving the player at {url} - watch: {watch} (Ctrl-C to stop)"),
-        );
-        if !no_open {
-            let _ = std::process::Command::new("xdg-open")
-                .arg(&watch)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn();
-        }
-    })?;
+    let served = super::serve::serve_blocking(
+        Arc::new(d),
+        &index_path,
+        args.listen,
+        server::View::default(),
+        |url| {
+            step(
+                q,
+                5,
+                &format!("serving the player at {url} - watch: {watch} (Ctrl-C to stop)"),
+            );
+            if !no_open {
+                let _ = std::process::Command::new("xdg-open")
+                    .arg(&watch)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn();
+            }
+        },
+    )?;
     out.url = Some(served.url);
     Ok(out)
 }

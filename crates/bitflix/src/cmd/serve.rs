@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// Address to listen on (loopback by default).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// A publisher you trust: its key (64 hex digits) or fingerprint (at least 16). Repeat for
+    /// several. With any, the catalog lists only their contents (the page can still show all).
+    #[arg(long = "trust", value_name = "KEY")]
+    trust: Vec<String>,
 }
 
 /// What `serve` did once it stopped.
@@ -85,6 +89,7 @@ pub fn serve_blocking(
     backend: Arc<dyn ChainBackend>,
     index_path: &std::path::Path,
     listen: SocketAddr,
+    view: server::View,
     announce: impl FnOnce(&str),
 ) -> anyhow::Result<ServeOut> {
     let mut ix = Indexer::open(index_path)?;
@@ -103,7 +108,7 @@ pub fn serve_blocking(
             .await
             .with_context(|| format!("binding {listen}"))?;
         announce(&url);
-        server::serve(listener, published, crate::signal::shutdown())
+        server::serve(listener, published, view, crate::signal::shutdown())
             .await
             .context("serving")
     })?;
@@ -114,7 +119,21 @@ pub fn run(g: &super::Global, args: ServeArgs) -> anyhow::Result<ServeOut> {
     let backend = crate::backend::open(&args.chain, args.network.into())?;
     std::fs::create_dir_all(&g.datadir)
         .with_context(|| format!("creating {}", g.datadir.display()))?;
-    serve_blocking(backend, &g.datadir.join("index.redb"), args.listen, |url| {
-        println!("serving {url} (Ctrl-C to stop)")
-    })
+    for key in &args.trust {
+        let hex = key.trim().trim_start_matches("script:");
+        anyhow::ensure!(
+            hex.len() >= 16 && hex.len() <= 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+            "--trust {key}: a publisher key is 64 hex digits, or its fingerprint of at least 16"
+        );
+    }
+    let view = server::View {
+        trusted: args.trust.clone(),
+    };
+    serve_blocking(
+        backend,
+        &g.datadir.join("index.redb"),
+        args.listen,
+        view,
+        |url| println!("serving {url} (Ctrl-C to stop)"),
+    )
 }

@@ -1,0 +1,112 @@
+//! A minimal HTTP/1.1 client over std's `TcpStream`, for the tests and the benchmark of the
+//! servers: connections that send nothing, and timed requests.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// Open `n` connections to `addr` that send nothing.
+pub fn silent(addr: SocketAddr, n: usize) -> io::Result<Vec<TcpStream>> {
+    (0..n).map(|_| TcpStream::connect(addr)).collect()
+}
+
+/// How many of `conns` the server has closed (a read ends or fails instead of waiting).
+pub fn closed(conns: &[TcpStream]) -> io::Result<usize> {
+    let mut n = 0;
+    for mut c in conns {
+        c.set_nonblocking(true)?;
+        let mut b = [0u8; 1];
+        match c.read(&mut b) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            _ => n += 1,
+        }
+        c.set_nonblocking(false)?;
+    }
+    Ok(n)
+}
+
+/// `GET path` on a new connection (`Connection: close`), within `timeout`: status and body.
+pub fn get(addr: SocketAddr, path: &str, timeout: Duration) -> io::Result<(u16, Vec<u8>)> {
+    let mut s = TcpStream::connect_timeout(&addr, timeout)?;
+    s.set_read_timeout(Some(timeout))?;
+    s.set_write_timeout(Some(timeout))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut r = BufReader::new(s);
+    let (status, len) = head(&mut r)?;
+    let mut body = Vec::new();
+    match len {
+        Some(n) => {
+            body.resize(n, 0);
+            r.read_exact(&mut body)?;
+        }
+        None => {
+            r.read_to_end(&mut body)?;
+        }
+    }
+    Ok((status, body))
+}
+
+/// The status and Content-Length of a response head.
+fn head(r: &mut impl BufRead) -> io::Result<(u16, Option<usize>)> {
+    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+    let mut line = String::new();
+    r.read_line(&mut line)?;
+    let status = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("no status line"))?;
+    let mut len = None;
+    loop {
+        line.clear();
+        if r.read_line(&mut line)? == 0 {
+            return Err(bad("the head ends early"));
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            return Ok((status, len));
+        }
+        if let Some((k, v)) = l.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                len = Some(v.trim().parse().map_err(|_| bad("bad content-length"))?);
+            }
+        }
+    }
+}
+
+/// One keep-alive connection sending requests one after another (a benchmark's client).
+#[derive(Debug)]
+pub struct KeepAlive {
+    addr: SocketAddr,
+    r: BufReader<TcpStream>,
+}
+
+impl KeepAlive {
+    /// Connect to `addr`.
+    pub fn connect(addr: SocketAddr) -> io::Result<KeepAlive> {
+        let s = TcpStream::connect(addr)?;
+        s.set_nodelay(true)?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        Ok(KeepAlive {
+            addr,
+            r: BufReader::new(s),
+        })
+    }
+
+    /// `GET path`: the status and the body's length (the response must have a Content-Length).
+    pub fn get(&mut self, path: &str) -> io::Result<(u16, usize)> {
+        write!(
+            self.r.get_mut(),
+            "GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n",
+            self.addr
+        )?;
+        let (status, len) = head(&mut self.r)?;
+        let len =
+            len.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no content-length"))?;
+        io::copy(&mut (&mut self.r).take(len as u64), &mut io::sink())?;
+        Ok((status, len))
+    }
+}

@@ -1,0 +1,138 @@
+//! Helpers for the gateway's tests: contents published on a throwaway devnet, scanned into a
+//! catalog, and the gateway served on a loopback port.
+#![allow(dead_code, reason = "each test file uses a different part")]
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use bitcoin::key::Keypair;
+use bitcoin::secp256k1::{Secp256k1, SecretKey};
+use bitcoin::{Amount, FeeRate, OutPoint, TxOut, Txid};
+use cvp::{Carrier, ContentInfo};
+use devnet::{Devnet, DevnetConfig};
+use index::{Indexer, Published};
+use std::net::SocketAddr;
+use tower::ServiceExt;
+use wallet::{PlanRequest, Signer};
+
+pub fn signer(seed: u8) -> Signer {
+    Signer::new(Keypair::from_secret_key(
+        &Secp256k1::new(),
+        &SecretKey::from_slice(&[seed; 32]).unwrap(),
+    ))
+}
+
+pub fn fund(d: &Devnet, s: &Signer, sats: u64) -> (OutPoint, TxOut) {
+    let txid = d.faucet(&s.script(), Amount::from_sat(sats)).unwrap();
+    d.mine(1, &d.faucet_script()).unwrap();
+    let tx = d.tx(&txid).unwrap().tx;
+    let vout = tx
+        .output
+        .iter()
+        .position(|o| o.script_pubkey == s.script())
+        .unwrap();
+    (OutPoint::new(txid, vout as u32), tx.output[vout].clone())
+}
+
+/// A devnet in a temporary directory.
+pub struct Chain {
+    pub dir: tempfile::TempDir,
+    pub devnet: Devnet,
+}
+
+pub fn chain() -> Chain {
+    let dir = tempfile::tempdir().unwrap();
+    let devnet = Devnet::open(dir.path(), DevnetConfig::default()).unwrap();
+    Chain { dir, devnet }
+}
+
+impl Chain {
+    /// Publish `stream` as `media_type` with the key of `seed`, leaving it in the mempool when
+    /// `confirm` is false (mined otherwise); the content id.
+    pub fn publish(&self, seed: u8, stream: &[u8], media_type: &str, confirm: bool) -> Txid {
+        let d = &self.devnet;
+        let publisher = signer(seed);
+        let req = PlanRequest {
+            stream,
+            info: ContentInfo {
+                title: Some(format!("content {seed}")),
+                media_type: media_type.into(),
+                duration_ms: Some(1000),
+                poster: None,
+            },
+            carrier: Carrier::OpReturn,
+            feerate: FeeRate::from_sat_per_vb(1).unwrap(),
+            funding: fund(d, &publisher, 1_000_000 + 20 * stream.len() as u64),
+        };
+        let miner = d.faucet_script();
+        let datadir = self.dir.path().join(format!("publisher-{seed}"));
+        std::fs::create_dir_all(&datadir).unwrap();
+        let (plan, _) = wallet::publish::publish(
+            &datadir,
+            d,
+            &req,
+            &publisher,
+            wallet::Layout::FanOut,
+            || {
+                d.mine(1, &miner)
+                    .map(|_| ())
+                    .map_err(|e| chain::ChainError::Unavailable(e.to_string()))
+            },
+            |_| {},
+        )
+        .unwrap();
+        if confirm {
+            d.mine(1, &miner).unwrap();
+        }
+        plan.content_id
+    }
+
+    /// Everything on the chain now, scanned (the indexer, to scan again, and what it published).
+    pub fn catalog(&self) -> Published {
+        self.index().1
+    }
+
+    /// The indexer (with its store in memory) and its published snapshot.
+    pub fn index(&self) -> (Indexer, Published) {
+        let mut ix = Indexer::in_memory().unwrap();
+        ix.poll(&self.devnet).unwrap();
+        let published = Published::new(ix.snapshot());
+        (ix, published)
+    }
+}
+
+/// One request through `app`: status, headers and body.
+pub async fn get(
+    app: axum::Router,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let mut req = Request::get(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), 100 << 20)
+        .await
+        .unwrap()
+        .to_vec();
+    (status, headers, body)
+}
+
+/// Serve `app` on a loopback port from a thread of its own, with `limits`; the address.
+pub fn serve(app: axum::Router, limits: httpd::Limits) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            httpd::serve(listener, app, limits, std::future::pending())
+                .await
+                .unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
