@@ -50,12 +50,24 @@ impl Chain {
     /// Publish `stream` as `media_type` with the key of `seed`, leaving it in the mempool when
     /// `confirm` is false (mined otherwise); the content id.
     pub fn publish(&self, seed: u8, stream: &[u8], media_type: &str, confirm: bool) -> Txid {
+        self.publish_titled(seed, stream, media_type, &format!("content {seed}"), confirm)
+    }
+
+    /// [`Chain::publish`] with a title.
+    pub fn publish_titled(
+        &self,
+        seed: u8,
+        stream: &[u8],
+        media_type: &str,
+        title: &str,
+        confirm: bool,
+    ) -> Txid {
         let d = &self.devnet;
         let publisher = signer(seed);
         let req = PlanRequest {
             stream,
             info: ContentInfo {
-                title: Some(format!("content {seed}")),
+                title: Some(title.into()),
                 media_type: media_type.into(),
                 duration_ms: Some(1000),
                 poster: None,
