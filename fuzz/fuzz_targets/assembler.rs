@@ -24,7 +24,9 @@ fuzz_target!(|data: &[u8]| {
             (Ok(cvp::Record::SegmentHashes(h)), Some(a)) => {
                 let _ = a.add_hashes(&h);
             }
-            (Ok(cvp::Record::End(e)), Some(a)) => a.apply_end(&e),
+            (Ok(cvp::Record::End(e)), Some(a)) => {
+                let _ = a.apply_end(&e);
+            }
             _ => {}
         }
     }

@@ -182,13 +182,14 @@ fn backend_killed_mid_publish_then_resume_completes() {
             "{t} confirmed"
         );
     }
-    let mut catalog = index::Catalog::default();
-    index::Scanner::default().poll(&d, &mut catalog).unwrap();
-    let contents: Vec<_> = catalog.contents().collect();
+    let mut ix = index::Indexer::in_memory().unwrap();
+    ix.poll(&d).unwrap();
+    let snap = ix.snapshot();
+    let contents: Vec<_> = snap.summaries().iter().collect();
     assert_eq!(contents.len(), 1, "one film");
-    assert_eq!(contents[0].verified_bytes(), film);
+    assert_eq!(snap.read_all(&contents[0].id).unwrap(), film);
     assert_eq!(
-        contents[0].txs.len(),
+        contents[0].transactions,
         txids.len() - 1,
         "every plan tx but the funding"
     );

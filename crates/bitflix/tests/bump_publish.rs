@@ -160,11 +160,13 @@ fn bump_round(kill_ms: Option<u64>, carrier: &str) -> (usize, u64) {
             "paid at 5 sat/vB instead of 1"
         );
     }
-    let mut catalog = index::Catalog::default();
-    index::Scanner::default().poll(&d, &mut catalog).unwrap();
-    let complete: Vec<_> = catalog
-        .contents()
-        .filter(|c| c.verified_bytes() == film)
+    let mut ix = index::Indexer::in_memory().unwrap();
+    ix.poll(&d).unwrap();
+    let snap = ix.snapshot();
+    let complete: Vec<_> = snap
+        .summaries()
+        .iter()
+        .filter(|c| snap.read_all(&c.id).is_ok_and(|b| b == film))
         .collect();
     assert_eq!(complete.len(), 1, "one film on chain");
     assert_eq!(

@@ -154,16 +154,17 @@ fn killed_publish_resumes_without_paying_twice() {
             "{t} confirmed"
         );
     }
-    let mut catalog = index::Catalog::default();
-    index::Scanner::default().poll(&d, &mut catalog).unwrap();
-    let contents: Vec<_> = catalog.contents().collect();
+    let mut ix = index::Indexer::in_memory().unwrap();
+    ix.poll(&d).unwrap();
+    let snap = ix.snapshot();
+    let contents: Vec<_> = snap.summaries().iter().collect();
     assert_eq!(contents.len(), 1, "one film, not two");
-    assert_eq!(contents[0].verified_bytes(), film);
+    assert_eq!(snap.read_all(&contents[0].id).unwrap(), film);
     // No input was spent by two different transactions of ours: every journal tx is confirmed,
     // and the chain accepted them all, so none conflicted.
     // The journal's first transaction is the wallet's funding; the rest are the film's lineage.
     assert_eq!(plan_roles(&journal)[0], "funding");
-    assert_eq!(contents[0].txs.len(), txids.len() - 1);
+    assert_eq!(contents[0].transactions, txids.len() - 1);
 }
 
 fn plan_roles(journal: &serde_json::Value) -> Vec<String> {

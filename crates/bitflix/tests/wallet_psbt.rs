@@ -205,11 +205,16 @@ fn watch_only_exports_psbt_external_signer_signs_publish_completes() {
 
     let d = devnet(&chain_dir);
     d.mine(1, &d.faucet_script()).unwrap();
-    let mut catalog = index::Catalog::default();
-    index::Scanner::default().poll(&d, &mut catalog).unwrap();
-    let contents: Vec<_> = catalog.contents().collect();
+    let mut ix = index::Indexer::in_memory().unwrap();
+    ix.poll(&d).unwrap();
+    let snap = ix.snapshot();
+    let contents: Vec<_> = snap.summaries().iter().collect();
     assert_eq!(contents.len(), 1);
-    assert_eq!(contents[0].verified_bytes(), film, "byte-identical");
+    assert_eq!(
+        snap.read_all(&contents[0].id).unwrap(),
+        film,
+        "byte-identical"
+    );
 }
 
 #[test]

@@ -2,14 +2,10 @@
 //! server. Raw blocks come from `/block/:hash/raw`, so the scanner parses the same bytes as with
 //! any other backend.
 
+use crate::http::{self, MAX_BLOCK, MAX_MEMPOOL_LIST, MAX_SMALL};
 use crate::{BlockRef, ChainBackend, ChainError, TxStatus};
 use bitcoin::{BlockHash, FeeRate, Network, Transaction, Txid};
-use std::io::Read;
 use std::str::FromStr;
-use std::time::Duration;
-
-/// Most bytes read from one answer (a block is at most 4 MB on the wire).
-const MAX_ANSWER: u64 = 8 << 20;
 
 /// An Esplora server.
 #[derive(Debug, Clone)]
@@ -22,43 +18,23 @@ pub struct EsploraBackend {
 impl EsploraBackend {
     /// A backend for the server at `base` (e.g. `http://127.0.0.1:3002`), serving `network`.
     pub fn new(base: &str, network: Network) -> Self {
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(Duration::from_secs(5))
-            .timeout(Duration::from_secs(60))
-            .build();
         EsploraBackend {
             base: base.trim_end_matches('/').to_string(),
             network,
-            agent,
+            agent: http::agent(),
         }
     }
 
-    fn get(&self, path: &str) -> Result<Vec<u8>, ChainError> {
-        let url = format!("{}{path}", self.base);
-        match self.agent.get(&url).call() {
-            Ok(resp) => {
-                let mut body = Vec::new();
-                resp.into_reader()
-                    .take(MAX_ANSWER)
-                    .read_to_end(&mut body)
-                    .map_err(|e| ChainError::Unavailable(format!("{url}: {e}")))?;
-                Ok(body)
-            }
-            Err(ureq::Error::Status(404, _)) => Err(ChainError::NotFound(path.to_string())),
-            Err(ureq::Error::Status(code, resp)) => Err(ChainError::Unavailable(format!(
-                "{url}: http {code}: {}",
-                resp.into_string().unwrap_or_default()
-            ))),
-            Err(e) => Err(ChainError::Unavailable(format!("{url}: {e}"))),
-        }
+    fn get(&self, path: &str, limit: u64) -> Result<Vec<u8>, ChainError> {
+        http::get(&self.agent, &format!("{}{path}", self.base), path, limit)
     }
 
     fn get_text(&self, path: &str) -> Result<String, ChainError> {
-        String::from_utf8(self.get(path)?).map_err(|e| ChainError::Decode(e.to_string()))
+        String::from_utf8(self.get(path, MAX_SMALL)?).map_err(|e| ChainError::Decode(e.to_string()))
     }
 
-    fn get_json(&self, path: &str) -> Result<serde_json::Value, ChainError> {
-        serde_json::from_slice(&self.get(path)?)
+    fn get_json(&self, path: &str, limit: u64) -> Result<serde_json::Value, ChainError> {
+        serde_json::from_slice(&self.get(path, limit)?)
             .map_err(|e| ChainError::Decode(format!("{path}: {e}")))
     }
 }
@@ -88,15 +64,15 @@ impl ChainBackend for EsploraBackend {
     }
 
     fn raw_block(&self, hash: &BlockHash) -> Result<Vec<u8>, ChainError> {
-        self.get(&format!("/block/{hash}/raw"))
+        self.get(&format!("/block/{hash}/raw"), MAX_BLOCK)
     }
 
     fn raw_tx(&self, txid: &Txid) -> Result<Vec<u8>, ChainError> {
-        self.get(&format!("/tx/{txid}/raw"))
+        self.get(&format!("/tx/{txid}/raw"), MAX_SMALL)
     }
 
     fn tx_status(&self, txid: &Txid) -> Result<TxStatus, ChainError> {
-        let v = match self.get_json(&format!("/tx/{txid}/status")) {
+        let v = match self.get_json(&format!("/tx/{txid}/status"), MAX_SMALL) {
             Err(ChainError::NotFound(_)) => return Ok(TxStatus::Unknown),
             other => other?,
         };
@@ -109,7 +85,7 @@ impl ChainBackend for EsploraBackend {
             return Ok(TxStatus::Confirmed(BlockRef { height, hash }));
         }
         // Esplora answers "unconfirmed" for unknown txids too: ask whether it has the transaction.
-        match self.get(&format!("/tx/{txid}/raw")) {
+        match self.get(&format!("/tx/{txid}/raw"), MAX_SMALL) {
             Ok(_) => Ok(TxStatus::Mempool),
             Err(ChainError::NotFound(_)) => Ok(TxStatus::Unknown),
             Err(e) => Err(e),
@@ -117,7 +93,7 @@ impl ChainBackend for EsploraBackend {
     }
 
     fn mempool_txids(&self) -> Result<Vec<Txid>, ChainError> {
-        let v = self.get_json("/mempool/txids")?;
+        let v = self.get_json("/mempool/txids", MAX_MEMPOOL_LIST)?;
         v.as_array()
             .ok_or_else(|| ChainError::Decode("mempool txids: not a list".into()))?
             .iter()
@@ -138,12 +114,16 @@ impl ChainBackend for EsploraBackend {
             Err(ureq::Error::Status(400, resp)) => Err(ChainError::Rejected {
                 reason: resp.into_string().unwrap_or_default(),
             }),
-            Err(e) => Err(ChainError::Unavailable(format!("{url}: {e}"))),
+            Err(ureq::Error::Status(status, resp)) => Err(http::status_error(&url, status, resp)),
+            Err(ureq::Error::Transport(t)) => Err(ChainError::Transport {
+                url,
+                source: Box::new(t),
+            }),
         }
     }
 
     fn fee_estimate(&self, target_blocks: u16) -> Result<FeeRate, ChainError> {
-        let v = self.get_json("/fee-estimates")?;
+        let v = self.get_json("/fee-estimates", MAX_SMALL)?;
         let obj = v
             .as_object()
             .ok_or_else(|| ChainError::Decode("fee estimates: not an object".into()))?;

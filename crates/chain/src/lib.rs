@@ -12,10 +12,14 @@
 pub mod core;
 mod error;
 pub mod esplora;
+mod http;
+pub mod retry;
 mod spec;
 pub mod testsuite;
 
 pub use error::ChainError;
+pub use http::{MAX_BLOCK, MAX_MEMPOOL_LIST};
+pub use retry::{Retry, Retrying};
 pub use spec::{ChainSpec, NetworkArg};
 
 use bitcoin::{BlockHash, FeeRate, Network, Transaction, Txid};

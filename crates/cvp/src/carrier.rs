@@ -15,6 +15,7 @@ use bitcoin::opcodes::all::{
 use bitcoin::opcodes::OP_FALSE;
 use bitcoin::script::{Builder, Instruction, PushBytesBuf};
 use bitcoin::secp256k1::XOnlyPublicKey;
+use bitcoin::taproot::{LeafVersion, TAPROOT_CONTROL_BASE_SIZE, TAPROOT_CONTROL_NODE_SIZE};
 use bitcoin::{Script, ScriptBuf, Transaction, Witness};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -177,18 +178,16 @@ pub fn op_return_unit(script: &Script) -> Option<Vec<u8>> {
     unit.starts_with(&MAGIC).then_some(unit)
 }
 
-/// The tapscript of a Taproot script-path spend, if the witness is one.
+/// The tapscript of a Taproot script-path spend, if the witness is one: rust-bitcoin's BIP341
+/// reading (an annex, the last element when it starts with 0x50, set aside; then the control
+/// block and the script before it), kept only for leaf version 0xc0 (tapscript) and a control
+/// block of 33 + 32m bytes.
 pub fn tapscript(witness: &Witness) -> Option<&Script> {
-    let n = witness.len();
-    let mut last = n.checked_sub(1)?;
-    if n >= 2 && witness.nth(last)?.first() == Some(&0x50) {
-        last = last.checked_sub(1)?; // annex
-    }
-    let control = witness.nth(last)?;
-    if control.len() < 33 || (control.len() - 33) % 32 != 0 || control[0] & 0xfe != 0xc0 {
-        return None;
-    }
-    Some(Script::from_bytes(witness.nth(last.checked_sub(1)?)?))
+    let leaf = witness.taproot_leaf_script()?;
+    let control = witness.taproot_control_block()?;
+    let path = control.len().checked_sub(TAPROOT_CONTROL_BASE_SIZE)?;
+    (leaf.version == LeafVersion::TapScript && path % TAPROOT_CONTROL_NODE_SIZE == 0)
+        .then_some(leaf.script)
 }
 
 /// Every CVP unit in a tapscript's envelopes (`OP_FALSE OP_IF <pushes> OP_ENDIF`). An envelope

@@ -2,25 +2,31 @@
 
 use crate::record::{Choice, ChoiceSignature};
 use crate::varint;
+use bitcoin::hashes::{sha256t_hash_newtype, Hash, HashEngine};
 use bitcoin::secp256k1::{schnorr, Keypair, Message, Secp256k1, XOnlyPublicKey};
-use sha2::{Digest, Sha256};
 
 /// The BIP340-style tag of the signed message.
 pub const CHOICE_TAG: &[u8] = b"CVP/choice";
 
+sha256t_hash_newtype! {
+    /// The tag `CVP/choice` (its midstate computed at compile time).
+    struct ChoiceTag = hash_bytes(CHOICE_TAG);
+
+    /// The BIP340 tagged hash a choice signature signs.
+    #[hash_newtype(forward)]
+    struct ChoiceHash(_);
+}
+
 impl Choice {
     /// `SHA-256(SHA-256(tag) || SHA-256(tag) || content_id || varint(branch_id) || varint(option))`.
     pub fn message(&self) -> [u8; 32] {
-        let tag = Sha256::digest(CHOICE_TAG);
-        let mut h = Sha256::new();
-        h.update(tag);
-        h.update(tag);
-        h.update(self.content_id);
-        let mut v = Vec::with_capacity(10);
+        let mut v = Vec::with_capacity(20);
         varint::write(&mut v, u64::from(self.branch_id));
         varint::write(&mut v, u64::from(self.option));
-        h.update(&v);
-        h.finalize().into()
+        let mut h = ChoiceHash::engine();
+        h.input(&self.content_id);
+        h.input(&v);
+        ChoiceHash::from_engine(h).to_byte_array()
     }
 
     /// Sign the choice with `keypair`, replacing any signature it had.
@@ -52,6 +58,24 @@ impl Choice {
 mod tests {
     use super::*;
     use bitcoin::secp256k1::SecretKey;
+
+    #[test]
+    fn the_message_is_the_bip340_tagged_hash() {
+        use sha2::{Digest, Sha256};
+        let c = Choice {
+            content_id: [0xaa; 32],
+            branch_id: 300,
+            option: 1,
+            signature: None,
+        };
+        let tag = Sha256::digest(CHOICE_TAG);
+        let mut h = Sha256::new();
+        h.update(tag);
+        h.update(tag);
+        h.update(c.content_id);
+        h.update([0xac, 0x02, 0x01]); // varint(300), varint(1)
+        assert_eq!(c.message(), <[u8; 32]>::from(h.finalize()));
+    }
 
     #[test]
     fn sign_then_verify_and_tamper() {

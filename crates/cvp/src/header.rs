@@ -49,33 +49,22 @@ pub struct Header {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::serde_hex::opt_array"
+        with = "crate::serde_hex::opt"
     )]
     pub merkle_root: Option<[u8; 32]>,
     /// Payload size of every segment but the last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment_size: Option<u32>,
     /// Poster frame bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_vec")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::serde_hex::opt"
+    )]
     pub poster: Option<Vec<u8>>,
     /// Odd fields this reader does not know.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unknown: Vec<UnknownField>,
-}
-
-mod opt_vec {
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(b) => s.serialize_str(&hex::encode(b)),
-            None => s.serialize_none(),
-        }
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
-        let s: Option<String> = Option::deserialize(d)?;
-        s.map(|s| hex::decode(s).map_err(serde::de::Error::custom))
-            .transpose()
-    }
 }
 
 impl Header {
@@ -180,8 +169,8 @@ impl Header {
             return usize::try_from(size).ok();
         }
         let total = self.total_length?;
-        let before = u64::from(count - 1) * u64::from(size);
-        usize::try_from(total - before).ok()
+        let before = u64::from(count - 1).checked_mul(u64::from(size))?;
+        usize::try_from(total.checked_sub(before)?).ok()
     }
 }
 

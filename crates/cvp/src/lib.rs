@@ -15,12 +15,13 @@ mod error;
 mod header;
 pub mod lineage;
 pub mod merkle;
+pub mod rawblock;
 mod record;
 pub mod serde_hex;
 mod tlv;
 pub mod varint;
 
-pub use assemble::{AddOutcome, AssembleError, Assembler, SegmentFlaw};
+pub use assemble::{AddOutcome, AssembleError, Assembler, EndFlaw, Leaf, SegmentFlaw, Tracker};
 pub use carrier::{Carrier, Found, Location};
 pub use choice::CHOICE_TAG;
 pub use chunk::{ChunkPlan, ContentInfo, Prepared};

@@ -4,9 +4,11 @@
 //! cost in payload bytes: a transaction's publisher records belong to content C when the
 //! transaction carries C's header (C is then its txid), or when its first input spends an output of a
 //! transaction that belongs to C. Only the holder of those outputs' keys can extend the lineage, so
-//! forged segments never attach. Every transaction in a lineage carries at least one record (fan-out
-//! and commit transactions carry a Link), so a scanner that only looks at CVP transactions sees it
-//! all. Transactions may arrive in any order: a child seen before its parent waits until the parent
+//! forged segments never attach. Every transaction in a lineage carries at least one CVP unit
+//! (fan-out and commit transactions carry a Link), so a scanner that only looks at CVP transactions
+//! sees it all. Any unit counts for the lineage, whatever its type: a transaction that carries only
+//! record types this reader does not know (odd ones from a later version) still passes the lineage
+//! on to its descendants. Transactions may arrive in any order: a child seen before its parent waits until the parent
 //! is attributed.
 
 use crate::carrier::Found;
@@ -48,11 +50,14 @@ impl TxRecords {
             .count()
     }
 
-    fn has_publisher_record(&self) -> bool {
-        self.found.iter().any(|f| match &f.record {
-            Ok(r) => r.is_publisher_record(),
-            Err(_) => true, // a malformed record in a lineage is the publisher's flaw: report it
-        })
+    /// Carries a CVP unit of any type, known or not, valid or not: it continues a lineage.
+    fn carries_unit(&self) -> bool {
+        !self.found.is_empty()
+    }
+
+    /// What keeping it waiting costs: its units' bytes and a fixed overhead.
+    fn weight(&self) -> usize {
+        self.found.iter().map(|f| f.unit_len).sum::<usize>() + 128
     }
 }
 
@@ -72,12 +77,17 @@ pub struct Lineage {
     pending: HashMap<Txid, Vec<TxRecords>>,
     pending_order: VecDeque<Txid>,
     pending_len: usize,
+    pending_bytes: usize,
     max_pending: usize,
+    max_pending_bytes: usize,
 }
+
+/// Bytes of waiting transactions a default [`Lineage`] keeps.
+pub const DEFAULT_MAX_PENDING_BYTES: usize = 16 << 20;
 
 impl Default for Lineage {
     fn default() -> Self {
-        Self::with_max_pending(100_000)
+        Self::with_limits(100_000, DEFAULT_MAX_PENDING_BYTES)
     }
 }
 
@@ -85,13 +95,26 @@ impl Lineage {
     /// At most `max_pending` unattributed transactions are kept waiting for a parent; the oldest are
     /// dropped first (a spammer cannot make a reader hold unbounded memory).
     pub fn with_max_pending(max_pending: usize) -> Self {
+        Self::with_limits(max_pending, usize::MAX)
+    }
+
+    /// At most `max_pending` unattributed transactions holding at most `max_bytes` of units (plus
+    /// 128 bytes each) are kept waiting for a parent; the oldest are dropped first.
+    pub fn with_limits(max_pending: usize, max_bytes: usize) -> Self {
         Lineage {
             owner: HashMap::new(),
             pending: HashMap::new(),
             pending_order: VecDeque::new(),
             pending_len: 0,
+            pending_bytes: 0,
             max_pending,
+            max_pending_bytes: max_bytes,
         }
+    }
+
+    /// Bytes held by transactions waiting for their parent (see [`Lineage::with_limits`]).
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
     }
 
     /// The content a transaction belongs to, if known.
@@ -112,7 +135,7 @@ impl Lineage {
     /// Offer a transaction. Returns it (and any waiting descendants it resolves) once attributed;
     /// nothing if it waits or carries no publisher record.
     pub fn observe(&mut self, tx: TxRecords) -> Vec<Attributed> {
-        if !tx.has_publisher_record() {
+        if !tx.carries_unit() {
             return Vec::new();
         }
         let content = if tx.header_count() == 1 {
@@ -138,6 +161,7 @@ impl Lineage {
             self.owner.insert(tx.txid, c);
             if let Some(children) = self.pending.remove(&tx.txid) {
                 self.pending_len -= children.len();
+                self.pending_bytes -= children.iter().map(TxRecords::weight).sum::<usize>();
                 for child in children {
                     // A waiting child with its own header starts its own content.
                     let cc = if child.header_count() == 1 {
@@ -154,16 +178,20 @@ impl Lineage {
     }
 
     fn park(&mut self, parent: Txid, tx: TxRecords) {
-        while self.pending_len >= self.max_pending {
+        let weight = tx.weight();
+        if self.max_pending == 0 || weight > self.max_pending_bytes {
+            return;
+        }
+        while self.pending_len >= self.max_pending
+            || self.pending_bytes + weight > self.max_pending_bytes
+        {
             let Some(oldest) = self.pending_order.pop_front() else {
                 break;
             };
             if let Some(v) = self.pending.remove(&oldest) {
                 self.pending_len -= v.len();
+                self.pending_bytes -= v.iter().map(TxRecords::weight).sum::<usize>();
             }
-        }
-        if self.max_pending == 0 {
-            return;
         }
         let entry = self.pending.entry(parent).or_default();
         if entry.is_empty() {
@@ -171,6 +199,7 @@ impl Lineage {
         }
         entry.push(tx);
         self.pending_len += 1;
+        self.pending_bytes += weight;
     }
 
     /// Transactions waiting for a parent that never came: forgeries, or not seen yet.

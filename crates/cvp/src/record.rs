@@ -60,7 +60,7 @@ pub enum Record {
         /// The odd type number.
         record_type: u64,
         /// The raw body.
-        #[serde(with = "crate::serde_hex::vec")]
+        #[serde(with = "crate::serde_hex")]
         body: Vec<u8>,
     },
 }
@@ -78,7 +78,7 @@ pub struct Segment {
     /// Position in the stream, from 0.
     pub index: u32,
     /// The bytes.
-    #[serde(with = "crate::serde_hex::vec")]
+    #[serde(with = "crate::serde_hex")]
     pub payload: Vec<u8>,
 }
 
@@ -88,7 +88,7 @@ pub struct SegmentHashes {
     /// Index of the segment the first hash belongs to.
     pub first_index: u32,
     /// `SHA-256(0x00 || payload)` of each segment, in order.
-    #[serde(with = "crate::serde_hex::array_list")]
+    #[serde(with = "crate::serde_hex::list")]
     pub hashes: Vec<[u8; 32]>,
 }
 
@@ -101,7 +101,7 @@ pub struct End {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::serde_hex::opt_array"
+        with = "crate::serde_hex::opt"
     )]
     pub merkle_root: Option<[u8; 32]>,
 }
@@ -114,7 +114,7 @@ pub struct LiveChunk {
     /// Milliseconds since the stream started, of the chunk's first media packet.
     pub timestamp_ms: u64,
     /// The bytes.
-    #[serde(with = "crate::serde_hex::vec")]
+    #[serde(with = "crate::serde_hex")]
     pub payload: Vec<u8>,
 }
 
@@ -148,7 +148,7 @@ pub struct BranchOption {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choice {
     /// The content (its header's txid, in the byte order of the txid's serialization).
-    #[serde(with = "crate::serde_hex::array")]
+    #[serde(with = "crate::serde_hex")]
     pub content_id: [u8; 32],
     /// The branch id.
     pub branch_id: u32,
@@ -163,24 +163,11 @@ pub struct Choice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChoiceSignature {
     /// x-only public key.
-    #[serde(with = "crate::serde_hex::array")]
+    #[serde(with = "crate::serde_hex")]
     pub pubkey: [u8; 32],
     /// BIP340 Schnorr signature.
-    #[serde(with = "sig_hex")]
+    #[serde(with = "crate::serde_hex")]
     pub sig: [u8; 64],
-}
-
-mod sig_hex {
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(v: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(v))
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
-        let s = String::deserialize(d)?;
-        let mut out = [0u8; 64];
-        hex::decode_to_slice(s, &mut out).map_err(serde::de::Error::custom)?;
-        Ok(out)
-    }
 }
 
 impl Record {
@@ -302,34 +289,7 @@ impl Record {
                     payload: c.rest().to_vec(),
                 })
             }
-            kind::SEGMENT_HASHES => {
-                let first_index = c.u32("first index")?;
-                let rest = c.rest();
-                if rest.is_empty() || !rest.len().is_multiple_of(32) {
-                    return Err(DecodeError::BadLength {
-                        field: "segment hashes",
-                        len: rest.len(),
-                        expected: 32 * (rest.len() / 32).max(1),
-                    });
-                }
-                let last = u64::from(first_index) + (rest.len() / 32) as u64 - 1;
-                if last > u64::from(u32::MAX) {
-                    return Err(DecodeError::OutOfRange {
-                        field: "last hashed index",
-                        value: last,
-                        min: 0,
-                        max: u64::from(u32::MAX),
-                    });
-                }
-                let hashes = rest
-                    .chunks_exact(32)
-                    .map(|h| h.try_into().unwrap_or([0; 32]))
-                    .collect();
-                Record::SegmentHashes(SegmentHashes {
-                    first_index,
-                    hashes,
-                })
-            }
+            kind::SEGMENT_HASHES => Record::SegmentHashes(decode_segment_hashes(&mut c)?),
             kind::END => {
                 let segment_count = c.u32("segment count")?;
                 let merkle_root = if c.is_empty() {
@@ -366,6 +326,35 @@ impl Record {
         };
         Ok(record)
     }
+}
+
+fn decode_segment_hashes(c: &mut Cursor<'_>) -> Result<SegmentHashes, DecodeError> {
+    let first_index = c.u32("first index")?;
+    let rest = c.rest();
+    if rest.is_empty() || !rest.len().is_multiple_of(32) {
+        return Err(DecodeError::BadLength {
+            field: "segment hashes",
+            len: rest.len(),
+            expected: 32 * (rest.len() / 32).max(1),
+        });
+    }
+    let last = u64::from(first_index) + (rest.len() / 32) as u64 - 1;
+    if last > u64::from(u32::MAX) {
+        return Err(DecodeError::OutOfRange {
+            field: "last hashed index",
+            value: last,
+            min: 0,
+            max: u64::from(u32::MAX),
+        });
+    }
+    let hashes = rest
+        .chunks_exact(32)
+        .map(|h| h.try_into().unwrap_or([0; 32]))
+        .collect();
+    Ok(SegmentHashes {
+        first_index,
+        hashes,
+    })
 }
 
 fn decode_branch(c: &mut Cursor<'_>) -> Result<Branch, DecodeError> {

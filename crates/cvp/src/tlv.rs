@@ -14,7 +14,7 @@ pub struct UnknownField {
     /// The (odd) tag.
     pub tag: u64,
     /// The raw value.
-    #[serde(with = "crate::serde_hex::vec")]
+    #[serde(with = "crate::serde_hex")]
     pub value: Vec<u8>,
 }
 

@@ -130,8 +130,38 @@ fn live_stream_closes_with_end() {
     asm.apply_end(&End {
         segment_count: 2,
         merkle_root: Some(merkle::root(&[b"a", b"b"])),
-    });
+    })
+    .unwrap();
     assert_eq!(asm.finish(), Ok(b"ab".to_vec()));
+}
+
+#[test]
+fn an_end_that_does_not_fit_the_header_is_refused_and_the_stream_stays_open() {
+    // Segment size 10 and total length 25 need exactly 3 segments; an end claiming 1 (or 2^32-1)
+    // would make the last segment's expected length wrap.
+    let header = Header {
+        media_type: "video/x-cvpm".into(),
+        segment_size: Some(10),
+        total_length: Some(25),
+        ..Header::default()
+    };
+    let mut asm = Assembler::new(header);
+    for count in [1, 2, u32::MAX] {
+        assert!(asm
+            .apply_end(&End {
+                segment_count: count,
+                merkle_root: None,
+            })
+            .is_err());
+        assert!(asm.header().is_open(), "refused: still open");
+    }
+    assert!(asm
+        .apply_end(&End {
+            segment_count: 3,
+            merkle_root: None,
+        })
+        .is_ok());
+    assert_eq!(asm.header().expected_segment_len(2), Some(5));
 }
 
 fn txid(n: u8) -> Txid {
@@ -144,7 +174,7 @@ fn tx(id: u8, parent: Option<u8>, record: Record) -> TxRecords {
         parent: parent.map(txid),
         found: vec![Found {
             location: Location::Output(0),
-            unit_len: 0,
+            unit_len: record.encode().len(),
             record: Ok(record),
         }],
     }
@@ -187,14 +217,47 @@ fn forged_segment_never_attaches() {
     assert!(l.observe(tx(50, Some(9), seg(0))).is_empty());
     assert_eq!(l.content_of(&txid(50)), None);
     assert_eq!(l.unattributed().count(), 1);
-    // Choices are viewers' records, never part of a lineage.
+    // Any unit passes a lineage on, a choice too (only the publisher can spend its outputs): the
+    // transaction is the content's, though a choice is not a publisher record.
     let choice = Record::Choice(Choice {
         content_id: [1; 32],
         branch_id: 0,
         option: 0,
         signature: None,
     });
-    assert!(l.observe(tx(51, Some(1), choice)).is_empty());
+    let got = l.observe(tx(51, Some(1), choice));
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].content, txid(1));
+}
+
+#[test]
+fn a_transaction_of_unknown_odd_records_only_keeps_its_descendants_attributed() {
+    let header = Record::Header(Header {
+        media_type: "x".into(),
+        ..Default::default()
+    });
+    let mut l = Lineage::default();
+    l.observe(tx(1, Some(0), header));
+    let odd = Record::decode(&[b'C', b'V', 1, 7, 1, 2, 3]).unwrap();
+    assert!(matches!(odd, Record::Unknown { .. }));
+    assert_eq!(l.observe(tx(2, Some(1), odd)).len(), 1);
+    let got = l.observe(tx(3, Some(2), seg(0)));
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].content, txid(1));
+}
+
+#[test]
+fn waiting_transactions_are_bounded_in_bytes() {
+    let mut l = Lineage::with_limits(1_000, 10_000);
+    for i in 0..100u8 {
+        let big = Record::Segment(Segment {
+            index: 0,
+            payload: vec![i; 1_000],
+        });
+        l.observe(tx(100 + i, Some(i), big));
+    }
+    assert!(l.pending_bytes() <= 10_000, "{}", l.pending_bytes());
+    assert!(l.pending_len() >= 5 && l.pending_len() <= 10);
 }
 
 #[test]

@@ -162,3 +162,40 @@ fn non_cvp_outputs_and_envelopes_are_ignored() {
     );
     assert!(records_in_tx(&tx).is_empty());
 }
+
+#[test]
+fn the_tapscript_rules_annex_leaf_version_and_control_block() {
+    let unit = Record::Link.encode();
+    let found = |witness: Witness| {
+        let tx = tx_with(
+            vec![TxIn {
+                witness,
+                ..plain_input()
+            }],
+            vec![],
+        );
+        records_in_tx(&tx)
+    };
+    let reveal = envelope_input(&unit).witness.to_vec();
+    // An annex (a last element starting 0x50) is set aside: the envelope is still found.
+    let mut annexed = reveal.clone();
+    annexed.push(vec![0x50, 1, 2, 3]);
+    let got = found(Witness::from_slice(&annexed));
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].record, Ok(Record::Link));
+    assert_eq!(found(Witness::from_slice(&reveal)).len(), 1);
+    // Script and annex alone: a key-path spend with an annex, no tapscript.
+    let script_and_annex = vec![reveal[1].clone(), vec![0x50]];
+    assert!(found(Witness::from_slice(&script_and_annex)).is_empty());
+    // A leaf version other than 0xc0 is not tapscript.
+    let mut other_leaf = reveal.clone();
+    other_leaf[2][0] = 0xc2 | (other_leaf[2][0] & 1);
+    assert!(found(Witness::from_slice(&other_leaf)).is_empty());
+    // A control block must be 33 + 32m bytes.
+    let mut ragged = reveal.clone();
+    ragged[2].push(0);
+    assert!(found(Witness::from_slice(&ragged)).is_empty());
+    let mut short = reveal;
+    short[2].truncate(32);
+    assert!(found(Witness::from_slice(&short)).is_empty());
+}

@@ -80,3 +80,45 @@ fn header_vector_commits_to_the_segments() {
         b"The quick brown fox jumps over the lazy dog. CVP splits any byte stream into segments."
     );
 }
+
+#[test]
+fn carrier_vectors_yield_their_units() {
+    let spec = include_str!("../../../docs/cvp.md");
+    let mut n = 0;
+    let mut lines = spec.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() != "```cvp-carrier-vector" {
+            continue;
+        }
+        let body: String = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let script = bitcoin::ScriptBuf::from(hex::decode(v["script"].as_str().unwrap()).unwrap());
+        let unit = hex::decode(v["unit"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            cvp::carrier::op_return_unit(&script),
+            Some(unit.clone()),
+            "{}",
+            v["name"]
+        );
+        assert!(Record::decode(&unit).is_ok(), "{}", v["name"]);
+        n += 1;
+    }
+    assert!(n >= 1, "the spec lost its carrier vector");
+}
+
+/// The signed choice vector's BIP340 signature verifies: the tagged hash it signs is the one the
+/// vector was made with (`SHA-256(T || T || content id || varint(branch) || varint(option))`).
+#[test]
+fn the_choice_vector_signature_verifies() {
+    let vs = vectors();
+    let v = vs.iter().find(|v| v["name"] == "choice-signed").unwrap();
+    let Record::Choice(mut c) =
+        Record::decode(&hex::decode(v["hex"].as_str().unwrap()).unwrap()).unwrap()
+    else {
+        panic!("vector type changed");
+    };
+    let key = c.signature.as_ref().unwrap().pubkey;
+    assert_eq!(c.verified_signer().map(|k| k.serialize()), Some(key));
+    c.branch_id += 1;
+    assert_eq!(c.verified_signer(), None, "the signature covers the branch");
+}

@@ -1,15 +1,22 @@
 //! The viewer's side: scan blocks and the mempool of any [`chain::ChainBackend`] for CVP records,
-//! attribute them with the lineage rule, verify and reassemble each content, and keep a catalog.
+//! attribute them with the lineage rule, verify each content, and publish the catalog as
+//! immutable [`Snapshot`]s whose bytes are read from the store by range.
 //!
-//! [`Indexer`] persists what it scanned in a redb [`store::Store`] (schema: docs/index-schema.md)
-//! and rebuilds the catalog from it on open; [`Scanner`] is the same scan kept in memory only.
+//! - `cvp::rawblock`: raw blocks walked by length, checked against their hash, Merkle root and
+//!   witness commitment, and searched for transactions that may carry CVP units.
+//! - [`store`]: the redb index (schema: docs/index-schema.md).
+//! - [`Indexer`] (`scanner.rs`): the one scanner, blocks and mempool, reorgs, retries.
+//! - `catalog.rs`: lineage attribution and per-segment bookkeeping (no bytes).
+//! - [`Snapshot`]: summaries, look-alikes, forgeries, and reads by range.
+//! - [`publisher`]: who published a content, and look-alike titles.
 
-pub mod blockscan;
 mod catalog;
-mod indexer;
-mod scan;
+pub mod publisher;
+mod scanner;
+mod snapshot;
 pub mod store;
 
-pub use catalog::{Catalog, Content, ContentState, ContentSummary};
-pub use indexer::{IndexError, Indexer};
-pub use scan::{has_signature, Scanner};
+pub use catalog::{Catalog, Content, SegSource};
+pub use publisher::Publisher;
+pub use scanner::{IndexError, Indexer, PollReport};
+pub use snapshot::{ContentState, ContentSummary, Published, ReadError, Snapshot};

@@ -1,30 +1,35 @@
 //! The index on disk (redb). Layout in docs/index-schema.md; tests pin the stored bytes.
 //!
-//! Each scanned block is one entry written in one transaction (the block's CVP transactions and
-//! the cursor are the same record), so a kill at any moment leaves either the whole block or
-//! nothing. The catalog is rebuilt from these entries on open: it is derived data.
+//! Each scanned block is written in one transaction (its entry, its CVP transactions and the
+//! cursor move together), so a kill at any moment leaves either the whole block or nothing. The
+//! catalog is rebuilt from these tables on open: it is derived data. Contents' bytes are read from
+//! here by range, never held in memory as a whole.
 
 use bitcoin::hashes::Hash;
-use bitcoin::BlockHash;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use bitcoin::{BlockHash, OutPoint, TxOut, Txid};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use std::path::{Path, PathBuf};
 
 /// The layout version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const BLOCKS: TableDefinition<u32, &[u8]> = TableDefinition::new("blocks");
+const TXS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("txs");
+const MEMPOOL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("mempool");
+const COINS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("coins");
 
 /// Store failures.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The database could not be opened, read or written.
-    #[error("index database {path}: {reason}")]
+    #[error("index database {path}: {source}")]
     Db {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        reason: String,
+        /// The cause, as redb or the file system gave it.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Written by another layout version.
     #[error("the index at {path} has schema version {found}; this build reads version {expected}: run `bitflix index --reindex` to rebuild it")]
@@ -37,63 +42,86 @@ pub enum StoreError {
         expected: u32,
     },
     /// An entry that does not follow the layout.
-    #[error("index entry at height {height} is damaged: {reason}")]
+    #[error("index entry {key} is damaged: {reason}")]
     Damaged {
-        /// Height.
-        height: u32,
+        /// Which entry (a height or a txid).
+        key: String,
         /// What is wrong.
-        reason: String,
+        reason: &'static str,
     },
 }
 
-/// One scanned block: its hash and its CVP transactions, raw.
+/// One scanned block: its hash and the txids of its CVP transactions, in block order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockEntry {
     /// Block hash.
     pub hash: BlockHash,
-    /// Raw CVP transactions, in block order.
-    pub txs: Vec<Vec<u8>>,
+    /// CVP transactions, in block order (their bytes are in the `txs` table).
+    pub txids: Vec<Txid>,
 }
 
 impl BlockEntry {
-    /// `hash (32) || (len u32 LE || tx)*`.
+    /// `hash (32) || txid (32)*`, both in internal byte order.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(32 + self.txs.iter().map(|t| t.len() + 4).sum::<usize>());
+        let mut out = Vec::with_capacity(32 + 32 * self.txids.len());
         out.extend_from_slice(self.hash.as_byte_array());
-        for t in &self.txs {
-            out.extend_from_slice(&(t.len() as u32).to_le_bytes());
-            out.extend_from_slice(t);
+        for t in &self.txids {
+            out.extend_from_slice(t.as_byte_array());
         }
         out
     }
 
     /// Decode, rejecting anything that does not follow the layout exactly.
     pub fn decode(height: u32, b: &[u8]) -> Result<BlockEntry, StoreError> {
-        let damaged = |reason: &str| StoreError::Damaged {
-            height,
-            reason: reason.into(),
+        let damaged = |reason| StoreError::Damaged {
+            key: format!("block {height}"),
+            reason,
         };
-        let (hash, mut rest) = b
-            .split_at_checked(32)
-            .ok_or_else(|| damaged("shorter than a hash"))?;
-        let hash = BlockHash::from_byte_array(hash.try_into().map_err(|_| damaged("hash"))?);
-        let mut txs = Vec::new();
-        while !rest.is_empty() {
-            let (len, tail) = rest
-                .split_at_checked(4)
-                .ok_or_else(|| damaged("truncated length"))?;
-            let len = u32::from_le_bytes(len.try_into().map_err(|_| damaged("length"))?) as usize;
-            let (tx, tail) = tail
-                .split_at_checked(len)
-                .ok_or_else(|| damaged("transaction runs past the end"))?;
-            txs.push(tx.to_vec());
-            rest = tail;
+        if b.len() < 32 || !b.len().is_multiple_of(32) {
+            return Err(damaged("not a hash and whole txids"));
         }
-        Ok(BlockEntry { hash, txs })
+        let mut chunks = b.chunks_exact(32).map(|c| {
+            let mut a = [0u8; 32];
+            a.copy_from_slice(c);
+            a
+        });
+        let hash = BlockHash::from_byte_array(chunks.next().ok_or_else(|| damaged("no hash"))?);
+        Ok(BlockEntry {
+            hash,
+            txids: chunks.map(Txid::from_byte_array).collect(),
+        })
     }
 }
 
-/// The index database.
+/// `value (u64 LE) || script`: a coin as the `coins` table stores it.
+pub fn encode_coin(out: &TxOut) -> Vec<u8> {
+    let mut v = out.value.to_sat().to_le_bytes().to_vec();
+    v.extend_from_slice(out.script_pubkey.as_bytes());
+    v
+}
+
+fn decode_coin(key: &str, b: &[u8]) -> Result<TxOut, StoreError> {
+    let (value, script) = b.split_at_checked(8).ok_or(StoreError::Damaged {
+        key: key.to_string(),
+        reason: "shorter than a value",
+    })?;
+    let mut v = [0u8; 8];
+    v.copy_from_slice(value);
+    Ok(TxOut {
+        value: bitcoin::Amount::from_sat(u64::from_le_bytes(v)),
+        script_pubkey: script.to_vec().into(),
+    })
+}
+
+fn coin_key(op: &OutPoint) -> [u8; 36] {
+    let mut k = [0u8; 36];
+    k[..32].copy_from_slice(op.txid.as_byte_array());
+    k[32..].copy_from_slice(&op.vout.to_le_bytes());
+    k
+}
+
+/// The index database. Shared between the scanner (writes) and the gateway (reads) behind an
+/// `Arc`: redb serves readers while a write is under way.
 #[derive(Debug)]
 pub struct Store {
     db: Database,
@@ -110,33 +138,52 @@ impl Store {
             drop(Store::init(&tmp)?);
             std::fs::rename(&tmp, path).map_err(|e| StoreError::Db {
                 path: path.into(),
-                reason: e.to_string(),
+                source: Box::new(e),
             })?;
         }
         Store::init(path)
     }
 
+    /// A store in memory only (tests, one-off scans): the same tables, nothing on disk.
+    pub fn in_memory() -> Result<Store, StoreError> {
+        let path = PathBuf::from("(memory)");
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(|e| StoreError::Db {
+                path: path.clone(),
+                source: Box::new(redb::Error::from(e)),
+            })?;
+        Store::prepare(db, &path)
+    }
+
     fn init(path: &Path) -> Result<Store, StoreError> {
-        let err = |e: &dyn std::fmt::Display| StoreError::Db {
+        let db = Database::create(path).map_err(|e| StoreError::Db {
             path: path.into(),
-            reason: e.to_string(),
+            source: Box::new(redb::Error::from(e)),
+        })?;
+        Store::prepare(db, path)
+    }
+
+    fn prepare(db: Database, path: &Path) -> Result<Store, StoreError> {
+        let err = |e: redb::Error| StoreError::Db {
+            path: path.into(),
+            source: Box::new(e),
         };
-        let db = Database::create(path).map_err(|e| err(&e))?;
         let store = Store {
             db,
             path: path.into(),
         };
-        let txn = store.db.begin_write().map_err(|e| err(&e))?;
+        let txn = store.db.begin_write().map_err(|e| err(e.into()))?;
         {
-            let mut meta = txn.open_table(META).map_err(|e| err(&e))?;
+            let mut meta = txn.open_table(META).map_err(|e| err(e.into()))?;
             let found = meta
                 .get("schema_version")
-                .map_err(|e| err(&e))?
+                .map_err(|e| err(e.into()))?
                 .map(|v| v.value().to_vec());
             match found {
                 None => {
                     meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
-                        .map_err(|e| err(&e))?;
+                        .map_err(|e| err(e.into()))?;
                 }
                 Some(v) => {
                     let found = v
@@ -153,16 +200,19 @@ impl Store {
                     }
                 }
             }
-            txn.open_table(BLOCKS).map_err(|e| err(&e))?;
+            for t in [TXS, MEMPOOL, COINS] {
+                txn.open_table(t).map_err(|e| err(e.into()))?;
+            }
+            txn.open_table(BLOCKS).map_err(|e| err(e.into()))?;
         }
-        txn.commit().map_err(|e| err(&e))?;
+        txn.commit().map_err(|e| err(e.into()))?;
         Ok(store)
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> StoreError {
+    fn err(&self, e: impl Into<redb::Error>) -> StoreError {
         StoreError::Db {
             path: self.path.clone(),
-            reason: e.to_string(),
+            source: Box::new(e.into()),
         }
     }
 
@@ -186,36 +236,173 @@ impl Store {
             .transpose()
     }
 
-    /// Record a scanned block (its CVP transactions and the new cursor) atomically.
-    pub fn put_block(&self, height: u32, entry: &BlockEntry) -> Result<(), StoreError> {
+    /// Record a scanned block (its entry, its CVP transactions, the new cursor) atomically; its
+    /// transactions leave the stored mempool.
+    pub fn put_block(
+        &self,
+        height: u32,
+        hash: BlockHash,
+        txs: &[(Txid, &[u8])],
+    ) -> Result<(), StoreError> {
+        let entry = BlockEntry {
+            hash,
+            txids: txs.iter().map(|(t, _)| *t).collect(),
+        };
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
         {
-            let mut t = txn.open_table(BLOCKS).map_err(|e| self.err(e))?;
-            t.insert(height, entry.encode().as_slice())
+            let mut b = txn.open_table(BLOCKS).map_err(|e| self.err(e))?;
+            b.insert(height, entry.encode().as_slice())
                 .map_err(|e| self.err(e))?;
+            let mut t = txn.open_table(TXS).map_err(|e| self.err(e))?;
+            let mut m = txn.open_table(MEMPOOL).map_err(|e| self.err(e))?;
+            for (txid, raw) in txs {
+                t.insert(txid.as_byte_array().as_slice(), *raw)
+                    .map_err(|e| self.err(e))?;
+                m.remove(txid.as_byte_array().as_slice())
+                    .map_err(|e| self.err(e))?;
+            }
         }
         txn.commit().map_err(|e| self.err(e))
     }
 
-    /// Forget blocks at and above `height` (a reorg replaced them).
+    /// Forget blocks at and above `height` and their transactions (a reorg replaced them; those
+    /// that return to the mempool are read again from there).
     pub fn truncate_from(&self, height: u32) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
         {
-            let mut t = txn.open_table(BLOCKS).map_err(|e| self.err(e))?;
-            t.retain_in(height.., |_, _| false)
+            let mut b = txn.open_table(BLOCKS).map_err(|e| self.err(e))?;
+            let mut t = txn.open_table(TXS).map_err(|e| self.err(e))?;
+            let mut gone = Vec::new();
+            for item in b.range(height..).map_err(|e| self.err(e))? {
+                let (k, v) = item.map_err(|e| self.err(e))?;
+                gone.extend(BlockEntry::decode(k.value(), v.value())?.txids);
+            }
+            for txid in gone {
+                t.remove(txid.as_byte_array().as_slice())
+                    .map_err(|e| self.err(e))?;
+            }
+            b.retain_in(height.., |_, _| false)
                 .map_err(|e| self.err(e))?;
         }
         txn.commit().map_err(|e| self.err(e))
     }
 
-    /// Every stored block, in height order.
-    pub fn blocks(&self) -> Result<Vec<(u32, BlockEntry)>, StoreError> {
+    /// Every stored block, in height order, with its raw CVP transactions, fed to `f` from one
+    /// read transaction (one block's transactions in memory at a time).
+    pub fn for_each_block(
+        &self,
+        mut f: impl FnMut(u32, &BlockEntry, &[Vec<u8>]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_read().map_err(|e| self.err(e))?;
-        let t = txn.open_table(BLOCKS).map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for item in t.range::<u32>(..).map_err(|e| self.err(e))? {
+        let b = txn.open_table(BLOCKS).map_err(|e| self.err(e))?;
+        let t = txn.open_table(TXS).map_err(|e| self.err(e))?;
+        for item in b.range::<u32>(..).map_err(|e| self.err(e))? {
             let (k, v) = item.map_err(|e| self.err(e))?;
-            out.push((k.value(), BlockEntry::decode(k.value(), v.value())?));
+            let entry = BlockEntry::decode(k.value(), v.value())?;
+            let mut raws = Vec::with_capacity(entry.txids.len());
+            for txid in &entry.txids {
+                let raw = t
+                    .get(txid.as_byte_array().as_slice())
+                    .map_err(|e| self.err(e))?
+                    .ok_or_else(|| StoreError::Damaged {
+                        key: format!("tx {txid}"),
+                        reason: "listed by a block but not stored",
+                    })?;
+                raws.push(raw.value().to_vec());
+            }
+            f(k.value(), &entry, &raws)?;
+        }
+        Ok(())
+    }
+
+    /// A stored transaction, confirmed or in the stored mempool.
+    pub fn raw_tx(&self, txid: &Txid) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        for table in [TXS, MEMPOOL] {
+            let t = txn.open_table(table).map_err(|e| self.err(e))?;
+            if let Some(v) = t
+                .get(txid.as_byte_array().as_slice())
+                .map_err(|e| self.err(e))?
+            {
+                return Ok(Some(v.value().to_vec()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The stored mempool: CVP transactions last seen in the backend's mempool.
+    pub fn mempool(&self) -> Result<Vec<(Txid, Vec<u8>)>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = txn.open_table(MEMPOOL).map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(t.len().map_err(|e| self.err(e))? as usize);
+        for item in t.iter().map_err(|e| self.err(e))? {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            let key: [u8; 32] = k.value().try_into().map_err(|_| StoreError::Damaged {
+                key: "mempool".into(),
+                reason: "a key that is not a txid",
+            })?;
+            out.push((Txid::from_byte_array(key), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Add and remove stored mempool transactions in one write.
+    pub fn update_mempool(
+        &self,
+        add: &[(Txid, Vec<u8>)],
+        remove: &[Txid],
+    ) -> Result<(), StoreError> {
+        if add.is_empty() && remove.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut m = txn.open_table(MEMPOOL).map_err(|e| self.err(e))?;
+            for txid in remove {
+                m.remove(txid.as_byte_array().as_slice())
+                    .map_err(|e| self.err(e))?;
+            }
+            for (txid, raw) in add {
+                m.insert(txid.as_byte_array().as_slice(), raw.as_slice())
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        txn.commit().map_err(|e| self.err(e))
+    }
+
+    /// Remember funding coins looked up outside every lineage (headers' first inputs).
+    pub fn put_coins(&self, coins: &[(OutPoint, TxOut)]) -> Result<(), StoreError> {
+        if coins.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut c = txn.open_table(COINS).map_err(|e| self.err(e))?;
+            for (op, out) in coins {
+                c.insert(coin_key(op).as_slice(), encode_coin(out).as_slice())
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        txn.commit().map_err(|e| self.err(e))
+    }
+
+    /// Every remembered funding coin.
+    pub fn coins(&self) -> Result<Vec<(OutPoint, TxOut)>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = txn.open_table(COINS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(|e| self.err(e))? {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            let k = k.value();
+            let damaged = || StoreError::Damaged {
+                key: "coins".into(),
+                reason: "a key that is not an outpoint",
+            };
+            let (txid, vout) = k.split_at_checked(32).ok_or_else(damaged)?;
+            let txid: [u8; 32] = txid.try_into().map_err(|_| damaged())?;
+            let vout: [u8; 4] = vout.try_into().map_err(|_| damaged())?;
+            let op = OutPoint::new(Txid::from_byte_array(txid), u32::from_le_bytes(vout));
+            out.push((op, decode_coin("coins", v.value())?));
         }
         Ok(out)
     }

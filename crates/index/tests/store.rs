@@ -8,7 +8,7 @@
 use bitcoin::hashes::Hash;
 use bitcoin::key::Keypair;
 use bitcoin::secp256k1::{Secp256k1, SecretKey};
-use bitcoin::{Amount, BlockHash, FeeRate, OutPoint};
+use bitcoin::{Amount, BlockHash, FeeRate, OutPoint, Txid};
 use cvp::{Carrier, ContentInfo};
 use devnet::{Devnet, DevnetConfig};
 use index::store::{BlockEntry, Store, StoreError, SCHEMA_VERSION};
@@ -19,15 +19,19 @@ use redb::{ReadableDatabase, TableDefinition};
 fn entry_bytes_are_pinned() {
     let e = BlockEntry {
         hash: BlockHash::from_byte_array([0xab; 32]),
-        txs: vec![vec![1, 2, 3], vec![]],
+        txids: vec![
+            Txid::from_byte_array([1; 32]),
+            Txid::from_byte_array([2; 32]),
+        ],
     };
     let mut want = vec![0xab; 32];
-    want.extend([3, 0, 0, 0, 1, 2, 3, 0, 0, 0, 0]);
+    want.extend([1u8; 32]);
+    want.extend([2u8; 32]);
     assert_eq!(e.encode(), want);
     assert_eq!(BlockEntry::decode(7, &want).unwrap(), e);
     assert!(matches!(
         BlockEntry::decode(7, &want[..40]),
-        Err(StoreError::Damaged { height: 7, .. })
+        Err(StoreError::Damaged { .. })
     ));
     assert!(BlockEntry::decode(7, &[0; 5]).is_err());
 }
@@ -36,15 +40,24 @@ fn entry_bytes_are_pinned() {
 fn stored_tables_are_pinned_and_other_versions_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("index.redb");
+    let txid = Txid::from_byte_array([3; 32]);
     {
         let s = Store::open(&path).unwrap();
         s.put_block(
             5,
-            &BlockEntry {
-                hash: BlockHash::from_byte_array([1; 32]),
-                txs: vec![vec![9]],
-            },
+            BlockHash::from_byte_array([1; 32]),
+            &[(txid, &[9, 8][..])],
         )
+        .unwrap();
+        s.update_mempool(&[(Txid::from_byte_array([4; 32]), vec![7])], &[])
+            .unwrap();
+        s.put_coins(&[(
+            bitcoin::OutPoint::new(txid, 2),
+            bitcoin::TxOut {
+                value: Amount::from_sat(0x0102),
+                script_pubkey: vec![0x51].into(),
+            },
+        )])
         .unwrap();
     }
     {
@@ -57,20 +70,43 @@ fn stored_tables_are_pinned_and_other_versions_refused() {
             meta.get("schema_version").unwrap().unwrap().value(),
             SCHEMA_VERSION.to_le_bytes()
         );
-        assert_eq!(SCHEMA_VERSION, 1);
+        assert_eq!(SCHEMA_VERSION, 2);
         let blocks = r
             .open_table(TableDefinition::<u32, &[u8]>::new("blocks"))
             .unwrap();
         let mut want = vec![1u8; 32];
-        want.extend([1, 0, 0, 0, 9]);
+        want.extend([3u8; 32]);
         assert_eq!(blocks.get(5).unwrap().unwrap().value(), want.as_slice());
+        let txs = r
+            .open_table(TableDefinition::<&[u8], &[u8]>::new("txs"))
+            .unwrap();
+        assert_eq!(
+            txs.get([3u8; 32].as_slice()).unwrap().unwrap().value(),
+            [9, 8]
+        );
+        let mempool = r
+            .open_table(TableDefinition::<&[u8], &[u8]>::new("mempool"))
+            .unwrap();
+        assert_eq!(
+            mempool.get([4u8; 32].as_slice()).unwrap().unwrap().value(),
+            [7]
+        );
+        let coins = r
+            .open_table(TableDefinition::<&[u8], &[u8]>::new("coins"))
+            .unwrap();
+        let mut key = vec![3u8; 32];
+        key.extend([2, 0, 0, 0]);
+        assert_eq!(
+            coins.get(key.as_slice()).unwrap().unwrap().value(),
+            [2, 1, 0, 0, 0, 0, 0, 0, 0x51]
+        );
     }
     {
         let db = redb::Database::create(&path).unwrap();
         let w = db.begin_write().unwrap();
         w.open_table(TableDefinition::<&str, &[u8]>::new("meta"))
             .unwrap()
-            .insert("schema_version", 2u32.to_le_bytes().as_slice())
+            .insert("schema_version", 1u32.to_le_bytes().as_slice())
             .unwrap();
         w.commit().unwrap();
     }
@@ -79,8 +115,8 @@ fn stored_tables_are_pinned_and_other_versions_refused() {
         matches!(
             err,
             StoreError::SchemaMismatch {
-                found: 2,
-                expected: 1,
+                found: 1,
+                expected: 2,
                 ..
             }
         ),
@@ -141,7 +177,7 @@ fn reorgs_and_restarts_keep_the_index_true() {
     let mut ix = Indexer::open(&path).unwrap();
     ix.poll(&d).unwrap();
     let state = |ix: &Indexer| {
-        serde_json::to_value(ix.catalog.get(&id).unwrap().summary()).unwrap()["state"].clone()
+        serde_json::to_value(ix.snapshot().summary(&id).unwrap()).unwrap()["state"].clone()
     };
     assert_eq!(state(&ix), "complete");
     // The film's block is orphaned: its transactions go back to the mempool.
@@ -160,5 +196,5 @@ fn reorgs_and_restarts_keep_the_index_true() {
     d.mine(1, &d.faucet_script()).unwrap();
     ix.poll(&d).unwrap();
     assert_eq!(state(&ix), "complete", "re-mined");
-    assert_eq!(ix.catalog.get(&id).unwrap().verified_bytes().len(), 250_000);
+    assert_eq!(ix.snapshot().read_all(&id).unwrap().len(), 250_000);
 }

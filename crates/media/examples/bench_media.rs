@@ -49,7 +49,7 @@ fn baseline(
     let mut best: Option<(u64, PathBuf, f64)> = None; // largest that fits
     let mut smallest: Option<(u64, PathBuf, f64)> = None;
     let mut last: Option<u64> = None;
-    let (mut fitted, mut overshot) = (0.0f64, f64::MAX);
+    let mut bracket = media::encode::RateBracket::default();
     for i in 0..6 {
         let out = dir.join(format!("{name}-{i}.{ext}"));
         let t = format!("{seconds:.3}");
@@ -92,21 +92,7 @@ fn baseline(
         }
         last = Some(size);
         // The same bracketed proportional step as the encoder's own budget search.
-        if size <= target {
-            fitted = fitted.max(rate);
-        } else {
-            overshot = overshot.min(rate);
-        }
-        let mut next = rate * target as f64 * 0.97 / size as f64;
-        if fitted > 0.0 && overshot < f64::MAX && fitted < overshot {
-            if next <= fitted || next >= overshot {
-                next = (fitted * overshot).sqrt();
-            }
-        } else if size > target && next >= rate {
-            next = rate * 0.9;
-        } else if size <= target && next <= rate {
-            next = rate * 1.1;
-        }
+        let next = bracket.next(rate, size, target as f64 * 0.97, size <= target);
         rate = next.max(1.0); // x264 takes whole kbit/s, and refuses 0
     }
     let fits = best.is_some();

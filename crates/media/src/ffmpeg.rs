@@ -1,5 +1,6 @@
 //! Running Debian's ffmpeg and ffprobe, with errors that say what to do.
 
+use std::ffi::OsStr;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -45,12 +46,21 @@ pub enum MediaError {
     Cancelled,
 }
 
-pub(crate) fn run(tool: &'static str, args: &[&str]) -> Result<Vec<u8>, MediaError> {
+/// A path as the `&str` an argument list takes (ffmpeg's arguments are text).
+pub(crate) fn utf8(p: &Path) -> Result<&str, MediaError> {
+    p.to_str()
+        .ok_or_else(|| MediaError::Input(format!("path {} is not utf-8", p.display())))
+}
+
+pub(crate) fn run<S: AsRef<OsStr>>(tool: &'static str, args: &[S]) -> Result<Vec<u8>, MediaError> {
     Ok(run_output(tool, args)?.stdout)
 }
 
 /// Run and keep what the tool printed on stderr (where ffmpeg's filters log their summaries).
-pub(crate) fn run_stderr(tool: &'static str, args: &[&str]) -> Result<String, MediaError> {
+pub(crate) fn run_stderr<S: AsRef<OsStr>>(
+    tool: &'static str,
+    args: &[S],
+) -> Result<String, MediaError> {
     Ok(String::from_utf8_lossy(&run_output(tool, args)?.stderr).into_owned())
 }
 
@@ -72,7 +82,10 @@ fn failed(tool: &'static str, stderr: &[u8]) -> MediaError {
     }
 }
 
-fn run_output(tool: &'static str, args: &[&str]) -> Result<std::process::Output, MediaError> {
+fn run_output<S: AsRef<OsStr>>(
+    tool: &'static str,
+    args: &[S],
+) -> Result<std::process::Output, MediaError> {
     let out = Command::new(tool)
         .args(args)
         .output()
@@ -139,9 +152,7 @@ pub struct Probe {
 
 /// Probe a file.
 pub fn probe(path: &Path) -> Result<Probe, MediaError> {
-    let p = path
-        .to_str()
-        .ok_or_else(|| MediaError::Input("path is not utf-8".into()))?;
+    let p = utf8(path)?;
     let out = run(
         "ffprobe",
         &[

@@ -13,6 +13,7 @@
 //! ```
 //! Decoding rejects trailing bytes and unknown bits, and never allocates more than the input.
 
+use cvp::{varint, DecodeError};
 use serde::{Deserialize, Serialize};
 
 /// Format errors: each names the flaw.
@@ -46,6 +47,9 @@ pub enum FormatError {
     /// Reserved bits set in a packet's kind byte.
     #[error("packet kind {0:#04x} has reserved bits set")]
     Kind(u8),
+    /// Timestamps whose sum or product does not fit (a hostile stream): says which.
+    #[error("timestamps out of range: {0}")]
+    Overflow(&'static str),
     /// A packet of a stream the header says is absent.
     #[error("{0} packet in a stream without {0}")]
     NoSuchStream(&'static str),
@@ -130,18 +134,6 @@ pub const VERSION: u8 = 1;
 /// The version written when the audio is not Opus: the header gains a codec id.
 pub const VERSION_2: u8 = 2;
 
-fn put(out: &mut Vec<u8>, mut v: u64) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
 struct Rd<'a>(&'a [u8]);
 
 impl Rd<'_> {
@@ -150,22 +142,16 @@ impl Rd<'_> {
         self.0 = rest;
         Ok(b)
     }
+    /// A minimal LEB128 varint (cvp's, so both formats have one encoding per value).
     fn varint(&mut self, what: &'static str) -> Result<u64, FormatError> {
-        let mut v: u64 = 0;
-        for i in 0..10u32 {
-            let b = self.byte(what)?;
-            if i == 9 && b > 1 {
-                return Err(FormatError::Varint(what));
+        match varint::read(self.0) {
+            Ok((v, used)) => {
+                self.0 = &self.0[used..];
+                Ok(v)
             }
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                if i > 0 && b == 0 {
-                    return Err(FormatError::Varint(what));
-                }
-                return Ok(v);
-            }
+            Err(DecodeError::Truncated(_)) => Err(FormatError::Truncated(what)),
+            Err(_) => Err(FormatError::Varint(what)),
         }
-        Err(FormatError::Varint(what))
     }
     fn ranged(&mut self, what: &'static str, min: u64, max: u64) -> Result<u64, FormatError> {
         let v = self.varint(what)?;
@@ -200,7 +186,7 @@ impl Stream {
             fps_den: 0,
         });
         for x in [v.width, v.height, v.fps_num, v.fps_den] {
-            put(&mut out, u64::from(x));
+            varint::write(&mut out, u64::from(x));
         }
         let a = self.audio.unwrap_or(Audio {
             sample_rate: 0,
@@ -208,17 +194,17 @@ impl Stream {
             pre_skip: 0,
             codec: AudioCodec::Opus,
         });
-        put(&mut out, u64::from(a.sample_rate));
+        varint::write(&mut out, u64::from(a.sample_rate));
         out.push(a.channels);
-        put(&mut out, u64::from(a.pre_skip));
+        varint::write(&mut out, u64::from(a.pre_skip));
         if codec == AudioCodec::Codec2_1200 {
             out.push(1);
             out.push(AudioCodec::CODEC2_1200_MODE);
         }
         for p in &self.packets {
             out.push(u8::from(p.audio) | (u8::from(p.keyframe) << 1));
-            put(&mut out, p.ts_delta);
-            put(&mut out, p.data.len() as u64);
+            varint::write(&mut out, p.ts_delta);
+            varint::write(&mut out, p.data.len() as u64);
             out.extend_from_slice(&p.data);
         }
         out
@@ -244,11 +230,30 @@ impl Stream {
             return Err(FormatError::Version(version));
         }
         let mut r = Rd(&b[5..]);
+        let video = Self::video_header(&mut r)?;
+        let audio = Self::audio_header(&mut r, version)?;
+        let mut packets = Vec::new();
+        while !r.0.is_empty() {
+            match Self::packet(&mut r, video.is_some(), audio.map(|a| a.codec)) {
+                Ok(p) => packets.push(p),
+                Err(FormatError::Truncated(_)) if prefix => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Stream {
+            video,
+            audio,
+            packets,
+        })
+    }
+
+    /// Width, height and frame rate; all zero for a stream without video.
+    fn video_header(r: &mut Rd<'_>) -> Result<Option<Video>, FormatError> {
         let width = r.ranged("width", 0, 16384)? as u32;
         let height = r.ranged("height", 0, 16384)? as u32;
         let fps_num = r.ranged("fps numerator", 0, 1000)? as u32;
         let fps_den = r.ranged("fps denominator", 0, 1000)? as u32;
-        let video = if width == 0 {
+        Ok(if width == 0 {
             if height != 0 || fps_num != 0 || fps_den != 0 {
                 return Err(FormatError::Range {
                     field: "video fields without video",
@@ -273,7 +278,11 @@ impl Stream {
                 fps_num,
                 fps_den,
             })
-        };
+        })
+    }
+
+    /// Sample rate, channels, pre-skip, and in v2 the codec; channels 0 for no audio.
+    fn audio_header(r: &mut Rd<'_>, version: u8) -> Result<Option<Audio>, FormatError> {
         let sample_rate = r.ranged("sample rate", 0, 192_000)? as u32;
         let channels = r.byte("channels")?;
         if channels > 2 {
@@ -325,25 +334,12 @@ impl Stream {
         } else {
             AudioCodec::Opus
         };
-        let audio = (channels > 0).then_some(Audio {
+        Ok((channels > 0).then_some(Audio {
             sample_rate,
             channels,
             pre_skip,
             codec,
-        });
-        let mut packets = Vec::new();
-        while !r.0.is_empty() {
-            match Self::packet(&mut r, video.is_some(), audio.map(|a| a.codec)) {
-                Ok(p) => packets.push(p),
-                Err(FormatError::Truncated(_)) if prefix => break,
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(Stream {
-            video,
-            audio,
-            packets,
-        })
+        }))
     }
 
     fn packet(
@@ -381,12 +377,17 @@ impl Stream {
                         max: u64::MAX,
                     });
                 }
-                if ts_delta != frames * AudioCodec::CODEC2_FRAME_SAMPLES_48K {
+                let samples = frames
+                    .checked_mul(AudioCodec::CODEC2_FRAME_SAMPLES_48K)
+                    .ok_or(FormatError::Overflow(
+                        "the codec2 packet duration passes 64 bits",
+                    ))?;
+                if ts_delta != samples {
                     return Err(FormatError::Range {
                         field: "codec2 packet duration (1920 samples per frame)",
                         value: ts_delta,
-                        min: frames * AudioCodec::CODEC2_FRAME_SAMPLES_48K,
-                        max: frames * AudioCodec::CODEC2_FRAME_SAMPLES_48K,
+                        min: samples,
+                        max: samples,
                     });
                 }
             }
@@ -400,25 +401,44 @@ impl Stream {
         }
     }
 
-    /// Duration in milliseconds (the longer of the two streams).
-    pub fn duration_ms(&self) -> u64 {
-        let vframes: u64 = self
-            .packets
+    /// The presentation time of each packet of one stream (`audio`: the audio packets, else the
+    /// video ones), the running sum of their deltas, with the packet. The deltas come from the
+    /// chain: a sum past 64 bits is refused, not wrapped.
+    pub fn times(&self, audio: bool) -> Result<Vec<(u64, &Packet)>, FormatError> {
+        let mut t = 0u64;
+        self.packets
             .iter()
-            .filter(|p| !p.audio)
-            .map(|p| p.ts_delta)
-            .sum::<u64>()
-            + u64::from(self.packets.iter().any(|p| !p.audio));
-        let vms = self.video.map_or(0, |v| {
-            vframes * 1000 * u64::from(v.fps_den) / u64::from(v.fps_num.max(1))
-        });
-        let asamples: u64 = self
-            .packets
-            .iter()
-            .filter(|p| p.audio)
-            .map(|p| p.ts_delta)
-            .sum();
-        vms.max(asamples / 48)
+            .filter(|p| p.audio == audio)
+            .map(|p| {
+                t = t.checked_add(p.ts_delta).ok_or(FormatError::Overflow(
+                    "the sum of the timestamp deltas passes 64 bits",
+                ))?;
+                Ok((t, p))
+            })
+            .collect()
+    }
+
+    /// Duration in milliseconds (the longer of the two streams); an error when the timestamps of
+    /// a hostile stream do not fit in 64 bits.
+    pub fn duration_ms(&self) -> Result<u64, FormatError> {
+        let vframes = match self.times(false)?.last() {
+            Some(&(t, _)) => t.checked_add(1).ok_or(FormatError::Overflow(
+                "the video duration in milliseconds passes 64 bits",
+            ))?,
+            None => 0,
+        };
+        let vms = match self.video {
+            Some(v) => {
+                let ms = u128::from(vframes) * 1000 * u128::from(v.fps_den)
+                    / u128::from(v.fps_num.max(1));
+                u64::try_from(ms).map_err(|_| {
+                    FormatError::Overflow("the video duration in milliseconds passes 64 bits")
+                })?
+            }
+            None => 0,
+        };
+        let asamples = self.times(true)?.last().map_or(0, |&(t, _)| t);
+        Ok(vms.max(asamples / 48))
     }
 }
 

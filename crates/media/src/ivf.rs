@@ -1,7 +1,8 @@
 //! IVF, the minimal container ffmpeg writes raw AV1 into: a 32-byte header, then per frame a
 //! 12-byte header (size u32 LE, pts u64 LE) and the temporal unit.
 
-use crate::format::FormatError;
+use crate::ffmpeg::MediaError;
+use crate::format::{FormatError, Stream};
 
 /// An IVF file's frames.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,4 +87,33 @@ pub fn write(
         out.extend_from_slice(data);
     }
     out
+}
+
+/// Where the IVF of a stream starts its clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// At the first frame's time in the stream (its first delta kept: a rewrap keeps any delay).
+    AsStream,
+    /// At zero (the first frame's time subtracted: a comparison lines up with the source).
+    Zero,
+}
+
+/// The video of `stream` as an IVF file: each frame at the running sum of the deltas (checked,
+/// since the deltas come from the chain), counted from `start`.
+pub fn of_stream(stream: &Stream, start: Start) -> Result<Vec<u8>, MediaError> {
+    let v = stream
+        .video
+        .ok_or_else(|| MediaError::Input("the stream has no video".into()))?;
+    let times = stream.times(false)?;
+    let first = match start {
+        Start::AsStream => 0,
+        Start::Zero => times.first().map_or(0, |f| f.0),
+    };
+    let frames: Vec<(u64, &[u8])> = times
+        .into_iter()
+        .map(|(t, p)| (t - first, p.data.as_slice()))
+        .collect();
+    let w = u16::try_from(v.width).map_err(|_| MediaError::Input("width too large".into()))?;
+    let h = u16::try_from(v.height).map_err(|_| MediaError::Input("height too large".into()))?;
+    Ok(write(w, h, v.fps_num, v.fps_den, &frames))
 }

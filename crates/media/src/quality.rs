@@ -6,7 +6,7 @@
 //! both sides are 8-bit 4:2:0. So a 144-line, 6 fps encode is judged against the same reference
 //! as a 360-line, 25 fps one, and the figures of different sizes and rates can be ranked.
 
-use crate::ffmpeg::{probe, run_stderr, MediaError};
+use crate::ffmpeg::{probe, run_stderr, utf8, MediaError};
 use crate::format::Stream;
 use crate::ivf;
 use serde::Serialize;
@@ -54,11 +54,15 @@ impl Grid {
 
 /// PSNR and SSIM of the video of `stream` against the first `seconds` of `source`.
 pub fn measure(source: &Path, stream: &Stream, seconds: f64) -> Result<Quality, MediaError> {
-    let info = probe(source)?;
-    let src = info
+    measure_on(source, stream, (0.0, seconds), source_grid(source)?)
+}
+
+/// The grid of `source`'s video (see the module docs).
+fn source_grid(source: &Path) -> Result<Grid, MediaError> {
+    let src = probe(source)?
         .video
         .ok_or_else(|| MediaError::Input(format!("{} has no video", source.display())))?;
-    measure_on(source, stream, (0.0, seconds), Grid::of(src))
+    Ok(Grid::of(src))
 }
 
 /// As [`measure`], against `seconds` of the source from `start` (the stream starts there).
@@ -68,42 +72,21 @@ pub(crate) fn measure_on(
     span: (f64, f64),
     grid: Grid,
 ) -> Result<Quality, MediaError> {
-    let v = stream
-        .video
-        .ok_or_else(|| MediaError::Input("the stream has no video to measure".into()))?;
-    let mut pts = 0u64;
-    let frames: Vec<(u64, &[u8])> = stream
-        .packets
-        .iter()
-        .filter(|p| !p.audio)
-        .map(|p| {
-            pts += p.ts_delta;
-            (pts, p.data.as_slice())
-        })
-        .collect();
-    let first = frames.first().map_or(0, |f| f.0);
-    let frames: Vec<(u64, &[u8])> = frames.into_iter().map(|(t, d)| (t - first, d)).collect();
-    let w = u16::try_from(v.width).map_err(|_| MediaError::Input("width too large".into()))?;
-    let h = u16::try_from(v.height).map_err(|_| MediaError::Input("height too large".into()))?;
+    if stream.video.is_none() {
+        return Err(MediaError::Input(
+            "the stream has no video to measure".into(),
+        ));
+    }
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("decoded.ivf");
-    std::fs::write(&path, ivf::write(w, h, v.fps_num, v.fps_den, &frames))?;
+    std::fs::write(&path, ivf::of_stream(stream, ivf::Start::Zero)?)?;
     compare_on(source, &path, span, grid)
 }
 
 /// PSNR and SSIM of any decodable file `encoded` (its first video stream) against the first
 /// `seconds` of `source`, on the source's grid (see the module docs).
 pub fn compare(source: &Path, encoded: &Path, seconds: f64) -> Result<Quality, MediaError> {
-    let info = probe(source)?;
-    let src = info
-        .video
-        .ok_or_else(|| MediaError::Input(format!("{} has no video", source.display())))?;
-    compare_on(source, encoded, (0.0, seconds), Grid::of(src))
-}
-
-fn utf8(p: &Path) -> Result<&str, MediaError> {
-    p.to_str()
-        .ok_or_else(|| MediaError::Input("path is not utf-8".into()))
+    compare_on(source, encoded, (0.0, seconds), source_grid(source)?)
 }
 
 pub(crate) fn compare_on(

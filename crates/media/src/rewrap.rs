@@ -3,7 +3,7 @@
 //! which browsers do not play, is transcoded to Opus on the way (the video is still copied).
 
 use crate::ffmpeg::{run_until, MediaError};
-use crate::format::{AudioCodec, Stream};
+use crate::format::{Audio, AudioCodec, FormatError, Stream};
 use crate::{ivf, ogg, opus};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -52,59 +52,15 @@ pub fn to_file_until(
 ) -> Result<(), MediaError> {
     let dir = tempfile::tempdir()?;
     let mut args: Vec<String> = vec!["-y".into(), "-v".into(), "error".into()];
-    if let Some(v) = stream.video {
-        let mut pts = 0u64;
-        let frames: Vec<(u64, &[u8])> = stream
-            .packets
-            .iter()
-            .filter(|p| !p.audio)
-            .map(|p| {
-                pts += p.ts_delta;
-                (pts, p.data.as_slice())
-            })
-            .collect();
-        let w = u16::try_from(v.width).map_err(|_| MediaError::Input("width too large".into()))?;
-        let h =
-            u16::try_from(v.height).map_err(|_| MediaError::Input("height too large".into()))?;
+    if stream.video.is_some() {
         let path = dir.path().join("v.ivf");
-        std::fs::write(&path, ivf::write(w, h, v.fps_num, v.fps_den, &frames))?;
+        std::fs::write(&path, ivf::of_stream(stream, ivf::Start::AsStream)?)?;
         args.extend(["-i".into(), path.display().to_string()]);
     }
     let mut transcode_audio = false;
     if let Some(a) = stream.audio {
-        match a.codec {
-            AudioCodec::Opus => {
-                let head = opus::opus_head(a.channels, a.pre_skip, a.sample_rate);
-                let tags = opus::opus_tags();
-                let mut pages: Vec<(&[u8], u64)> = vec![(&head, 0), (&tags, 0)];
-                let mut granule = 0u64;
-                for p in stream.packets.iter().filter(|p| p.audio) {
-                    granule += p.ts_delta;
-                    pages.push((&p.data, granule));
-                }
-                let path = dir.path().join("a.ogg");
-                std::fs::write(&path, ogg::write(0x6269_7466, &pages))?;
-                args.extend(["-i".into(), path.display().to_string()]);
-            }
-            AudioCodec::Codec2_1200 => {
-                // The packets are whole frames: concatenated they are a codec2raw file.
-                let raw: Vec<u8> = stream
-                    .packets
-                    .iter()
-                    .filter(|p| p.audio)
-                    .flat_map(|p| p.data.iter().copied())
-                    .collect();
-                let path = dir.path().join("a.c2");
-                std::fs::write(&path, raw)?;
-                args.extend(
-                    ["-f", "codec2raw", "-mode", "1200", "-i"]
-                        .map(String::from)
-                        .into_iter()
-                        .chain([path.display().to_string()]),
-                );
-                transcode_audio = true;
-            }
-        }
+        args.extend(audio_input(stream, a, dir.path())?);
+        transcode_audio = a.codec != AudioCodec::Opus;
     }
     if stream.video.is_none() && stream.audio.is_none() {
         return Err(MediaError::Input(
@@ -131,4 +87,43 @@ pub fn to_file_until(
     std::fs::copy(&tmp, &part)?;
     std::fs::rename(&part, out)?;
     Ok(())
+}
+
+/// The audio written for ffmpeg to read: Opus packets in Ogg pages (granules from the checked
+/// timestamp sums), codec2 frames as codec2raw. The input arguments for it.
+fn audio_input(stream: &Stream, a: Audio, dir: &Path) -> Result<Vec<String>, MediaError> {
+    match a.codec {
+        AudioCodec::Opus => {
+            let head = opus::opus_head(a.channels, a.pre_skip, a.sample_rate);
+            let tags = opus::opus_tags();
+            let mut pages: Vec<(&[u8], u64)> = vec![(&head, 0), (&tags, 0)];
+            for (granule, p) in stream.times(true)? {
+                // Ogg's granule position is signed, -1 meaning "no packet ends here".
+                if i64::try_from(granule).is_err() {
+                    let what = "an Ogg granule position passes i64::MAX";
+                    return Err(FormatError::Overflow(what).into());
+                }
+                pages.push((&p.data, granule));
+            }
+            let path = dir.join("a.ogg");
+            std::fs::write(&path, ogg::write(0x6269_7466, &pages))?;
+            Ok(vec!["-i".into(), path.display().to_string()])
+        }
+        AudioCodec::Codec2_1200 => {
+            // The packets are whole frames: concatenated they are a codec2raw file.
+            let raw: Vec<u8> = stream
+                .packets
+                .iter()
+                .filter(|p| p.audio)
+                .flat_map(|p| p.data.iter().copied())
+                .collect();
+            let path = dir.join("a.c2");
+            std::fs::write(&path, raw)?;
+            let args = ["-f", "codec2raw", "-mode", "1200", "-i"].map(String::from);
+            Ok(args
+                .into_iter()
+                .chain([path.display().to_string()])
+                .collect())
+        }
+    }
 }

@@ -208,3 +208,63 @@ fn streams_from_before_v2_still_read() {
         assert!(Stream::decode_prefix(&bytes).is_ok());
     }
 }
+
+/// Timestamps from a hostile stream: deltas of u64::MAX decode (the format allows any delta), but
+/// their sums are refused with a named error, not wrapped or panicking, in the duration and in
+/// the rewrap (before ffmpeg is run).
+#[test]
+fn hostile_timestamps_are_refused_not_wrapped() {
+    let opus = Audio {
+        sample_rate: 48000,
+        channels: 1,
+        pre_skip: 0,
+        codec: AudioCodec::Opus,
+    };
+    let hostile = |packets: Vec<Packet>| {
+        let s = Stream {
+            video: video(),
+            audio: Some(opus),
+            packets,
+        };
+        // The bytes round-trip: the delta itself is valid.
+        assert_eq!(Stream::decode(&s.encode()).unwrap(), s);
+        s
+    };
+    let overflow = |r: Result<u64, FormatError>| matches!(r, Err(FormatError::Overflow(_)));
+    // One video delta of u64::MAX: the frame count (+1) overflows.
+    let s = hostile(vec![pkt(false, u64::MAX, &[1])]);
+    assert!(overflow(s.duration_ms()), "{:?}", s.duration_ms());
+    // Two video deltas whose sum passes 64 bits.
+    let s = hostile(vec![pkt(false, u64::MAX / 2 + 1, &[1]); 2]);
+    assert!(overflow(s.duration_ms()));
+    // A frame count that fits but whose milliseconds do not.
+    let s = hostile(vec![pkt(false, u64::MAX / 10, &[1])]);
+    assert!(overflow(s.duration_ms()));
+    // Audio samples whose sum passes 64 bits.
+    let s = hostile(vec![pkt(true, u64::MAX, &[0xf8]), pkt(true, 1, &[0xf8])]);
+    assert!(overflow(s.duration_ms()));
+    assert!(matches!(
+        s.times(true),
+        Err(FormatError::Overflow(
+            "the sum of the timestamp deltas passes 64 bits"
+        ))
+    ));
+    // A fitting audio sum past Ogg's signed granule, and an overflowing video sum: the rewrap
+    // refuses both before running anything.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.webm");
+    let granule = hostile(vec![pkt(false, 0, &[1]), pkt(true, u64::MAX, &[0xf8])]);
+    let err = media::rewrap::to_webm(&granule, &out).unwrap_err();
+    assert!(err.to_string().contains("granule"), "{err}");
+    let frames = hostile(vec![pkt(false, u64::MAX, &[1]), pkt(false, 1, &[1])]);
+    let err = media::rewrap::to_webm(&frames, &out).unwrap_err();
+    assert!(err.to_string().contains("passes 64 bits"), "{err}");
+    assert!(!out.exists());
+    // Ordinary streams keep their duration: 3 frames at 12 fps, 2880 samples of audio.
+    let s = hostile(vec![
+        pkt(false, 0, &[1]),
+        pkt(false, 2, &[1]),
+        pkt(true, 2880, &[0xf8]),
+    ]);
+    assert_eq!(s.duration_ms(), Ok(250));
+}

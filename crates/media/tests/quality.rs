@@ -5,34 +5,13 @@
     reason = "a test fails loudly on the first unexpected error"
 )]
 
+mod common;
+
+use common::{have_ffmpeg, synth};
 use media::format::{AudioCodec, Stream};
 use media::{encode, probe, quality, EncodeConfig};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn have_ffmpeg() -> bool {
-    let ok = Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        println!("skipped: ffmpeg not installed (scripts/setup.sh installs it)");
-    }
-    ok
-}
-
-fn synth(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
-    let out = dir.join(name);
-    let mut all = vec!["-y", "-v", "error"];
-    all.extend(args);
-    all.push(out.to_str().unwrap());
-    assert!(Command::new("ffmpeg")
-        .args(&all)
-        .status()
-        .unwrap()
-        .success());
-    out
-}
 
 fn testsrc(dir: &Path) -> PathBuf {
     synth(

@@ -5,34 +5,13 @@
     reason = "a test fails loudly on the first unexpected error"
 )]
 
+mod common;
+
+use common::{have_ffmpeg, synth};
 use media::format::Stream;
 use media::{encode, probe, EncodeConfig};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn have_ffmpeg() -> bool {
-    let ok = Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        println!("skipped: ffmpeg not installed (scripts/setup.sh installs it)");
-    }
-    ok
-}
-
-fn synth(dir: &Path, name: &str, lavfi: &[&str]) -> PathBuf {
-    let out = dir.join(name);
-    let mut args = vec!["-y", "-v", "error"];
-    args.extend(lavfi);
-    args.push(out.to_str().unwrap());
-    assert!(Command::new("ffmpeg")
-        .args(&args)
-        .status()
-        .unwrap()
-        .success());
-    out
-}
 
 fn fast() -> EncodeConfig {
     EncodeConfig {

@@ -23,10 +23,15 @@ fn serve() -> SocketAddr {
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            let catalog = Arc::default();
-            server::serve(listener, catalog, std::future::pending())
-                .await
-                .unwrap();
+            let published = index::Published::new(index::Indexer::in_memory().unwrap().snapshot());
+            server::serve(
+                listener,
+                published,
+                server::View::default(),
+                std::future::pending(),
+            )
+            .await
+            .unwrap();
         });
     });
     rx.recv().unwrap()

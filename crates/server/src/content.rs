@@ -79,9 +79,33 @@ pub(crate) fn classify(declared: &str) -> Kind {
         .unwrap_or(Kind::Download)
 }
 
+/// Where a reply's bytes come from.
+enum Body<'a> {
+    /// In memory (a rewrapped film).
+    Bytes(&'a [u8]),
+    /// The verified stream in the index store, read by range.
+    Stored(&'a Verified),
+}
+
+impl Body<'_> {
+    fn len(&self) -> u64 {
+        match self {
+            Body::Bytes(b) => b.len() as u64,
+            Body::Stored(v) => v.len,
+        }
+    }
+
+    fn read(&self, start: u64, end: u64) -> Result<Vec<u8>, ApiError> {
+        match self {
+            Body::Bytes(b) => Ok(b[start as usize..end as usize].to_vec()),
+            Body::Stored(v) => v.read(start..end),
+        }
+    }
+}
+
 /// One representation of a content, and the headers it is served with.
 struct Reply<'a> {
-    bytes: &'a [u8],
+    body: Body<'a>,
     mime: &'static str,
     /// Set for complete content only (its bytes never change).
     etag: Option<String>,
@@ -93,11 +117,9 @@ impl<'a> Reply<'a> {
     /// The verified bytes as they are.
     fn raw(v: &'a Verified, mime: &'static str) -> Reply<'a> {
         Reply {
-            bytes: &v.bytes,
+            body: Body::Stored(v),
             mime,
-            etag: v
-                .complete
-                .then(|| format!("\"{}-{}-raw\"", v.id, v.bytes.len())),
+            etag: v.complete.then(|| format!("\"{}-{}-raw\"", v.id, v.len)),
             csp: None,
             download: None,
         }
@@ -116,14 +138,16 @@ pub(crate) async fn file(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let v = verified(&st.catalog, parse_id(&id)?)?;
+    let v = verified(&st.published, parse_id(&id)?)?;
     match classify(&v.declared_type) {
         Kind::Media(mime) => ranged(Reply::raw(&v, mime), &headers),
         Kind::Cvpm => {
             let (id, complete) = (v.id, v.complete);
-            let webm = st.rewrap.webm(id, v.bytes).await?;
+            let len =
+                usize::try_from(v.len).map_err(|_| ApiError::Internal("film too large".into()))?;
+            let webm = st.rewrap.webm(id, len, v.loader()).await?;
             let reply = Reply {
-                bytes: &webm.bytes,
+                body: Body::Bytes(&webm.bytes),
                 mime: "video/webm",
                 etag: complete
                     .then(|| format!("\"{id}-{}-webm-{}\"", webm.bytes.len(), webm.digest)),
@@ -152,7 +176,7 @@ pub(crate) async fn sandbox(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let v = verified(&st.catalog, parse_id(&id)?)?;
+    let v = verified(&st.published, parse_id(&id)?)?;
     let mut reply = match classify(&v.declared_type) {
         Kind::Media(mime) | Kind::Document(mime) => Reply::raw(&v, mime),
         Kind::Cvpm | Kind::Download => Reply::raw(&v, "application/octet-stream").download(&v),
@@ -167,7 +191,7 @@ pub(crate) async fn stream(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let v = verified(&st.catalog, parse_id(&id)?)?;
+    let v = verified(&st.published, parse_id(&id)?)?;
     ranged(
         Reply::raw(&v, "application/octet-stream").download(&v),
         &headers,
@@ -198,7 +222,7 @@ fn ranged(reply: Reply<'_>, headers: &HeaderMap) -> Result<Response, ApiError> {
         None => true,
         Some(tag) => reply.etag.as_deref() == Some(tag.trim()),
     });
-    let len = reply.bytes.len() as u64;
+    let len = reply.body.len();
     let mut resp = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -209,7 +233,7 @@ fn ranged(reply: Reply<'_>, headers: &HeaderMap) -> Result<Response, ApiError> {
                 (StatusCode::PARTIAL_CONTENT, s, e)
             }
         };
-        let mut resp = (status, reply.bytes[start as usize..end as usize].to_vec()).into_response();
+        let mut resp = (status, reply.body.read(start, end)?).into_response();
         let h = resp.headers_mut();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static(reply.mime));
         if status == StatusCode::PARTIAL_CONTENT {

@@ -20,6 +20,9 @@ pub enum ApiError {
     /// claims to be).
     #[error("unplayable: {0}")]
     Unplayable(String),
+    /// The content changed while it was read (a transaction left the mempool, a reorg): retry.
+    #[error("content {0} changed while it was read; try again")]
+    Changed(String),
     /// A bug or a broken server state.
     #[error("internal error")]
     Internal(String),
@@ -32,6 +35,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::Unplayable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Changed(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(detail) => {
                 tracing::error!("internal error: {detail}");
                 StatusCode::INTERNAL_SERVER_ERROR

@@ -23,33 +23,58 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use bitcoin::Txid;
-use index::{Catalog, ContentSummary};
-use std::sync::{Arc, RwLock};
+use index::{ContentSummary, Published};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// The catalog the server shows, shared with the scanner that fills it.
-pub type SharedCatalog = Arc<RwLock<Catalog>>;
+pub use index::Published as SharedCatalog;
 
 #[derive(Clone)]
 struct AppState {
-    catalog: SharedCatalog,
+    published: Published,
+    view: Arc<View>,
     rewrap: Arc<Rewrapper>,
 }
 
-impl FromRef<AppState> for SharedCatalog {
-    fn from_ref(s: &AppState) -> SharedCatalog {
-        Arc::clone(&s.catalog)
+impl FromRef<AppState> for Published {
+    fn from_ref(s: &AppState) -> Published {
+        s.published.clone()
     }
 }
 
-/// The router, with the default rewrap limits.
-pub fn app(catalog: SharedCatalog) -> Router {
-    app_with(catalog, Rewrapper::new(RewrapLimits::default()))
+/// How this gateway's viewer sees the catalog.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    /// Publisher keys (or fingerprints) the viewer trusts. When any is given, the catalog lists
+    /// only their contents unless asked for all (`?all=1`).
+    pub trusted: Vec<String>,
 }
 
-/// The router, rewrapping films through `rewrap`.
-pub fn app_with(catalog: SharedCatalog, rewrap: Arc<Rewrapper>) -> Router {
-    let state = AppState { catalog, rewrap };
+impl View {
+    /// True when `s` comes from a trusted publisher.
+    pub fn trusts(&self, s: &ContentSummary) -> bool {
+        s.publisher
+            .as_ref()
+            .is_some_and(|p| self.trusted.iter().any(|t| p.matches(t)))
+    }
+}
+
+/// The router, with the default rewrap limits and no trusted publishers.
+pub fn app(published: Published) -> Router {
+    app_with(
+        published,
+        View::default(),
+        Rewrapper::new(RewrapLimits::default()),
+    )
+}
+
+/// The router for `view`, rewrapping films through `rewrap`.
+pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Router {
+    let state = AppState {
+        published,
+        view: Arc::new(view),
+        rewrap,
+    };
     Router::new()
         .route("/", get(catalog_page))
         .route("/watch/{id}", get(watch_page))
@@ -82,10 +107,12 @@ pub fn app_with(catalog: SharedCatalog, rewrap: Arc<Rewrapper>) -> Router {
 /// Serve `app` on `listener` until `shutdown` resolves, within [`httpd::Limits::default`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    catalog: SharedCatalog,
+    published: Published,
+    view: View,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    httpd::serve(listener, app(catalog), httpd::Limits::default(), shutdown).await
+    let app = app_with(published, view, Rewrapper::new(RewrapLimits::default()));
+    httpd::serve(listener, app, httpd::Limits::default(), shutdown).await
 }
 
 async fn asset(mime: &'static str, body: &'static str) -> Response {
@@ -120,43 +147,107 @@ fn parse_id(id: &str) -> Result<Txid, ApiError> {
         .map_err(|_| ApiError::BadRequest("a content id is 64 hex characters".into()))
 }
 
-fn summaries(catalog: &SharedCatalog) -> Result<Vec<ContentSummary>, ApiError> {
-    let c = catalog
-        .read()
-        .map_err(|_| ApiError::Internal("catalog lock poisoned".into()))?;
-    Ok(c.summaries())
+/// The query of the catalog routes: `all=1` lists every publisher's contents even when some are
+/// trusted; `q` filters by title.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct CatalogQuery {
+    #[serde(default)]
+    all: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
 }
 
-fn summary(catalog: &SharedCatalog, id: &str) -> Result<ContentSummary, ApiError> {
-    let id = parse_id(id)?;
-    let c = catalog
-        .read()
-        .map_err(|_| ApiError::Internal("catalog lock poisoned".into()))?;
-    c.get(&id)
-        .map(|x| c.summary(x))
-        .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))
+/// The contents the catalog lists for `query`, with whether each publisher is trusted.
+fn listed<'a>(
+    snapshot: &'a index::Snapshot,
+    view: &View,
+    query: &CatalogQuery,
+) -> Vec<(&'a ContentSummary, bool)> {
+    let all = view.trusted.is_empty() || query.all.as_deref().is_some_and(|a| a == "1");
+    let needle = query
+        .q
+        .as_deref()
+        .map(index::publisher::normalize_title)
+        .filter(|q| !q.is_empty());
+    snapshot
+        .summaries()
+        .iter()
+        .map(|s| (s, view.trusts(s)))
+        .filter(|(_, trusted)| all || *trusted)
+        .filter(|(s, _)| {
+            needle.as_deref().is_none_or(|n| {
+                s.header
+                    .title
+                    .as_deref()
+                    .is_some_and(|t| index::publisher::normalize_title(t).contains(n))
+            })
+        })
+        .collect()
 }
 
-async fn catalog_page(State(c): State<SharedCatalog>) -> Result<Response, ApiError> {
-    Ok(page(pages::catalog(&summaries(&c)?)))
+async fn catalog_page(
+    State(st): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<CatalogQuery>,
+) -> Result<Response, ApiError> {
+    let snap = st.published.get();
+    let items = listed(&snap, &st.view, &q);
+    Ok(page(pages::catalog(&items, !st.view.trusted.is_empty())))
 }
 
 async fn watch_page(
-    State(c): State<SharedCatalog>,
+    State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(page(pages::watch(&summary(&c, &id)?)))
+    let id = parse_id(&id)?;
+    let snap = st.published.get();
+    let s = snap
+        .summary(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))?;
+    Ok(page(pages::watch(s, st.view.trusts(s))))
+}
+
+/// A JSON body from a borrowed value (the snapshot's summaries are not copied into a `Vec`).
+fn json(v: &impl serde::Serialize) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(v).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
+}
+
+/// A summary with what this viewer adds: whether its publisher is trusted.
+#[derive(serde::Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    summary: &'a ContentSummary,
+    trusted: bool,
 }
 
 async fn api_catalog(
-    State(c): State<SharedCatalog>,
-) -> Result<Json<Vec<ContentSummary>>, ApiError> {
-    Ok(Json(summaries(&c)?))
+    State(st): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<CatalogQuery>,
+) -> Result<Response, ApiError> {
+    let snap = st.published.get();
+    let items: Vec<Listed<'_>> = listed(&snap, &st.view, &q)
+        .into_iter()
+        .map(|(summary, trusted)| Listed { summary, trusted })
+        .collect();
+    json(&items)
 }
 
 async fn api_content(
-    State(c): State<SharedCatalog>,
+    State(st): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<ContentSummary>, ApiError> {
-    Ok(Json(summary(&c, &id)?))
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let snap = st.published.get();
+    let summary = snap
+        .summary(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))?;
+    json(&Listed {
+        summary,
+        trusted: st.view.trusts(summary),
+    })
 }

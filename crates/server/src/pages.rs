@@ -74,18 +74,78 @@ opaque origin) or <a href=\"/api/content/{id}/stream\">download its bytes</a>.</
     }
 }
 
-/// The catalog page.
-pub(crate) fn catalog(items: &[ContentSummary]) -> String {
+/// Who published it: the key's fingerprint (what can be trusted), the self-declared name beside
+/// it, and whether this viewer trusts the key.
+fn publisher(s: &ContentSummary, trusted: bool) -> String {
+    let Some(p) = &s.publisher else {
+        return "<span class=warn>publisher not known yet</span>".into();
+    };
+    let name = p
+        .name
+        .as_deref()
+        .map(|n| format!(" &ldquo;{}&rdquo; (self-declared)", esc(n)))
+        .unwrap_or_default();
+    let mark = if trusted {
+        " <span class=trusted>trusted</span>"
+    } else {
+        ""
+    };
+    format!(
+        "<code class=publisher title=\"{key}\">{fp}</code>{name}{mark}",
+        key = esc(&p.key),
+        fp = esc(&p.fingerprint)
+    )
+}
+
+/// Warnings: a look-alike of another publisher's content, copies of this one, forged segments.
+fn warnings(s: &ContentSummary) -> String {
+    let mut out = String::new();
+    if let Some(orig) = s.lookalike_of {
+        out.push_str(&format!(
+            "<p class=warn>Look-alike: an earlier content by another publisher has the same title \
+(<a href=\"/watch/{orig}\">the original</a>). Check the publisher key.</p>"
+        ));
+    }
+    if !s.lookalikes.is_empty() {
+        let links: Vec<String> = s
+            .lookalikes
+            .iter()
+            .map(|id| format!("<a href=\"/watch/{id}\">{}</a>", &id.to_string()[..16]))
+            .collect();
+        out.push_str(&format!(
+            "<p class=warn>Other publishers use this title: {}.</p>",
+            links.join(", ")
+        ));
+    }
+    if s.forged_segments > 0 {
+        out.push_str(&format!(
+            "<p class=warn>{} forged segment(s) shaped like this content's, published outside its \
+lineage, were ignored.</p>",
+            s.forged_segments
+        ));
+    }
+    out
+}
+
+/// The catalog page: `items` with whether each publisher is trusted; `trusted_only` when the
+/// list is limited to trusted publishers.
+pub(crate) fn catalog(items: &[(&ContentSummary, bool)], trusted_only: bool) -> String {
     let mut rows = String::new();
-    for s in items {
+    for &(s, trusted) in items {
         let size = s
             .header
             .total_length
             .map_or("?".into(), |b| format!("{:.1} kB", b as f64 / 1000.0));
         rows.push_str(&format!(
-            "<tr><td><a class=film href=\"/watch/{id}\">{t}</a></td><td>{d}</td><td>{size}</td><td>{tx}</td><td>{cost}</td><td>{st}</td></tr>",
+            "<tr><td><a class=film href=\"/watch/{id}\">{t}</a>{look}</td><td>{p}</td><td>{d}</td><td>{size}</td><td>{tx}</td><td>{cost}</td><td>{st}</td></tr>",
             id = s.id,
             t = title(s),
+            look = if s.lookalike_of.is_some() {
+                " <span class=warn>look-alike</span>"
+            } else {
+                ""
+            },
+            p = publisher(s, trusted),
             d = duration(s.header.duration_ms),
             tx = s.transactions,
             cost = cost(s.cost_sat),
@@ -93,12 +153,17 @@ pub(crate) fn catalog(items: &[ContentSummary]) -> String {
         ));
     }
     if items.is_empty() {
-        rows = "<tr><td colspan=6>No films found on this chain yet.</td></tr>".into();
+        rows = "<tr><td colspan=7>No films found on this chain yet.</td></tr>".into();
     }
+    let scope = if trusted_only {
+        "Only contents of the publishers you trust are listed (<a href=\"/?all=1\">show all</a>)."
+    } else {
+        "Anyone can publish any title: compare the publisher key, not the title."
+    };
     page(
         "BitFlix",
-        &format!("<h1>BitFlix</h1><p>Films found on chain, each checked against its publisher's Merkle root and lineage.</p>\
-<table><tr><th>title</th><th>duration</th><th>size</th><th>transactions</th><th>cost on chain</th><th>state</th></tr>{rows}</table>"),
+        &format!("<h1>BitFlix</h1><p>Films found on chain, each checked against its publisher's Merkle root and lineage. {scope}</p>\
+<table><tr><th>title</th><th>publisher</th><th>duration</th><th>size</th><th>transactions</th><th>cost on chain</th><th>state</th></tr>{rows}</table>"),
     )
 }
 
@@ -133,7 +198,7 @@ fn chart(s: &ContentSummary) -> String {
 }
 
 /// The watch page.
-pub(crate) fn watch(s: &ContentSummary) -> String {
+pub(crate) fn watch(s: &ContentSummary, trusted: bool) -> String {
     let total = s.header.segment_count.unwrap_or(0).max(1);
     let pct = 100.0 * f64::from(s.segments_verified) / f64::from(total);
     let flaws = if s.flaws.is_empty() {
@@ -151,10 +216,14 @@ pub(crate) fn watch(s: &ContentSummary) -> String {
         &title(s),
         &format!(
             "<p><a href=\"/\">&larr; catalog</a></p><h1>{t}</h1>\
+<p>Published by {publisher}; content id <code>{id}</code>.</p>{warn}\
 {player}\
 <p>{v} of {n} segments on chain and verified ({pct:.0} %), in {tx} transactions, blocks {fb}&ndash;{lb}; cost on chain: {cost}; state: {st}.</p>\
 <progress max=100 value=\"{pct:.1}\"></progress>{chart}{flaws}",
             t = title(s),
+            publisher = publisher(s, trusted),
+            id = s.id,
+            warn = warnings(s),
             player = player(s),
             v = s.segments_verified,
             n = total,

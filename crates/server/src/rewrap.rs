@@ -106,9 +106,10 @@ impl Rewrapper {
     pub(crate) async fn webm(
         self: &Arc<Self>,
         id: Txid,
-        cvpm: Vec<u8>,
+        len: usize,
+        load: impl FnOnce() -> Result<Vec<u8>, String> + Send + 'static,
     ) -> Result<Arc<Webm>, ApiError> {
-        let key = (id, cvpm.len());
+        let key = (id, len);
         let unplayable = |e: &str| {
             ApiError::Unplayable(format!(
                 "content {id} is declared video/x-cvpm but does not rewrap: {e}"
@@ -141,7 +142,7 @@ impl Rewrapper {
                             cancel: Arc::clone(&cancel),
                         },
                     );
-                    tokio::spawn(Arc::clone(self).lead(key, cvpm, tx, cancel));
+                    tokio::spawn(Arc::clone(self).lead(key, Box::new(load), tx, cancel));
                     rx
                 }
             }
@@ -190,11 +191,11 @@ impl Rewrapper {
     async fn lead(
         self: Arc<Self>,
         key: Key,
-        cvpm: Vec<u8>,
+        load: Loader,
         tx: watch::Sender<Option<Outcome>>,
         cancel: Arc<Cancel>,
     ) {
-        let Some(outcome) = self.run(cvpm, &cancel).await else {
+        let Some(outcome) = self.run(load, &cancel).await else {
             return; // cancelled: the entry is gone already
         };
         if let Ok(mut map) = self.entries.lock() {
@@ -216,7 +217,7 @@ impl Rewrapper {
     }
 
     /// `None` when cancelled before or during the run.
-    async fn run(&self, cvpm: Vec<u8>, cancel: &Arc<Cancel>) -> Option<Outcome> {
+    async fn run(&self, load: Loader, cancel: &Arc<Cancel>) -> Option<Outcome> {
         let _permit = tokio::select! {
             p = Arc::clone(&self.permits).acquire_owned() => p.ok()?,
             () = cancel.wake.notified() => return None,
@@ -226,7 +227,11 @@ impl Rewrapper {
         }
         self.runs.fetch_add(1, Ordering::Relaxed);
         let flag = Arc::clone(cancel);
-        let mut job = tokio::task::spawn_blocking(move || to_webm(&cvpm, &flag.flag));
+        // The stream is read from the index only for a run, never for a cached answer.
+        let mut job = tokio::task::spawn_blocking(move || {
+            let cvpm = load().map_err(media::MediaError::Input)?;
+            to_webm(&cvpm, &flag.flag)
+        });
         let result = tokio::select! {
             r = &mut job => r,
             () = tokio::time::sleep(self.limits.time_limit) => {
@@ -246,6 +251,9 @@ impl Rewrapper {
         }
     }
 }
+
+/// Reads the verified stream when a run starts.
+type Loader = Box<dyn FnOnce() -> Result<Vec<u8>, String> + Send>;
 
 /// One request waiting for a run; the last one to leave before the run ends cancels it.
 struct Waiter<'a> {

@@ -1,35 +1,62 @@
 //! Where the gateway gets a content's bytes and declared media type: the one function the file
-//! routes call ([`verified`]), so the source can change without touching the routes.
+//! routes call ([`verified`]). The bytes stay in the index store: a [`Verified`] holds the
+//! snapshot it was taken from and reads the ranges a response needs, never the whole film unless
+//! asked to.
 
-use crate::{ApiError, SharedCatalog};
+use crate::ApiError;
 use bitcoin::Txid;
-use index::ContentState;
+use index::{ContentState, Published, ReadError, Snapshot};
+use std::ops::Range;
+use std::sync::Arc;
 
-/// A content's verified bytes and what its publisher says they are.
+/// A content's verified bytes (in the store) and what its publisher says they are.
 #[derive(Debug)]
 pub(crate) struct Verified {
     /// The content id.
     pub id: Txid,
-    /// The verified bytes available now (the whole stream once complete).
-    pub bytes: Vec<u8>,
+    /// The state the bytes are read from.
+    snapshot: Arc<Snapshot>,
+    /// Verified bytes available now (the whole stream once complete).
+    pub len: u64,
     /// The media type declared on chain: hostile, matched against a table and never echoed.
     pub declared_type: String,
     /// Every segment present, verified and confirmed: these bytes never change again.
     pub complete: bool,
 }
 
-/// The verified bytes of content `id`.
-pub(crate) fn verified(catalog: &SharedCatalog, id: Txid) -> Result<Verified, ApiError> {
-    let cat = catalog
-        .read()
-        .map_err(|_| ApiError::Internal("catalog lock poisoned".into()))?;
-    let content = cat
-        .get(&id)
+impl Verified {
+    /// Bytes `range` of the verified stream.
+    pub fn read(&self, range: Range<u64>) -> Result<Vec<u8>, ApiError> {
+        self.snapshot.read(&self.id, range).map_err(read_error)
+    }
+
+    /// A reader of the whole verified stream, for work off the request's task.
+    pub fn loader(&self) -> impl FnOnce() -> Result<Vec<u8>, String> + Send + 'static {
+        let (snapshot, id, len) = (Arc::clone(&self.snapshot), self.id, self.len);
+        move || snapshot.read(&id, 0..len).map_err(|e| e.to_string())
+    }
+}
+
+fn read_error(e: ReadError) -> ApiError {
+    match e {
+        ReadError::NotFound(id) => ApiError::NotFound(format!("no content {id}")),
+        ReadError::Range { len, .. } => ApiError::RangeNotSatisfiable(len),
+        ReadError::Changed(id) => ApiError::Changed(id.to_string()),
+        other => ApiError::Internal(other.to_string()),
+    }
+}
+
+/// The verified bytes of content `id` in the current snapshot.
+pub(crate) fn verified(published: &Published, id: Txid) -> Result<Verified, ApiError> {
+    let snapshot = published.get();
+    let s = snapshot
+        .summary(&id)
         .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))?;
     Ok(Verified {
         id,
-        bytes: content.verified_bytes(),
-        declared_type: content.assembler.header().media_type.clone(),
-        complete: cat.summary(content).state == ContentState::Complete,
+        len: s.verified_length,
+        declared_type: s.header.media_type.clone(),
+        complete: s.state == ContentState::Complete,
+        snapshot: Arc::clone(&snapshot),
     })
 }

@@ -14,13 +14,12 @@ use bitcoin::{Amount, FeeRate, TxOut};
 use common::{fund, get, signer};
 use cvp::{Carrier, ContentInfo, Record, Segment};
 use devnet::{Devnet, DevnetConfig};
-use index::{Catalog, Scanner};
-use std::sync::{Arc, RwLock};
+use index::{Indexer, Published};
 use wallet::PlanRequest;
 
 struct Fixture {
     _dir: tempfile::TempDir,
-    catalog: Arc<RwLock<Catalog>>,
+    catalog: Published,
     id: bitcoin::Txid,
     film: Vec<u8>,
     fee: u64,
@@ -104,15 +103,16 @@ fn fixture() -> Fixture {
     tx.input[0].witness = bitcoin::Witness::from_slice(&[sig.serialize()]);
     d.submit_tx(tx).unwrap();
     d.mine(1, &miner).unwrap();
-    let mut catalog = Catalog::default();
-    Scanner::default().poll(&d, &mut catalog).unwrap();
+    let mut ix = Indexer::in_memory().unwrap();
+    ix.poll(&d).unwrap();
     assert_eq!(
-        catalog.unattributed, 1,
+        ix.snapshot().unattributed(),
+        1,
         "the forged segment is seen and not attributed"
     );
     Fixture {
         _dir: dir,
-        catalog: Arc::new(RwLock::new(catalog)),
+        catalog: Published::new(ix.snapshot()),
         id: plan.content_id,
         film,
         fee: plan.fee().to_sat(),

@@ -77,7 +77,7 @@ async fn rewraps_are_bounded_shared_cancelled_and_failures_remembered() {
 
     // A request dropped mid-rewrap: ffmpeg is killed, and nothing is cached.
     let rewrap = Rewrapper::new(RewrapLimits::default());
-    let app = server::app_with(catalog.clone(), rewrap.clone());
+    let app = server::app_with(catalog.clone(), server::View::default(), rewrap.clone());
     let spawn =
         |app: axum::Router, uri: String| tokio::spawn(async move { get(app, &uri, &[]).await });
     let request = spawn(app.clone(), uri.clone());

@@ -106,13 +106,15 @@ fn run(carrier: Carrier, mb: u64) -> Row {
     let broadcast_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     w.sync(&d).unwrap();
-    let mut catalog = index::Catalog::default();
-    index::Scanner::default().poll(&d, &mut catalog).unwrap();
-    let c = catalog
-        .contents()
+    let mut ix = index::Indexer::in_memory().unwrap();
+    ix.poll(&d).unwrap();
+    let snap = ix.snapshot();
+    let c = snap
+        .summaries()
+        .iter()
         .find(|c| c.id == plan.content_id)
         .unwrap();
-    assert_eq!(c.verified_bytes(), data, "byte-identical");
+    assert_eq!(snap.read_all(&c.id).unwrap(), data, "byte-identical");
     let readback_s = t.elapsed().as_secs_f64();
     let total_s = start.elapsed().as_secs_f64();
     Row {

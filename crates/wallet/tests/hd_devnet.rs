@@ -184,8 +184,13 @@ fn wallet_funded_publish_costs_only_fees() {
         "only fees were paid"
     );
     assert_eq!(after.confirmed, after.total());
-    let mut catalog = index::Catalog::default();
-    index::Scanner::default().poll(&d, &mut catalog).unwrap();
-    let c = catalog.contents().next().unwrap();
-    assert_eq!(c.verified_bytes(), data, "read back byte-identical");
+    let mut ix = index::Indexer::in_memory().unwrap();
+    ix.poll(&d).unwrap();
+    let snap = ix.snapshot();
+    let c = snap.summaries().iter().next().unwrap();
+    assert_eq!(
+        snap.read_all(&c.id).unwrap(),
+        data,
+        "read back byte-identical"
+    );
 }

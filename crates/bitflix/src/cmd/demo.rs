@@ -7,7 +7,7 @@ use bitcoin::FeeRate;
 use clap::Args;
 use cvp::Carrier;
 use devnet::{Devnet, DevnetConfig};
-use index::{Catalog, Scanner};
+use index::{ContentState, Indexer};
 use serde::Serialize;
 use std::fmt;
 use std::net::SocketAddr;
@@ -83,12 +83,19 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
     );
     let d = Devnet::open(&args.datadir.join("devnet"), DevnetConfig::default())
         .context("opening the devnet")?;
-    let mut catalog = Catalog::default();
-    Scanner::default().poll(&d, &mut catalog)?;
-    let existing = catalog
-        .contents()
-        .find(|c| c.assembler.header().title.as_deref() == Some(TITLE) && c.assembler.is_complete())
-        .map(|c| c.id);
+    let index_path = args.datadir.join("index.redb");
+    let existing = {
+        let mut ix = Indexer::open(&index_path).context("opening the index")?;
+        ix.poll(&d).context("indexing the devnet")?;
+        ix.snapshot()
+            .summaries()
+            .iter()
+            .find(|s| {
+                s.header.title.as_deref() == Some(TITLE)
+                    && matches!(s.state, ContentState::Complete | ContentState::Verified)
+            })
+            .map(|s| s.id)
+    };
     let (id, published_now) = match existing {
         Some(id) => {
             step(q, 2, "the film is already on this chain: reusing it");
@@ -127,12 +134,15 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
         "mining and indexing: every segment checked against the header's Merkle root and lineage",
     );
     d.mine(1, &d.faucet_script())?;
-    let mut catalog = Catalog::default();
-    Scanner::default().poll(&d, &mut catalog)?;
-    let content = catalog
-        .get(&id)
-        .context("the published film was not found by the scanner")?;
-    let bytes = content.verified_bytes();
+    let bytes = {
+        let mut ix = Indexer::open(&index_path).context("opening the index")?;
+        ix.poll(&d).context("indexing the devnet")?;
+        let snap = ix.snapshot();
+        snap.summary(&id)
+            .context("the published film was not found by the scanner")?;
+        snap.read_all(&id)
+            .context("reading the film back from the index")?
+    };
     let encoded = std::fs::read(args.datadir.join("bigbuckbunny.cvpm"))
         .context("reading the encoded stream")?;
     anyhow::ensure!(
@@ -152,21 +162,26 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
     }
     let watch = format!("http://{}/watch/{id}", args.listen);
     let no_open = args.no_open;
-    let index_path = args.datadir.join("index.redb");
-    let served = super::serve::serve_blocking(Arc::new(d), &index_path, args.listen, |url| {
-        step(
-            q,
-            5,
-            &format!("serving the player at {url} - watch: {watch} (Ctrl-C to stop)"),
-        );
-        if !no_open {
-            let _ = std::process::Command::new("xdg-open")
-                .arg(&watch)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn();
-        }
-    })?;
+    let served = super::serve::serve_blocking(
+        Arc::new(d),
+        &index_path,
+        args.listen,
+        server::View::default(),
+        |url| {
+            step(
+                q,
+                5,
+                &format!("serving the player at {url} - watch: {watch} (Ctrl-C to stop)"),
+            );
+            if !no_open {
+                let _ = std::process::Command::new("xdg-open")
+                    .arg(&watch)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn();
+            }
+        },
+    )?;
     out.url = Some(served.url);
     Ok(out)
 }

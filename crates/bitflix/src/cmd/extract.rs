@@ -50,12 +50,21 @@ pub fn run(g: &super::Global, args: ExtractArgs) -> anyhow::Result<ExtractOut> {
             .parse()
             .with_context(|| format!("'{}' is neither a file nor a content id", args.content))?;
         let ix = index::Indexer::open(&g.datadir.join("index.redb"))?;
-        let c = ix.catalog.get(&id).with_context(|| {
+        let snap = ix.snapshot();
+        let s = snap.summary(&id).with_context(|| {
             format!("content {id} is not in the index (run `bitflix index` first)")
         })?;
-        c.assembler
-            .finish()
-            .map_err(|e| anyhow::anyhow!("content {id} cannot be extracted yet: {e}"))?
+        anyhow::ensure!(
+            matches!(
+                s.state,
+                index::ContentState::Complete | index::ContentState::Verified
+            ),
+            "content {id} cannot be extracted yet: {} of {} segments verified",
+            s.segments_verified,
+            s.header.segment_count.map_or("?".into(), |c| c.to_string())
+        );
+        snap.read_all(&id)
+            .with_context(|| format!("reading content {id} from the index"))?
     };
     let stream =
         media::format::Stream::decode(&bytes).context("the content is not a CVPM stream")?;

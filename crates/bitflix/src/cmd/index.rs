@@ -88,10 +88,11 @@ pub fn run(g: &super::Global, args: IndexArgs) -> anyhow::Result<IndexOut> {
         }
         super::serve::next_change(changes.as_ref(), Duration::from_secs(30));
     }
+    let snap = ix.snapshot();
     Ok(IndexOut {
         height: ix.cursor()?.map(|(h, _)| h),
         reorgs: ix.reorgs,
-        contents: ix.catalog.summaries(),
-        unattributed: ix.catalog.unattributed,
+        contents: snap.summaries().to_vec(),
+        unattributed: snap.unattributed(),
     })
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::mpsc::Receiver;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Serve the catalog and player.
@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// Address to listen on (loopback by default).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// A publisher you trust: its key (64 hex digits) or fingerprint (at least 16). Repeat for
+    /// several. With any, the catalog lists only their contents (the page can still show all).
+    #[arg(long = "trust", value_name = "KEY")]
+    trust: Vec<String>,
 }
 
 /// What `serve` did once it stopped.
@@ -62,7 +66,7 @@ pub fn next_change(changes: Option<&Receiver<ChainEvent>>, every: Duration) -> b
 pub fn follow(
     backend: Arc<dyn ChainBackend>,
     mut ix: Indexer,
-    catalog: server::SharedCatalog,
+    published: index::Published,
     every: Duration,
 ) {
     let changes = Arc::clone(&backend)
@@ -73,13 +77,9 @@ pub fn follow(
         .name("indexer".into())
         .spawn(move || loop {
             next_change(changes.as_ref(), every);
-            if let Err(e) = ix.poll(backend.as_ref()) {
-                tracing::warn!("index: {e}");
-                continue;
-            }
-            match catalog.write() {
-                Ok(mut c) => *c = ix.catalog.clone(),
-                Err(_) => return,
+            match ix.poll(backend.as_ref()) {
+                Ok(_) => published.set(ix.snapshot()),
+                Err(e) => tracing::warn!("index: {e}"),
             }
         });
 }
@@ -89,15 +89,16 @@ pub fn serve_blocking(
     backend: Arc<dyn ChainBackend>,
     index_path: &std::path::Path,
     listen: SocketAddr,
+    view: server::View,
     announce: impl FnOnce(&str),
 ) -> anyhow::Result<ServeOut> {
     let mut ix = Indexer::open(index_path)?;
     ix.poll(backend.as_ref()).context("indexing the chain")?;
-    let catalog: server::SharedCatalog = Arc::new(RwLock::new(ix.catalog.clone()));
+    let published = index::Published::new(ix.snapshot());
     follow(
         Arc::clone(&backend),
         ix,
-        Arc::clone(&catalog),
+        published.clone(),
         Duration::from_secs(2),
     );
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -107,7 +108,7 @@ pub fn serve_blocking(
             .await
             .with_context(|| format!("binding {listen}"))?;
         announce(&url);
-        server::serve(listener, catalog, crate::signal::shutdown())
+        server::serve(listener, published, view, crate::signal::shutdown())
             .await
             .context("serving")
     })?;
@@ -118,7 +119,21 @@ pub fn run(g: &super::Global, args: ServeArgs) -> anyhow::Result<ServeOut> {
     let backend = crate::backend::open(&args.chain, args.network.into())?;
     std::fs::create_dir_all(&g.datadir)
         .with_context(|| format!("creating {}", g.datadir.display()))?;
-    serve_blocking(backend, &g.datadir.join("index.redb"), args.listen, |url| {
-        println!("serving {url} (Ctrl-C to stop)")
-    })
+    for key in &args.trust {
+        let hex = key.trim().trim_start_matches("script:");
+        anyhow::ensure!(
+            hex.len() >= 16 && hex.len() <= 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+            "--trust {key}: a publisher key is 64 hex digits, or its fingerprint of at least 16"
+        );
+    }
+    let view = server::View {
+        trusted: args.trust.clone(),
+    };
+    serve_blocking(
+        backend,
+        &g.datadir.join("index.redb"),
+        args.listen,
+        view,
+        |url| println!("serving {url} (Ctrl-C to stop)"),
+    )
 }

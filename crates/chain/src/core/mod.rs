@@ -20,16 +20,12 @@ use crate::{BlockRef, ChainBackend, ChainError, ChainEvent, TxStatus};
 use bitcoin::{BlockHash, FeeRate, Network, Transaction, Txid};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use std::io::Read;
 use std::str::FromStr;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::Duration;
 
 use corepc_client::client_sync::{v17::Client, Auth, Error as ClientError};
-
-/// Most bytes read from one REST answer (a block is at most 4 MB on the wire).
-const MAX_BLOCK: u64 = 8 << 20;
 
 /// Bitcoin Core's RPC error codes that carry a final answer rather than a failure to reach it.
 mod code {
@@ -66,7 +62,10 @@ fn map_err(method: &str, e: ClientError) -> ChainError {
         ClientError::JsonRpc(J::Json(e)) | ClientError::Json(e) => {
             ChainError::Decode(format!("{method}: {e}"))
         }
-        other => ChainError::Unavailable(format!("{method}: {other}")),
+        other => ChainError::Transport {
+            url: method.to_string(),
+            source: Box::new(other),
+        },
     }
 }
 
@@ -107,10 +106,7 @@ impl CoreBackend {
                     ))
                 })?,
         };
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(Duration::from_secs(5))
-            .timeout(Duration::from_secs(60))
-            .build();
+        let agent = crate::http::agent();
         let mut b = CoreBackend {
             url: url.clone(),
             client,
@@ -158,18 +154,7 @@ impl CoreBackend {
 
     fn get_rest(&self, path: &str) -> Result<Vec<u8>, ChainError> {
         let url = format!("{}{path}", self.url.rpc);
-        match self.agent.get(&url).call() {
-            Ok(resp) => {
-                let mut body = Vec::new();
-                resp.into_reader()
-                    .take(MAX_BLOCK)
-                    .read_to_end(&mut body)
-                    .map_err(|e| ChainError::Unavailable(format!("{url}: {e}")))?;
-                Ok(body)
-            }
-            Err(ureq::Error::Status(404, _)) => Err(ChainError::NotFound(path.to_string())),
-            Err(e) => Err(ChainError::Unavailable(format!("{url}: {e}"))),
-        }
+        crate::http::get(&self.agent, &url, path, crate::http::MAX_BLOCK)
     }
 
     fn hex_call(&self, method: &str, args: &[Value]) -> Result<Vec<u8>, ChainError> {

@@ -45,9 +45,10 @@ impl std::str::FromStr for CoreUrl {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
+        let shown = redacted(s);
         let (scheme, rest) = s
             .split_once("://")
-            .ok_or_else(|| format!("core URL '{s}' must start with http://"))?;
+            .ok_or_else(|| format!("core URL '{shown}' must start with http://"))?;
         if scheme != "http" && scheme != "https" {
             return Err(format!(
                 "core URL scheme '{scheme}' is not supported: use http://"
@@ -60,7 +61,7 @@ impl std::str::FromStr for CoreUrl {
             None => (None, authority),
         };
         if host.is_empty() || host.contains('/') {
-            return Err(format!("core URL '{s}' names no host:port"));
+            return Err(format!("core URL '{shown}' names no host:port"));
         }
         let mut url = CoreUrl {
             rpc: format!("{scheme}://{host}"),
@@ -103,6 +104,25 @@ impl std::str::FromStr for CoreUrl {
     }
 }
 
+/// `s` with the password of any `user:password@` replaced by `***`, for error messages.
+fn redacted(s: &str) -> String {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return match s.rsplit_once('@') {
+            Some((_, host)) => format!("***@{host}"),
+            None => s.to_string(),
+        };
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        None => s.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
@@ -142,5 +162,23 @@ mod tests {
             let e = bad.parse::<CoreUrl>().unwrap_err();
             assert!(e.contains(says), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn errors_never_echo_the_password() {
+        for bad in [
+            "http://alice:hunter2@/x",
+            "http://alice:hunter2@",
+            "alice:hunter2@h:1",
+            "http://alice:hunter2@h:1/p?x",
+        ] {
+            if let Err(e) = bad.parse::<CoreUrl>() {
+                assert!(!e.contains("hunter2"), "{bad}: {e}");
+            }
+        }
+        assert_eq!(
+            redacted("http://alice:pw@h:1/?zmq=tcp://z:2"),
+            "http://alice:***@h:1/?zmq=tcp://z:2"
+        );
     }
 }

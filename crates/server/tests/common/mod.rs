@@ -10,9 +10,8 @@ use bitcoin::secp256k1::{Secp256k1, SecretKey};
 use bitcoin::{Amount, FeeRate, OutPoint, TxOut, Txid};
 use cvp::{Carrier, ContentInfo};
 use devnet::{Devnet, DevnetConfig};
-use index::{Catalog, Scanner};
+use index::{Indexer, Published};
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
 use tower::ServiceExt;
 use wallet::{PlanRequest, Signer};
 
@@ -88,11 +87,17 @@ impl Chain {
         plan.content_id
     }
 
-    /// Everything on the chain now, scanned.
-    pub fn catalog(&self) -> Arc<RwLock<Catalog>> {
-        let mut catalog = Catalog::default();
-        Scanner::default().poll(&self.devnet, &mut catalog).unwrap();
-        Arc::new(RwLock::new(catalog))
+    /// Everything on the chain now, scanned (the indexer, to scan again, and what it published).
+    pub fn catalog(&self) -> Published {
+        self.index().1
+    }
+
+    /// The indexer (with its store in memory) and its published snapshot.
+    pub fn index(&self) -> (Indexer, Published) {
+        let mut ix = Indexer::in_memory().unwrap();
+        ix.poll(&self.devnet).unwrap();
+        let published = Published::new(ix.snapshot());
+        (ix, published)
     }
 }
 

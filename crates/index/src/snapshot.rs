@@ -1,0 +1,357 @@
+//! What readers see: an immutable state of the catalog, built by the scanner after each change and
+//! swapped in whole (`Arc`), never cloned or changed per request. Summaries are computed once per
+//! state; a content's verified bytes are read from the store by range, segment by segment, and
+//! each segment is checked against its leaf hash again on the way out.
+
+use crate::catalog::{Catalog, Content, SegSource};
+use crate::publisher::{self, Publisher};
+use crate::store::{Store, StoreError};
+use bitcoin::Txid;
+use cvp::{Header, Record};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Where a content stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentState {
+    /// Every segment present, verified and confirmed.
+    Complete,
+    /// Every segment present and verified, some still in the mempool.
+    Verified,
+    /// Segments still missing.
+    Arriving,
+    /// All present but they do not match the header's root.
+    Damaged,
+}
+
+/// What the API and pages show about a content.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContentSummary {
+    /// Content id.
+    pub id: Txid,
+    /// The header.
+    pub header: Header,
+    /// State.
+    pub state: ContentState,
+    /// Segments held.
+    pub segments_received: u32,
+    /// Segments verified and contiguous from the start.
+    pub segments_verified: u32,
+    /// Bytes of the verified segments: what can be served now.
+    pub verified_length: u64,
+    /// Lineage transactions.
+    pub transactions: usize,
+    /// Fees paid by every lineage transaction, in sat (`None` until every input's value is known).
+    pub cost_sat: Option<u64>,
+    /// Lowest block height holding a lineage transaction.
+    pub first_block: Option<u32>,
+    /// Highest.
+    pub last_block: Option<u32>,
+    /// Flaws seen.
+    pub flaws: Vec<String>,
+    /// Segment payload bytes per block height, in height order; `null` height: the mempool.
+    pub bytes_by_block: Vec<(Option<u32>, u64)>,
+    /// Who published it (`None` until the coin its header spends is known).
+    pub publisher: Option<Publisher>,
+    /// This content's title matches an earlier content of another publisher: that one's id.
+    pub lookalike_of: Option<Txid>,
+    /// Contents of other publishers whose titles match this one's.
+    pub lookalikes: Vec<Txid>,
+    /// Segments published outside this content's lineage that have the shape of its segments (an
+    /// index it has, the exact length): forgeries, never used.
+    pub forged_segments: u32,
+}
+
+/// One verified segment, located.
+#[derive(Debug, Clone)]
+struct SegRead {
+    offset: u64,
+    len: usize,
+    index: u32,
+    hash: [u8; 32],
+    source: SegSource,
+}
+
+/// Why bytes could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// No such content.
+    #[error("no content {0}")]
+    NotFound(Txid),
+    /// The range lies outside the verified bytes.
+    #[error("range {start}..{end} is outside the {len} verified bytes")]
+    Range {
+        /// Start asked.
+        start: u64,
+        /// End asked.
+        end: u64,
+        /// Verified length.
+        len: u64,
+    },
+    /// The state changed under the reader (a transaction left the mempool or a reorg removed it):
+    /// read again from the next snapshot.
+    #[error("content {0} changed while being read; try again")]
+    Changed(Txid),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An immutable state of the catalog.
+#[derive(Debug)]
+pub struct Snapshot {
+    height: Option<u32>,
+    summaries: Vec<ContentSummary>,
+    by_id: HashMap<Txid, usize>,
+    reads: HashMap<Txid, Vec<SegRead>>,
+    unattributed: usize,
+    store: Arc<Store>,
+}
+
+impl Snapshot {
+    /// A state with nothing in it.
+    pub fn empty(store: Arc<Store>) -> Self {
+        Snapshot {
+            height: None,
+            summaries: Vec::new(),
+            by_id: HashMap::new(),
+            reads: HashMap::new(),
+            unattributed: 0,
+            store,
+        }
+    }
+
+    /// Freeze `catalog` (confirmed plus mempool) as indexed to `height`.
+    pub fn build(catalog: &Catalog, store: Arc<Store>, height: Option<u32>) -> Self {
+        let mut summaries = Vec::new();
+        let mut reads = HashMap::new();
+        for c in catalog.contents() {
+            let (summary, segs) = summarize(catalog, c);
+            summaries.push(summary);
+            reads.insert(c.id, segs);
+        }
+        publisher::mark_lookalikes(&mut summaries);
+        count_forgeries(catalog, &mut summaries);
+        let by_id = summaries
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id, i))
+            .collect();
+        Snapshot {
+            height,
+            summaries,
+            by_id,
+            reads,
+            unattributed: catalog.pending().0,
+            store,
+        }
+    }
+
+    /// The last indexed block.
+    pub fn height(&self) -> Option<u32> {
+        self.height
+    }
+
+    /// Every content's summary, in content id order.
+    pub fn summaries(&self) -> &[ContentSummary] {
+        &self.summaries
+    }
+
+    /// One content's summary.
+    pub fn summary(&self, id: &Txid) -> Option<&ContentSummary> {
+        self.by_id.get(id).and_then(|i| self.summaries.get(*i))
+    }
+
+    /// Transactions waiting for a parent that never came (forgeries, or not seen yet).
+    pub fn unattributed(&self) -> usize {
+        self.unattributed
+    }
+
+    /// Bytes `range` of a content's verified stream.
+    pub fn read(&self, id: &Txid, range: Range<u64>) -> Result<Vec<u8>, ReadError> {
+        let segs = self.reads.get(id).ok_or(ReadError::NotFound(*id))?;
+        let len = segs.last().map_or(0, |s| s.offset + s.len as u64);
+        if range.start > range.end || range.end > len {
+            return Err(ReadError::Range {
+                start: range.start,
+                end: range.end,
+                len,
+            });
+        }
+        let first = segs.partition_point(|s| s.offset + s.len as u64 <= range.start);
+        let mut out = Vec::with_capacity((range.end - range.start) as usize);
+        for s in &segs[first..] {
+            if s.offset >= range.end {
+                break;
+            }
+            let payload = self.segment(id, s)?;
+            let from = range.start.saturating_sub(s.offset) as usize;
+            let to = ((range.end - s.offset) as usize).min(payload.len());
+            out.extend_from_slice(&payload[from..to]);
+        }
+        Ok(out)
+    }
+
+    /// The whole verified stream (the complete content once verified).
+    pub fn read_all(&self, id: &Txid) -> Result<Vec<u8>, ReadError> {
+        let len = self
+            .summary(id)
+            .ok_or(ReadError::NotFound(*id))?
+            .verified_length;
+        self.read(id, 0..len)
+    }
+
+    fn segment(&self, id: &Txid, s: &SegRead) -> Result<Vec<u8>, ReadError> {
+        let raw = self
+            .store
+            .raw_tx(&s.source.txid)?
+            .ok_or(ReadError::Changed(*id))?;
+        let tx = chain::decode_tx(&raw).map_err(|_| ReadError::Changed(*id))?;
+        let found = cvp::carrier::records_in_tx(&tx)
+            .into_iter()
+            .nth(usize::from(s.source.unit));
+        match found.map(|f| f.record) {
+            Some(Ok(Record::Segment(seg)))
+                if seg.index == s.index
+                    && seg.payload.len() == s.len
+                    && cvp::merkle::leaf_hash(&seg.payload) == s.hash =>
+            {
+                Ok(seg.payload)
+            }
+            _ => Err(ReadError::Changed(*id)),
+        }
+    }
+}
+
+fn summarize(catalog: &Catalog, c: &Content) -> (ContentSummary, Vec<SegRead>) {
+    let t = &c.tracker;
+    let heights: Vec<u32> = c.txs.values().filter_map(|h| *h).collect();
+    let verified = t.verified_prefix();
+    let complete = t.is_complete();
+    let state = match (complete, complete && verified == t.received()) {
+        (true, true) if c.txs.values().all(Option::is_some) => ContentState::Complete,
+        (true, true) => ContentState::Verified,
+        (true, false) => ContentState::Damaged,
+        _ => ContentState::Arriving,
+    };
+    let mut segs = Vec::with_capacity(verified as usize);
+    let mut offset = 0u64;
+    for (index, leaf) in t.leaves().take_while(|(i, _)| *i < verified) {
+        segs.push(SegRead {
+            offset,
+            len: leaf.len,
+            index,
+            hash: leaf.hash,
+            source: leaf.tag,
+        });
+        offset = offset.saturating_add(leaf.len as u64);
+    }
+    let mut by: BTreeMap<Option<u32>, u64> = BTreeMap::new();
+    for (txid, bytes) in &c.tx_bytes {
+        let b = by.entry(c.txs.get(txid).copied().flatten()).or_default();
+        *b = b.saturating_add(*bytes);
+    }
+    let publisher = c
+        .publisher_coin
+        .and_then(|op| catalog.coin(&op))
+        .map(|out| Publisher::of_script(&out.script_pubkey, c.publisher_name.clone()));
+    let summary = ContentSummary {
+        id: c.id,
+        header: t.header().clone(),
+        state,
+        segments_received: t.received(),
+        segments_verified: verified,
+        verified_length: offset,
+        transactions: c.txs.len(),
+        cost_sat: catalog.cost_sat(c),
+        first_block: heights.iter().min().copied(),
+        last_block: heights.iter().max().copied(),
+        flaws: c.flaws.clone(),
+        bytes_by_block: by.into_iter().collect(),
+        publisher,
+        lookalike_of: None,
+        lookalikes: Vec::new(),
+        forged_segments: 0,
+    };
+    (summary, segs)
+}
+
+/// Count, per content, the unattributed segments shaped like its own (an index it has and the
+/// exact length that index must have) that are not its own bytes.
+fn count_forgeries(catalog: &Catalog, summaries: &mut [ContentSummary]) {
+    let mut by_len: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, s) in summaries.iter().enumerate() {
+        let h = &s.header;
+        let Some(count) = h.segment_count.filter(|c| *c > 0) else {
+            continue;
+        };
+        let mut lens = vec![h.expected_segment_len(count - 1)];
+        if count > 1 {
+            lens.push(h.expected_segment_len(0));
+        }
+        for len in lens.into_iter().flatten() {
+            let v = by_len.entry(len).or_default();
+            if v.last() != Some(&i) {
+                v.push(i);
+            }
+        }
+    }
+    for tx in catalog.unattributed() {
+        for f in &tx.found {
+            let Ok(Record::Segment(seg)) = &f.record else {
+                continue;
+            };
+            let Some(candidates) = by_len.get(&seg.payload.len()) else {
+                continue;
+            };
+            let leaf = cvp::merkle::leaf_hash(&seg.payload);
+            for &i in candidates {
+                let Some(s) = summaries.get_mut(i) else {
+                    continue;
+                };
+                let own = catalog
+                    .get(&s.id)
+                    .and_then(|c| c.tracker.leaf(seg.index))
+                    .is_some_and(|l| l.hash == leaf);
+                if !own && s.header.expected_segment_len(seg.index) == Some(seg.payload.len()) {
+                    s.forged_segments = s.forged_segments.saturating_add(1);
+                }
+            }
+        }
+    }
+}
+
+/// The snapshot readers use now, shared between the scanner (which swaps in each new state
+/// whole) and the gateway's handlers (which take an `Arc` of it per request: no copy, no lock held
+/// while serving).
+#[derive(Debug, Clone)]
+pub struct Published(Arc<std::sync::RwLock<Arc<Snapshot>>>);
+
+impl Published {
+    /// Start with `snapshot`.
+    pub fn new(snapshot: Arc<Snapshot>) -> Self {
+        Published(Arc::new(std::sync::RwLock::new(snapshot)))
+    }
+
+    /// The current state.
+    pub fn get(&self) -> Arc<Snapshot> {
+        let guard = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(&guard)
+    }
+
+    /// Swap in a new state.
+    pub fn set(&self, snapshot: Arc<Snapshot>) {
+        let mut guard = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *guard = snapshot;
+    }
+}
