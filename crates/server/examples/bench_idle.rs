@@ -17,24 +17,14 @@ use std::time::{Duration, Instant};
 const SILENT: usize = 1_100;
 
 fn serve() -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            let published = index::Published::new(index::Indexer::in_memory().unwrap().snapshot());
-            server::serve(
-                listener,
-                published,
-                server::View::default(),
-                std::future::pending(),
-            )
-            .await
-            .unwrap();
-        });
-    });
-    rx.recv().unwrap()
+    let published = index::Published::new(index::Indexer::in_memory().unwrap().snapshot());
+    // What `server::serve` runs.
+    let app = server::app_with(
+        published,
+        server::View::default(),
+        server::Rewrapper::new(server::RewrapLimits::default()),
+    );
+    probe::serve_on_loopback(app, httpd::Limits::default()).unwrap()
 }
 
 /// Requests per second from `clients` keep-alive connections over `secs` (each client
