@@ -7,7 +7,7 @@ use hyper_util::rt::TokioIo;
 use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -25,6 +25,8 @@ pub(crate) struct Conn {
     last_progress: AtomicU64,
     /// Requests in a handler now.
     in_handler: AtomicUsize,
+    /// A request reached a handler (a client that never sent one is closed first).
+    served: AtomicBool,
     /// Close now (evicted).
     close: Notify,
     /// Finish the request in progress, then close (server shutdown).
@@ -82,6 +84,7 @@ impl Registry {
             epoch: self.epoch,
             last_progress: AtomicU64::new(0),
             in_handler: AtomicUsize::new(0),
+            served: AtomicBool::new(false),
             close: Notify::new(),
             finish: Notify::new(),
         });
@@ -90,13 +93,19 @@ impl Registry {
         c
     }
 
-    /// Close the connection quiet the longest, if one is not in a handler; false if none.
+    /// Close the connection quiet the longest among those not in a handler, preferring one that
+    /// never sent a request; false if every connection is in a handler.
     pub(crate) fn close_quietest(&self) -> bool {
         let mut open = self.lock();
         let victim = open
             .values()
             .filter(|c| !c.busy())
-            .min_by_key(|c| c.last_progress.load(Ordering::Relaxed))
+            .min_by_key(|c| {
+                (
+                    c.served.load(Ordering::Relaxed),
+                    c.last_progress.load(Ordering::Relaxed),
+                )
+            })
             .map(|c| c.id);
         match victim.and_then(|id| open.remove(&id)) {
             Some(c) => {
@@ -129,6 +138,7 @@ struct InHandler(Arc<Conn>);
 impl InHandler {
     fn enter(c: &Arc<Conn>) -> InHandler {
         c.in_handler.fetch_add(1, Ordering::Relaxed);
+        c.served.store(true, Ordering::Relaxed);
         InHandler(Arc::clone(c))
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! - at most [`Limits::max_connections`] connections are open at once (well below the usual
 //!   1,024 file descriptors); when full, the connection that has been quiet longest (no handler
-//!   running, no byte moved) is closed to admit the new one, and when every connection is busy in
-//!   a handler the new one is refused at once;
+//!   running, no byte moved) is closed to admit the new one, one that never sent a request
+//!   first, and when every connection is busy in a handler the new one is refused at once;
 //! - a client must send a request's head within [`Limits::header_read_timeout`] of the connection
 //!   being ready for one: on a new connection and between keep-alive requests (hyper's timer);
 //! - a connection where no byte moved for [`Limits::idle_timeout`] while no handler runs (a

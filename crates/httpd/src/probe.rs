@@ -5,6 +5,26 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+/// Serve `app` within `limits` on a free loopback port, from a thread and runtime of its own, for
+/// the life of the process; its address.
+pub fn serve_on_loopback(app: axum::Router, limits: crate::Limits) -> io::Result<SocketAddr> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let served = tokio::runtime::Runtime::new().and_then(|rt| {
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                let _ = tx.send(listener.local_addr());
+                crate::serve(listener, app, limits, std::future::pending()).await
+            })
+        });
+        if let Err(e) = served {
+            tracing::error!("loopback server: {e}");
+        }
+    });
+    rx.recv()
+        .map_err(|_| io::Error::other("the loopback server did not start"))?
+}
+
 /// Open `n` connections to `addr` that send nothing.
 pub fn silent(addr: SocketAddr, n: usize) -> io::Result<Vec<TcpStream>> {
     (0..n).map(|_| TcpStream::connect(addr)).collect()

@@ -12,25 +12,10 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 fn start(limits: Limits) -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            let app = axum::Router::new()
-                .route("/", get(|| async { "hello" }))
-                .route("/big", get(|| async { vec![7u8; 64 << 20] }));
-            httpd::serve(listener, app, limits, std::future::pending())
-                .await
-                .unwrap();
-        });
-    });
-    rx.recv().unwrap()
+    let app = axum::Router::new()
+        .route("/", get(|| async { "hello" }))
+        .route("/big", get(|| async { vec![7u8; 64 << 20] }));
+    probe::serve_on_loopback(app, limits).unwrap()
 }
 
 #[test]

@@ -135,16 +135,5 @@ pub async fn get(
 
 /// Serve `app` on a loopback port from a thread of its own, with `limits`; the address.
 pub fn serve(app: axum::Router, limits: httpd::Limits) -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            httpd::serve(listener, app, limits, std::future::pending())
-                .await
-                .unwrap();
-        });
-    });
-    rx.recv().unwrap()
+    httpd::probe::serve_on_loopback(app, limits).unwrap()
 }
