@@ -63,8 +63,8 @@ fn killed_publish_resumes_without_paying_twice() {
         }
         std::thread::sleep(Duration::from_millis(20 + (seed >> 33) % 250));
         let _ = child.kill(); // SIGKILL
-        // Finished on its own (an exit code) or killed (a signal): decided by how it ended, not by
-        // a look before the kill (it may finish in between).
+                              // Finished on its own (an exit code) or killed (a signal): decided by how it ended, not by
+                              // a look before the kill (it may finish in between).
         let finished = child.wait().unwrap().code().is_some();
         let interrupted = !finished && has_journal(&data);
         killed_with_journal |= interrupted;

@@ -49,7 +49,7 @@ fn generate(path: &Path, films: u32, film_len: usize) {
     let store = index::store::Store::open(path).unwrap();
     let mut height = 0u32;
     let mut block: Vec<(Txid, Vec<u8>)> = Vec::new();
-    let mut flush = |block: &mut Vec<(Txid, Vec<u8>)>, height: &mut u32| {
+    let flush = |block: &mut Vec<(Txid, Vec<u8>)>, height: &mut u32| {
         let rows: Vec<(Txid, &[u8])> = block.iter().map(|(t, r)| (*t, r.as_slice())).collect();
         let hash = BlockHash::from_raw_hash(sha256d::Hash::hash(&height.to_le_bytes()));
         store.put_block(*height, hash, &rows).unwrap();
@@ -68,7 +68,10 @@ fn generate(path: &Path, films: u32, film_len: usize) {
             merkle_root: Some(cvp::merkle::root(&segs)),
             ..Header::default()
         });
-        let coin = OutPoint::new(Txid::from_raw_hash(sha256d::Hash::hash(&f.to_le_bytes())), 0);
+        let coin = OutPoint::new(
+            Txid::from_raw_hash(sha256d::Hash::hash(&f.to_le_bytes())),
+            0,
+        );
         let mut prev = tx(coin, &[header.encode()]);
         let mut txs = vec![prev.clone()];
         for (i, s) in segs.iter().enumerate() {
@@ -144,7 +147,11 @@ fn serve_and_read(path: &Path, films: u32, film_len: usize) {
         }
         let f: u32 = s.header.title.as_deref().unwrap()[5..].parse().unwrap();
         let want = sha256::Hash::hash(&film_bytes(f, film_len).collect::<Vec<u8>>());
-        assert_eq!(sha256::Hash::from_engine(digest), want, "film {f} read back");
+        assert_eq!(
+            sha256::Hash::from_engine(digest),
+            want,
+            "film {f} read back"
+        );
         read += film_len as u64;
     }
     let read_s = t.elapsed().as_secs_f64();
@@ -178,7 +185,11 @@ fn main() {
                 .args([mode, path.to_str().unwrap(), &films.to_string()])
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             print!("{}", String::from_utf8_lossy(&out.stdout));
         };
         run("generate");

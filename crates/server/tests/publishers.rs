@@ -42,7 +42,11 @@ async fn a_look_alike_is_marked_and_trust_lists_only_the_trusted_publisher() {
     let o = snap.summary(&original).unwrap();
     let c = snap.summary(&copy).unwrap();
     let (ok, ck) = (o.publisher.clone().unwrap(), c.publisher.clone().unwrap());
-    assert_eq!(ok.key, hex::encode(signer(1).xonly().serialize()), "the funding key");
+    assert_eq!(
+        ok.key,
+        hex::encode(signer(1).xonly().serialize()),
+        "the funding key"
+    );
     assert_ne!(ok.key, ck.key, "each shown with its own key");
     assert_eq!(c.lookalike_of, Some(original));
     assert_eq!(o.lookalike_of, None, "the earlier one is the original");
@@ -54,7 +58,10 @@ async fn a_look_alike_is_marked_and_trust_lists_only_the_trusted_publisher() {
     let (s, _, page) = get(app.clone(), &format!("/watch/{copy}"), &[]).await;
     assert_eq!(s, StatusCode::OK);
     let page = String::from_utf8(page).unwrap();
-    assert!(page.contains("Look-alike") && page.contains(&ck.fingerprint), "{page}");
+    assert!(
+        page.contains("Look-alike") && page.contains(&ck.fingerprint),
+        "{page}"
+    );
     assert!(page.contains(&format!("/watch/{original}")));
     let (_, _, index) = get(app, "/", &[]).await;
     assert!(String::from_utf8(index).unwrap().contains("look-alike"));
@@ -114,11 +121,7 @@ async fn a_film_double_spent_away_disappears_from_a_running_gateway() {
     let kp = Keypair::from_secret_key(&secp, &SecretKey::from_slice(&[7; 32]).unwrap());
     let tweaked = kp.tap_tweak(&secp, None).to_keypair();
     let h = SighashCache::new(&tx)
-        .taproot_key_spend_signature_hash(
-            0,
-            &Prevouts::All(&[prevout]),
-            TapSighashType::Default,
-        )
+        .taproot_key_spend_signature_hash(0, &Prevouts::All(&[prevout]), TapSighashType::Default)
         .unwrap();
     let sig = secp.sign_schnorr_no_aux_rand(&Message::from_digest(*h.as_ref()), &tweaked);
     tx.input[0].witness = Witness::from_slice(&[sig.serialize()]);

@@ -50,7 +50,13 @@ impl Chain {
     /// Publish `stream` as `media_type` with the key of `seed`, leaving it in the mempool when
     /// `confirm` is false (mined otherwise); the content id.
     pub fn publish(&self, seed: u8, stream: &[u8], media_type: &str, confirm: bool) -> Txid {
-        self.publish_titled(seed, stream, media_type, &format!("content {seed}"), confirm)
+        self.publish_titled(
+            seed,
+            stream,
+            media_type,
+            &format!("content {seed}"),
+            confirm,
+        )
     }
 
     /// [`Chain::publish`] with a title.
