@@ -280,12 +280,21 @@ impl HdWallet {
         (ext, int)
     }
 
-    /// A fresh internal address and its key: the plan key of one publish. Every change and dust
-    /// output of the plan goes to this wallet address, so the wallet finds them when it syncs.
+    /// The publisher key and its internal index: the wallet's first internal address (BIP86
+    /// `m/86'/coin'/0'/1/0`). Every publish is funded through it, so a publisher's films share
+    /// one publisher key (docs/cvp.md, "Publishers": the key of the coin a header spends), and
+    /// every change and dust output of a plan goes back to it, so the wallet finds them.
     pub fn plan_signer(&mut self) -> Result<(Signer, u32), HdError> {
+        const PUBLISHER_INDEX: u32 = 0;
         let account = self.account.ok_or(HdError::WatchOnly)?;
-        let info = self.wallet.reveal_next_address(KeychainKind::Internal);
+        let _ = self
+            .wallet
+            .reveal_addresses_to(KeychainKind::Internal, PUBLISHER_INDEX)
+            .count();
         self.persist()?;
+        let info = self
+            .wallet
+            .peek_address(KeychainKind::Internal, PUBLISHER_INDEX);
         let secp = Secp256k1::new();
         let path: DerivationPath = vec![
             ChildNumber::Normal { index: 1 },

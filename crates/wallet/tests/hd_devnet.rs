@@ -130,6 +130,11 @@ fn wallet_funded_publish_costs_only_fees() {
             .script_pubkey(),
         "the plan key is a wallet address"
     );
+    assert_eq!(
+        w.plan_signer().unwrap().0.script(),
+        signer.script(),
+        "one publisher key for every publish (docs/cvp.md, Publishers)"
+    );
     let mut psbt = w.funding_psbt(signer.script(), need, feerate).unwrap();
     let funding_fee = psbt.fee().unwrap();
     let funding = w.sign(&mut psbt).unwrap();
