@@ -55,7 +55,10 @@ pub fn document() -> Value {
         "openapi": "3.0.3",
         "info": { "title": "BitFlix gateway", "version": env!("CARGO_PKG_VERSION"), "description": "Films found on chain under the CVP protocol, verified against their publisher's Merkle root and lineage." },
         "paths": {
-            "/api/catalog": { "get": { "summary": "every content found", "responses": { "200": { "description": "the catalog", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Content" } } } } } } } },
+            "/api/catalog": { "get": { "summary": "every content found (with trusted publishers, only theirs unless all=1)", "parameters": [
+                { "name": "all", "in": "query", "required": false, "schema": { "type": "string", "enum": ["1"] }, "description": "list every publisher's contents even when some are trusted" },
+                { "name": "q", "in": "query", "required": false, "schema": { "type": "string" }, "description": "titles containing this text (case-folded)" }
+            ], "responses": { "200": { "description": "the catalog", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Content" } } } } } } } },
             "/api/content/{id}": { "get": { "summary": "one content's metadata and state", "parameters": [id_param()], "responses": content_responses } },
             "/api/content/{id}/file": { "get": { "summary": "the verified file (Range supported)", "parameters": file_params(), "responses": file_responses } },
             "/api/content/{id}/stream": { "get": { "summary": "the raw verified stream, as published on chain (Range supported)", "parameters": file_params(), "responses": stream_responses } },
@@ -73,7 +76,15 @@ pub fn document() -> Value {
                 "transactions": { "type": "integer" },
                 "first_block": { "type": "integer", "nullable": true },
                 "last_block": { "type": "integer", "nullable": true },
-                "flaws": { "type": "array", "items": { "type": "string" } }
+                "flaws": { "type": "array", "items": { "type": "string" } },
+                "verified_length": { "type": "integer", "description": "bytes of the verified segments" },
+                "cost_sat": { "type": "integer", "nullable": true },
+                "bytes_by_block": { "type": "array", "items": { "type": "array" } },
+                "publisher": { "type": "object", "nullable": true, "description": "the key of the coin the header spends (docs/cvp.md, Publishers)", "properties": { "key": { "type": "string" }, "fingerprint": { "type": "string" }, "name": { "type": "string", "description": "self-declared" } } },
+                "trusted": { "type": "boolean", "description": "the viewer trusts this publisher (bitflix serve --trust)" },
+                "lookalike_of": { "type": "string", "nullable": true, "description": "an earlier content of another publisher with the same title" },
+                "lookalikes": { "type": "array", "items": { "type": "string" } },
+                "forged_segments": { "type": "integer", "description": "segments outside the lineage shaped like this content's" }
             } }
         } }
     })
