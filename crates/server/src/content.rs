@@ -95,13 +95,29 @@ impl Body<'_> {
         }
     }
 
-    fn read(&self, start: u64, end: u64) -> Result<Vec<u8>, ApiError> {
+    /// Bytes `start..end` as a response body. A stored range of more than [`CHUNK`] is streamed,
+    /// read from the store one chunk at a time as the client takes it: a film is never held in
+    /// memory whole, however large the range asked.
+    fn http(&self, start: u64, end: u64) -> Result<axum::body::Body, ApiError> {
         match self {
-            Body::Bytes(b) => Ok(b[start as usize..end as usize].to_vec()),
-            Body::Stored(v) => v.read(start..end),
+            Body::Bytes(b) => Ok(b[start as usize..end as usize].to_vec().into()),
+            Body::Stored(v) if end - start <= CHUNK => Ok(v.read(start..end)?.into()),
+            Body::Stored(v) => {
+                let read = v.reader();
+                let chunks = (start..end).step_by(CHUNK as usize).map(move |at| {
+                    let to = (at + CHUNK).min(end);
+                    read(at..to).map_err(std::io::Error::other)
+                });
+                Ok(axum::body::Body::from_stream(futures_util::stream::iter(
+                    chunks,
+                )))
+            }
         }
     }
 }
+
+/// The most bytes read from the store for one piece of a response body.
+const CHUNK: u64 = 1 << 20;
 
 /// One representation of a content, and the headers it is served with.
 struct Reply<'a> {
@@ -233,8 +249,10 @@ fn ranged(reply: Reply<'_>, headers: &HeaderMap) -> Result<Response, ApiError> {
                 (StatusCode::PARTIAL_CONTENT, s, e)
             }
         };
-        let mut resp = (status, reply.body.read(start, end)?).into_response();
+        let mut resp = (status, reply.body.http(start, end)?).into_response();
         let h = resp.headers_mut();
+        // Known up front even for a streamed body, so players see the size (and hyper checks it).
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static(reply.mime));
         if status == StatusCode::PARTIAL_CONTENT {
             let cr = format!("bytes {start}-{}/{len}", end.saturating_sub(1));

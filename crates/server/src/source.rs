@@ -30,6 +30,12 @@ impl Verified {
         self.snapshot.read(&self.id, range).map_err(read_error)
     }
 
+    /// A reader of ranges that outlives the request's borrow (for a streamed body).
+    pub fn reader(&self) -> impl Fn(Range<u64>) -> Result<Vec<u8>, String> + Send + 'static {
+        let (snapshot, id) = (Arc::clone(&self.snapshot), self.id);
+        move |r| snapshot.read(&id, r).map_err(|e| e.to_string())
+    }
+
     /// A reader of the whole verified stream, for work off the request's task.
     pub fn loader(&self) -> impl FnOnce() -> Result<Vec<u8>, String> + Send + 'static {
         let (snapshot, id, len) = (Arc::clone(&self.snapshot), self.id, self.len);

@@ -132,3 +132,23 @@ async fn a_film_double_spent_away_disappears_from_a_running_gateway() {
     assert_eq!(s, StatusCode::NOT_FOUND, "gone with its funding");
     assert!(catalog(app, "").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_film_larger_than_a_read_chunk_streams_whole_from_the_store() {
+    let chain = chain();
+    let big = film(2_600_000);
+    let id = chain.publish(9, &big, "video/mp4", true);
+    let app = server::app(chain.catalog());
+    let (s, h, body) = get(app.clone(), &format!("/api/content/{id}/file"), &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h["content-length"], big.len().to_string());
+    assert!(body == big, "the whole film, byte for byte");
+    let (s, _, body) = get(
+        app,
+        &format!("/api/content/{id}/file"),
+        &[("range", "bytes=1000000-2500000")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::PARTIAL_CONTENT);
+    assert!(body == big[1_000_000..2_500_001]);
+}
