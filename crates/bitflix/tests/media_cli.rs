@@ -10,17 +10,6 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-fn have_ffmpeg() -> bool {
-    let ok = Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        println!("skipped: ffmpeg not installed (scripts/setup.sh installs it)");
-    }
-    ok
-}
-
 fn ffmpeg_log(args: &[&str]) -> String {
     let out = Command::new("ffmpeg")
         .args(["-hide_banner", "-nostats"])
@@ -76,7 +65,7 @@ fn tone_at(file: &Path) -> f64 {
 
 #[test]
 fn a_variable_frame_rate_input_round_trips_to_mp4_in_sync() {
-    if !have_ffmpeg() {
+    if !testkit::have_ffmpeg() {
         return;
     }
     let dir = testkit::tempdir();
@@ -226,7 +215,7 @@ fn a_variable_frame_rate_input_round_trips_to_mp4_in_sync() {
 
 #[test]
 fn encode_to_a_sat_budget_reports_what_publishing_costs() {
-    if !have_ffmpeg() {
+    if !testkit::have_ffmpeg() {
         return;
     }
     let dir = testkit::tempdir();

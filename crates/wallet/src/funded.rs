@@ -203,11 +203,11 @@ pub fn publish_from_wallet(
         &req,
         signer,
         what.layout,
-        Funding {
+        Some(Funding {
             tx: &tx,
             fee,
             signed,
-        },
+        }),
         wait_for_block,
         progress,
     )?)
