@@ -4,11 +4,13 @@
 set -euo pipefail
 
 pkgs=(
-  # libbitcoinkernel (Bitcoin Core's validation engine) is built from source by its -sys crate.
+  # libbitcoinkernel (Bitcoin Core's validation engine) is built from source by its -sys crate
+  # with CMake and a C++ compiler, against Boost's headers. Its FFI is hand-written (no bindgen),
+  # so no clang/libclang is needed.
   cmake libboost-dev g++ pkg-config
-  # ffmpeg-next links Debian's ffmpeg 5.1 libraries; bindgen needs libclang.
-  clang libclang-dev ffmpeg libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev
-  libavdevice-dev libswscale-dev libswresample-dev
+  # The media crate runs the ffmpeg and ffprobe programs (libaom-av1, libopus, codec2); no crate
+  # links the libav* libraries, so their -dev packages are not needed.
+  ffmpeg
   # End-to-end tests play the film in a real browser.
   chromium
   # Tests that kill processes and read logs.

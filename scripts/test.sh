@@ -13,8 +13,14 @@ cargo fmt --all -- --check
 step "clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
+step "clippy without the devnet (bitflix as a viewer and publisher for esplora: and core:, no kernel C++)"
+cargo clippy --locked -p bitflix --no-default-features --all-targets -- -D warnings
+
 step "tests"
 cargo test --locked --workspace -- --skip bitcoind_
+
+step "the CLI without the devnet (what needs it names the feature)"
+cargo test --locked -p bitflix --no-default-features --test cli
 
 step "Bitcoin Core cross-checks (a real bitcoind from BITCOIND_EXE or PATH; each test says 'skipped: no bitcoind' where there is none)"
 # --workspace keeps the features unified as in the step above, so nothing is rebuilt.

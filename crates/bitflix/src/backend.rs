@@ -4,13 +4,21 @@ use anyhow::{bail, Context};
 use chain::core::{CoreBackend, CoreUrl};
 use chain::esplora::EsploraBackend;
 use chain::{ChainBackend, ChainSpec};
-use devnet::{Devnet, DevnetConfig};
 use std::sync::Arc;
 
+/// The error of a command or `--chain` spec that needs the embedded devnet in a build without it.
+#[cfg(not(feature = "devnet"))]
+pub fn without_devnet(what: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{what} needs the embedded devnet, and this bitflix was built without it: rebuild with the `devnet` cargo feature (on by default)"
+    )
+}
+
 /// Open the devnet a `--chain devnet:DIR` names (publishing needs the devnet's faucet and miner).
-pub fn open_devnet(spec: &ChainSpec) -> anyhow::Result<Devnet> {
+#[cfg(feature = "devnet")]
+pub fn open_devnet(spec: &ChainSpec) -> anyhow::Result<devnet::Devnet> {
     match spec {
-        ChainSpec::Devnet(dir) => Devnet::open(dir, DevnetConfig::default())
+        ChainSpec::Devnet(dir) => devnet::Devnet::open(dir, devnet::DevnetConfig::default())
             .with_context(|| format!("opening the devnet in {}", dir.display())),
         _ => bail!("publishing works with --chain devnet:DIR only in this build (the wallet cannot yet fund itself from another backend)"),
     }
@@ -19,7 +27,10 @@ pub fn open_devnet(spec: &ChainSpec) -> anyhow::Result<Devnet> {
 /// Any backend, for reading: the devnet in-process, an Esplora server or a Bitcoin Core node.
 pub fn open(spec: &ChainSpec, network: bitcoin::Network) -> anyhow::Result<Arc<dyn ChainBackend>> {
     match spec {
+        #[cfg(feature = "devnet")]
         ChainSpec::Devnet(_) => Ok(Arc::new(open_devnet(spec)?)),
+        #[cfg(not(feature = "devnet"))]
+        ChainSpec::Devnet(_) => Err(without_devnet("--chain devnet:DIR")),
         ChainSpec::Esplora(url) => {
             let b = EsploraBackend::new(url, network);
             b.tip()

@@ -13,8 +13,6 @@
 use anyhow::{bail, Context};
 use bitcoin::secp256k1::{rand, Secp256k1, SecretKey};
 use bitcoin::{Network, PrivateKey};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use wallet::hd::{Descriptors, HdWallet};
 
@@ -22,23 +20,9 @@ const MNEMONIC: &str = "wallet.mnemonic";
 const WATCH: &str = "wallet.watch.json";
 const LEGACY: &str = "publisher.key";
 
-/// Write `body` to `path` with 0600 permissions, atomically (temp file, fsync, rename).
+/// Write `body` to `path` with 0600 permissions, atomically and durably.
 fn write_secret(path: &Path, body: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().context("a file name")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("creating {}", tmp.display()))?;
-    f.write_all(body)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("saving {}", path.display()))?;
-    std::fs::File::open(dir).and_then(|d| d.sync_all())?;
-    Ok(())
+    durable::write_secret(path, body).with_context(|| format!("saving {}", path.display()))
 }
 
 fn network_name(network: Network) -> String {

@@ -4,41 +4,22 @@
 //!
 //! bitcoind comes from `BITCOIND_EXE` or `PATH`. Where there is none, each test prints
 //! "skipped: no bitcoind" and passes; `scripts/test.sh` runs this file with its output shown.
+#![cfg(feature = "devnet")]
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly on the first unexpected error"
 )]
 
-use bitcoin::key::Keypair;
-use bitcoin::secp256k1::{Secp256k1, SecretKey};
-use bitcoin::{Address, Amount, BlockHash, FeeRate, Network, OutPoint, ScriptBuf, Transaction};
+use bitcoin::{Address, Amount, BlockHash, FeeRate, Network, ScriptBuf, Transaction};
 use chain::core::{CoreBackend, CoreUrl};
 use chain::testsuite::{self, Control};
 use chain::{ChainBackend, ChainEvent};
 use cvp::{Carrier, ContentInfo};
 use devnet::{Devnet, DevnetConfig};
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
-
-fn bitcoind_exe() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("BITCOIND_EXE").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join("bitcoind"))
-        .find(|p| p.is_file())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A `bitcoind -regtest` in a temporary directory, stopped (killed) on drop.
 struct Node {
@@ -64,12 +45,12 @@ impl Drop for Node {
 
 /// Start a node, or say why not: `None` means no bitcoind binary here.
 fn start(test: &str, with_wallet: bool) -> Option<Node> {
-    let Some(exe) = bitcoind_exe() else {
+    let Some(exe) = testkit::bitcoind_exe() else {
         println!("{test}: skipped: no bitcoind (set BITCOIND_EXE or put bitcoind on PATH)");
         return None;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (rpc, zmq) = (free_port(), free_port());
+    let dir = testkit::tempdir();
+    let (rpc, zmq) = (testkit::free_port(), testkit::free_port());
     let mut cmd = Command::new(&exe);
     cmd.arg("-regtest")
         .arg(format!("-datadir={}", dir.path().display()))
@@ -180,28 +161,11 @@ fn bitcoind_core_backend_passes_the_backend_suite() {
     assert!(added && tip, "zmq: added {added}, tip {tip}");
 }
 
-/// The devnet's key for these tests.
-fn signer() -> wallet::Signer {
-    wallet::Signer::new(Keypair::from_secret_key(
-        &Secp256k1::new(),
-        &SecretKey::from_slice(&[7; 32]).unwrap(),
-    ))
-}
-
 /// Publish a small stream on the devnet with `carrier`, mining whenever the mempool's chain
 /// limits call for a block (the fan-out layout).
 fn publish_on_devnet(d: &Devnet, dir: &std::path::Path, carrier: Carrier) {
-    let signer = signer();
-    let fund = d
-        .faucet(&signer.script(), Amount::from_btc(1.0).unwrap())
-        .unwrap();
-    d.mine(1, &d.faucet_script()).unwrap();
-    let ftx = d.tx(&fund).unwrap().tx;
-    let vout = ftx
-        .output
-        .iter()
-        .position(|o| o.script_pubkey == signer.script())
-        .unwrap();
+    let signer = wallet::Signer::new(testkit::devnet::key(7).keypair);
+    let funding = testkit::devnet::funded(d, &signer.script(), Amount::from_btc(1.0).unwrap());
     let data: Vec<u8> = (0..30_000u32).map(|i| (i * 7919 % 251) as u8).collect();
     let req = wallet::PlanRequest {
         stream: &data,
@@ -214,23 +178,12 @@ fn publish_on_devnet(d: &Devnet, dir: &std::path::Path, carrier: Carrier) {
         },
         carrier,
         feerate: FeeRate::from_sat_per_vb(1).unwrap(),
-        funding: (OutPoint::new(fund, vout as u32), ftx.output[vout].clone()),
+        funding,
     };
     let plan = wallet::plan_layout(&req, &signer, wallet::Layout::FanOut).unwrap();
     let journal = wallet::journal::Journal::from_plan(&plan, "cross-check", carrier.name());
     journal.save(dir).unwrap();
-    let miner = d.faucet_script();
-    wallet::broadcast::broadcast(
-        &journal,
-        d,
-        || {
-            d.mine(1, &miner)
-                .map(|_| ())
-                .map_err(|e| chain::ChainError::Unavailable(e.to_string()))
-        },
-        |_| {},
-    )
-    .unwrap();
+    wallet::broadcast::broadcast(&journal, d, || testkit::devnet::mine_one(d), |_| {}).unwrap();
 }
 
 /// Replay the devnet on bitcoind: before each devnet block, every transaction in it must pass
@@ -279,7 +232,7 @@ fn replay(
 
 /// Publish with each carrier on a fresh devnet and replay all of it onto `b`.
 fn publish_and_replay(b: &CoreBackend, large_op_return: bool) -> (u32, usize) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let d = Devnet::open(&dir.path().join("chain"), DevnetConfig::default()).unwrap();
     d.mine(101, &d.faucet_script()).unwrap();
     let mut sent = std::collections::HashSet::new();
@@ -320,7 +273,7 @@ fn bitcoind_accepts_every_devnet_block_and_transaction() {
 /// bitcoind exists.
 #[test]
 fn a_fresh_devnet_accepts_the_replay_through_core_rpc() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let target = Devnet::open(dir.path(), DevnetConfig::default()).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let served = target.clone();

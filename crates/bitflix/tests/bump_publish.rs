@@ -2,54 +2,15 @@
 //! replaced (BIP125, the devnet's mempool applies Core's replacement rules) by the same film at a
 //! higher rate. With or without a kill in the middle of the bump, exactly one of the two plans is
 //! paid: the wallet ends with 1 BTC minus the fees of the plan in force, and one film is on chain.
+#![cfg(feature = "devnet")]
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly on the first unexpected error"
 )]
 
 use chain::ChainBackend;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn bitflix(datadir: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bitflix"));
-    c.arg("--datadir").arg(datadir).arg("--json").args(args);
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    c
-}
-
-fn ok(c: &mut Command) -> serde_json::Value {
-    let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn journals(data: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_dir(data.join("publish"))
-        .unwrap()
-        .map(|e| {
-            let p = e.unwrap().path();
-            let mut j: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(p.join("plan.json")).unwrap()).unwrap();
-            j["replaced"] = p.join("replaced-by").exists().into();
-            j
-        })
-        .collect()
-}
-
-fn txids(j: &serde_json::Value) -> Vec<bitcoin::Txid> {
-    j["txs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["txid"].as_str().unwrap().parse().unwrap())
-        .collect()
-}
+use testkit::{journal_txids as txids, journals};
 
 fn fees(j: &serde_json::Value) -> u64 {
     j["txs"]
@@ -64,38 +25,33 @@ fn fees(j: &serde_json::Value) -> u64 {
 /// not), finish with `--resume`, then check that exactly one plan was paid.
 /// Returns how many journals were written and how long the bump ran.
 fn bump_round(kill_ms: Option<u64>, carrier: &str) -> (usize, u64) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let data = dir.path().join("data");
     let chain_dir = dir.path().join("chain");
     let chain = format!("devnet:{}", chain_dir.display());
     let film: Vec<u8> = (0..60_000u32).map(|i| (i * 17 % 239) as u8).collect();
     let file = dir.path().join("film.cvpm");
     std::fs::write(&file, &film).unwrap();
-    ok(&mut bitflix(
-        &data,
-        &["wallet", "fund", "--btc", "1", "--chain", &chain],
-    ));
+    let bitflix = testkit::bitflix!(&data).json();
+    bitflix.ok(&["wallet", "fund", "--btc", "1", "--chain", &chain]);
     {
-        let d = devnet::Devnet::open(&chain_dir, devnet::DevnetConfig::default()).unwrap();
+        let d = testkit::devnet::open(&chain_dir);
         d.mine(1, &d.faucet_script()).unwrap();
     }
-    let first = ok(&mut bitflix(
-        &data,
-        &[
-            "publish",
-            file.to_str().unwrap(),
-            "--carrier",
-            carrier,
-            "--feerate",
-            "1",
-            "--chain",
-            &chain,
-        ],
-    ));
+    let first = bitflix.ok(&[
+        "publish",
+        file.to_str().unwrap(),
+        "--carrier",
+        carrier,
+        "--feerate",
+        "1",
+        "--chain",
+        &chain,
+    ]);
     let old_id = first[0]["content_id"].as_str().unwrap().to_string();
     let old = journals(&data).pop().unwrap();
     {
-        let d = devnet::Devnet::open(&chain_dir, devnet::DevnetConfig::default()).unwrap();
+        let d = testkit::devnet::open(&chain_dir);
         for t in txids(&old) {
             assert_eq!(d.tx_status(&t).unwrap(), chain::TxStatus::Mempool, "stuck");
         }
@@ -105,26 +61,23 @@ fn bump_round(kill_ms: Option<u64>, carrier: &str) -> (usize, u64) {
     let t = std::time::Instant::now();
     match kill_ms {
         None => {
-            let out = ok(&mut bitflix(&data, &bump));
+            let out = bitflix.ok(&bump);
             assert_ne!(out[0]["content_id"], old_id.as_str(), "a new plan");
             assert_eq!(out[0]["sent"], out[0]["transactions"]);
         }
         Some(ms) => {
-            let mut child = bitflix(&data, &bump).spawn().unwrap();
+            let mut child = bitflix.command(&bump).spawn().unwrap();
             std::thread::sleep(Duration::from_millis(ms));
             let _ = child.kill();
             let _ = child.wait();
-            ok(&mut bitflix(
-                &data,
-                &["publish", "--resume", "--chain", &chain],
-            ));
+            bitflix.ok(&["publish", "--resume", "--chain", &chain]);
         }
     }
     let took = t.elapsed().as_millis() as u64;
 
     let all = journals(&data);
     let in_force: Vec<_> = all.iter().filter(|j| j["replaced"] == false).collect();
-    let d = devnet::Devnet::open(&chain_dir, devnet::DevnetConfig::default()).unwrap();
+    let d = testkit::devnet::open(&chain_dir);
     d.mine(1, &d.faucet_script()).unwrap();
     let mut paid = Vec::new();
     for j in &all {
@@ -174,10 +127,7 @@ fn bump_round(kill_ms: Option<u64>, carrier: &str) -> (usize, u64) {
         paid[0]["content_id"].as_str().unwrap()
     );
     drop(d);
-    let balance = ok(&mut bitflix(
-        &data,
-        &["wallet", "balance", "--chain", &chain],
-    ));
+    let balance = bitflix.ok(&["wallet", "balance", "--chain", &chain]);
     assert_eq!(
         balance["confirmed_sat"].as_u64().unwrap(),
         100_000_000 - fees(paid[0]),

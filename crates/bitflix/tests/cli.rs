@@ -4,26 +4,10 @@
     reason = "a test fails loudly on the first unexpected error"
 )]
 
-use serde_json::Value;
-use std::process::Command;
-
-fn bitflix(args: &[&str]) -> (i32, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bitflix"))
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (
-        out.status.code().unwrap_or(-1),
-        json,
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
-
 #[test]
 fn estimate_table_is_honest_json() {
-    let (code, v, _) = bitflix(&["estimate", "--table", "--json"]);
+    let testkit::Run { code, json: v, .. } =
+        testkit::bitflix!().run(&["estimate", "--table", "--json"]);
     assert_eq!(code, 0);
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 9, "three films x three carriers");
@@ -39,7 +23,9 @@ fn estimate_table_is_honest_json() {
 
 #[test]
 fn estimate_refuses_bad_input_clearly() {
-    let (code, _, err) = bitflix(&[
+    let testkit::Run {
+        code, stderr: err, ..
+    } = testkit::bitflix!().run(&[
         "estimate",
         "--duration",
         "2h",
@@ -50,22 +36,34 @@ fn estimate_refuses_bad_input_clearly() {
     ]);
     assert_eq!(code, 1);
     assert!(err.contains("minimum relay fee"), "{err}");
-    let (code, _, err) = bitflix(&["estimate", "--duration", "2x", "--kbps", "15"]);
+    let testkit::Run {
+        code, stderr: err, ..
+    } = testkit::bitflix!().run(&["estimate", "--duration", "2x", "--kbps", "15"]);
     assert_eq!(code, 2, "clap usage errors exit 2");
     assert!(err.contains("unit must be h, m or s"), "{err}");
-    let (code, _, err) = bitflix(&["publish", "--chain", "esplora:http://127.0.0.1:9", "x"]);
+    let testkit::Run {
+        code, stderr: err, ..
+    } = testkit::bitflix!().run(&["publish", "--chain", "esplora:http://127.0.0.1:9", "x"]);
     assert_eq!(code, 1);
     assert!(err.contains("reaching the Esplora server"), "{err}");
-    let (code, _, err) = bitflix(&["publish", "--chain", "core:http://127.0.0.1:9", "x"]);
+    let testkit::Run {
+        code, stderr: err, ..
+    } = testkit::bitflix!().run(&["publish", "--chain", "core:http://127.0.0.1:9", "x"]);
     assert_eq!(code, 1);
     assert!(err.contains("reaching Bitcoin Core"), "{err}");
 }
 
+#[cfg(feature = "devnet")]
 #[test]
 fn demo_publishes_reads_back_and_reuses() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let d = dir.path().to_str().unwrap();
-    let (code, first, err) = bitflix(&[
+    let testkit::Run {
+        code,
+        json: first,
+        stderr: err,
+        ..
+    } = testkit::bitflix!().run(&[
         "demo",
         "--datadir",
         d,
@@ -87,14 +85,24 @@ fn demo_publishes_reads_back_and_reuses() {
         encoded < 60_000,
         "about 32 kbit/s for 5.3 s: {encoded} bytes"
     );
-    let (code, second, err) = bitflix(&["demo", "--datadir", d, "--no-serve", "--json"]);
+    let testkit::Run {
+        code,
+        json: second,
+        stderr: err,
+        ..
+    } = testkit::bitflix!().run(&["demo", "--datadir", d, "--no-serve", "--json"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         second["published_now"], false,
         "a second run reuses the film"
     );
     assert_eq!(second["content_id"], first["content_id"]);
-    let (code, w, err) = bitflix(&[
+    let testkit::Run {
+        code,
+        json: w,
+        stderr: err,
+        ..
+    } = testkit::bitflix!().run(&[
         "--datadir",
         d,
         "wallet",
@@ -120,4 +128,34 @@ fn demo_publishes_reads_back_and_reuses() {
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600, "the mnemonic file is private");
+}
+
+/// Built without the devnet (`--no-default-features`), what needs it says which feature it lacks.
+#[cfg(not(feature = "devnet"))]
+#[test]
+fn without_the_devnet_feature_its_commands_name_the_feature() {
+    let dir = testkit::tempdir();
+    let bitflix = testkit::bitflix!(dir.path());
+    for args in [
+        &["devnet", "--listen", "127.0.0.1:0"][..],
+        &["demo", "--no-serve"],
+        &["index", "--chain", "devnet:chain"],
+        &["publish", "film.cvpm", "--chain", "devnet:chain"],
+        &[
+            "wallet",
+            "fund",
+            "--btc",
+            "1",
+            "--chain",
+            "esplora:http://127.0.0.1:9",
+        ],
+    ] {
+        let r = bitflix.run(args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("built without it") && r.stderr.contains("`devnet` cargo feature"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
 }

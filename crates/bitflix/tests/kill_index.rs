@@ -1,24 +1,13 @@
 //! kill -9 in the middle of indexing: the index resumes and ends equal to a fresh reindex.
+#![cfg(feature = "devnet")]
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly on the first unexpected error"
 )]
 
-use std::process::{Command, Stdio};
-
-fn bitflix(datadir: &std::path::Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bitflix"));
-    c.arg("--datadir")
-        .arg(datadir)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    c
-}
-
 #[test]
 fn killed_index_resumes_to_the_same_catalog() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let chain = format!("devnet:{}", dir.path().join("chain").display());
     let film = dir.path().join("film.cvpm");
     std::fs::write(
@@ -27,30 +16,19 @@ fn killed_index_resumes_to_the_same_catalog() {
     )
     .unwrap();
     let pubdir = dir.path().join("publisher");
-    let out = bitflix(
-        &pubdir,
-        &[
-            "publish",
-            film.to_str().unwrap(),
-            "--title",
-            "Film",
-            "--carrier",
-            "op-return-80",
-            "--chain",
-            &chain,
-        ],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    testkit::bitflix!(&pubdir).ok(&[
+        "publish",
+        film.to_str().unwrap(),
+        "--title",
+        "Film",
+        "--carrier",
+        "op-return-80",
+        "--chain",
+        &chain,
+    ]);
 
     let ixdir = dir.path().join("viewer");
-    let tip = devnet::Devnet::open(&dir.path().join("chain"), devnet::DevnetConfig::default())
-        .unwrap()
+    let tip = testkit::devnet::open(&dir.path().join("chain"))
         .tip()
         .height;
     let mut partial = 0;
@@ -61,7 +39,8 @@ fn killed_index_resumes_to_the_same_catalog() {
         // whatever the machine's speed (the blocks after it are still to come).
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
         let target = 1 + (seed >> 33) as u32 % (tip - 5);
-        let mut child = bitflix(&ixdir, &["index", "--chain", &chain, "--reindex"])
+        let mut child = testkit::bitflix!(&ixdir)
+            .command(&["index", "--chain", &chain, "--reindex"])
             .env("BITFLIX_LOG", "index=debug")
             .spawn()
             .unwrap();
@@ -95,27 +74,14 @@ fn killed_index_resumes_to_the_same_catalog() {
         }
     }
     eprintln!("kills that landed mid-scan: {partial} of 10");
-    let resumed = bitflix(&ixdir, &["index", "--chain", &chain, "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        resumed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
-    let fresh = bitflix(
-        &dir.path().join("fresh"),
-        &["index", "--chain", &chain, "--json", "--reindex"],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        fresh.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fresh.stderr)
-    );
-    let a: serde_json::Value = serde_json::from_slice(&resumed.stdout).unwrap();
-    let b: serde_json::Value = serde_json::from_slice(&fresh.stdout).unwrap();
+    let a = testkit::bitflix!(&ixdir).ok(&["index", "--chain", &chain, "--json"]);
+    let b = testkit::bitflix!(dir.path().join("fresh")).ok(&[
+        "index",
+        "--chain",
+        &chain,
+        "--json",
+        "--reindex",
+    ]);
     assert_eq!(
         a["contents"], b["contents"],
         "a killed and resumed index equals a fresh one"

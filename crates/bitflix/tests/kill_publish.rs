@@ -1,25 +1,16 @@
 //! kill -9 in the middle of a publish, then `--resume`: nothing is paid twice, nothing is missing.
+#![cfg(feature = "devnet")]
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly on the first unexpected error"
 )]
 
 use chain::ChainBackend;
-use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn bitflix(datadir: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bitflix"));
-    c.args(["--datadir", datadir])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    c
-}
 
 #[test]
 fn killed_publish_resumes_without_paying_twice() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let data = dir.path().join("data");
     let datadir = data.to_str().unwrap();
     let chain = format!("devnet:{}", dir.path().join("chain").display());
@@ -29,25 +20,23 @@ fn killed_publish_resumes_without_paying_twice() {
     // Kill at several points: early (maybe before the journal), and mid-broadcast.
     let mut seed = 0x9e37_79b9_u64;
     let mut killed_with_journal = false;
+    let bitflix = testkit::bitflix!(datadir);
+    let publish = [
+        "publish",
+        file.to_str().unwrap(),
+        "--title",
+        "Killed",
+        "--carrier",
+        "op-return-80",
+        "--chain",
+        &chain,
+    ];
     for round in 0..4 {
         let mut child = if round == 0 {
-            bitflix(
-                datadir,
-                &[
-                    "publish",
-                    file.to_str().unwrap(),
-                    "--title",
-                    "Killed",
-                    "--carrier",
-                    "op-return-80",
-                    "--chain",
-                    &chain,
-                ],
-            )
-            .spawn()
-            .unwrap()
+            bitflix.command(&publish).spawn().unwrap()
         } else {
-            bitflix(datadir, &["publish", "--resume", "--chain", &chain])
+            bitflix
+                .command(&["publish", "--resume", "--chain", &chain])
                 .spawn()
                 .unwrap()
         };
@@ -55,7 +44,7 @@ fn killed_publish_resumes_without_paying_twice() {
         if round == 0 {
             // Let it get past funding and planning: wait for the journal, then kill mid-broadcast.
             for _ in 0..600 {
-                if has_journal(&data) || child.try_wait().unwrap().is_some() {
+                if testkit::has_journal(&data) || child.try_wait().unwrap().is_some() {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(10));
@@ -63,66 +52,26 @@ fn killed_publish_resumes_without_paying_twice() {
         }
         std::thread::sleep(Duration::from_millis(20 + (seed >> 33) % 250));
         let _ = child.kill(); // SIGKILL
-                              // Finished on its own (an exit code) or killed (a signal): decided by how it ended, not by
-                              // a look before the kill (it may finish in between).
+                              // Finished on its own (an exit code) or killed (a signal): decided by how it ended, not
+                              // by a look before the kill (it may finish in between).
         let finished = child.wait().unwrap().code().is_some();
-        let interrupted = !finished && has_journal(&data);
+        let interrupted = !finished && testkit::has_journal(&data);
         killed_with_journal |= interrupted;
         if round == 0 && interrupted {
             // Re-running the original command instead of --resume would pay again: it must refuse.
-            let again = bitflix(
-                datadir,
-                &[
-                    "publish",
-                    file.to_str().unwrap(),
-                    "--title",
-                    "Killed",
-                    "--carrier",
-                    "op-return-80",
-                    "--chain",
-                    &chain,
-                ],
-            )
-            .output()
-            .unwrap();
-            let err = String::from_utf8_lossy(&again.stderr);
+            let again = bitflix.run(&publish);
             assert!(
-                !again.status.success() && err.contains("interrupted publish"),
-                "{err}"
+                !again.success() && again.stderr.contains("interrupted publish"),
+                "{}",
+                again.stderr
             );
         }
-        if round == 0 && !has_journal(&data) {
+        if round == 0 && !testkit::has_journal(&data) {
             // Killed before the plan was saved: nothing was broadcast, start again.
-            let out = bitflix(
-                datadir,
-                &[
-                    "publish",
-                    file.to_str().unwrap(),
-                    "--title",
-                    "Killed",
-                    "--carrier",
-                    "op-return-80",
-                    "--chain",
-                    &chain,
-                ],
-            )
-            .output()
-            .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            bitflix.ok(&publish);
         }
     }
-    let out = bitflix(datadir, &["publish", "--resume", "--chain", &chain])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    bitflix.ok(&["publish", "--resume", "--chain", &chain]);
     assert!(
         killed_with_journal,
         "at least one kill must land mid-broadcast for this test to mean anything"
@@ -131,24 +80,10 @@ fn killed_publish_resumes_without_paying_twice() {
     // Check the chain: one journal, every transaction known exactly once, the film complete.
     let journals = std::fs::read_dir(data.join("publish")).unwrap().count();
     assert_eq!(journals, 1, "one plan, never re-planned");
-    let d =
-        devnet::Devnet::open(&dir.path().join("chain"), devnet::DevnetConfig::default()).unwrap();
+    let d = testkit::devnet::open(&dir.path().join("chain"));
     d.mine(1, &d.faucet_script()).unwrap();
-    let plan_path = std::fs::read_dir(data.join("publish"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
-        .join("plan.json");
-    let journal: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(plan_path).unwrap()).unwrap();
-    let txids: Vec<bitcoin::Txid> = journal["txs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["txid"].as_str().unwrap().parse().unwrap())
-        .collect();
+    let journal = testkit::journals(&data).pop().unwrap();
+    let txids = testkit::journal_txids(&journal);
     for t in &txids {
         assert!(
             matches!(d.tx_status(t).unwrap(), chain::TxStatus::Confirmed(_)),
@@ -175,11 +110,4 @@ fn plan_roles(journal: &serde_json::Value) -> Vec<String> {
         .iter()
         .map(|t| t["role"].as_str().unwrap_or("").to_string())
         .collect()
-}
-
-/// A journal is written (its directory alone may exist a moment before `plan.json` does).
-fn has_journal(data: &std::path::Path) -> bool {
-    std::fs::read_dir(data.join("publish"))
-        .map(|rd| rd.flatten().any(|e| e.path().join("plan.json").exists()))
-        .unwrap_or(false)
 }

@@ -10,30 +10,6 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-fn have_ffmpeg() -> bool {
-    let ok = Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        println!("skipped: ffmpeg not installed (scripts/setup.sh installs it)");
-    }
-    ok
-}
-
-fn bitflix(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_bitflix"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "bitflix {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 fn ffmpeg_log(args: &[&str]) -> String {
     let out = Command::new("ffmpeg")
         .args(["-hide_banner", "-nostats"])
@@ -89,10 +65,10 @@ fn tone_at(file: &Path) -> f64 {
 
 #[test]
 fn a_variable_frame_rate_input_round_trips_to_mp4_in_sync() {
-    if !have_ffmpeg() {
+    if !testkit::have_ffmpeg() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let src = dir.path().join("vfr.mkv");
     // Black, with a full-frame white flash and a tone both from 2.0 to 2.3 s; frames dropped
     // irregularly (every 5th and every 7th), kept with their timestamps: 40 and 80 ms gaps.
@@ -150,7 +126,7 @@ fn a_variable_frame_rate_input_round_trips_to_mp4_in_sync() {
     let (src_flash, src_tone) = (flash_at(&src), tone_at(&src));
 
     let cvpm = dir.path().join("film.cvpm");
-    let enc = bitflix(&[
+    let enc = testkit::bitflix!().ok(&[
         "encode",
         src.to_str().unwrap(),
         "-o",
@@ -178,7 +154,7 @@ fn a_variable_frame_rate_input_round_trips_to_mp4_in_sync() {
     assert!(enc["encode_fps"].as_f64().unwrap() > 0.0);
 
     let mp4 = dir.path().join("film.mp4");
-    let ext = bitflix(&[
+    let ext = testkit::bitflix!().ok(&[
         "extract",
         cvpm.to_str().unwrap(),
         "-o",
@@ -239,10 +215,10 @@ fn a_variable_frame_rate_input_round_trips_to_mp4_in_sync() {
 
 #[test]
 fn encode_to_a_sat_budget_reports_what_publishing_costs() {
-    if !have_ffmpeg() {
+    if !testkit::have_ffmpeg() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let src = dir.path().join("src.mp4");
     let out = Command::new("ffmpeg")
         .args([
@@ -260,7 +236,7 @@ fn encode_to_a_sat_budget_reports_what_publishing_costs() {
     assert!(out.status.success());
     let cvpm = dir.path().join("out.cvpm");
     let budget = 2_500u64;
-    let r = bitflix(&[
+    let r = testkit::bitflix!().ok(&[
         "encode",
         src.to_str().unwrap(),
         "-o",

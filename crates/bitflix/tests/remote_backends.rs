@@ -2,84 +2,36 @@
 //! `bitflix index` finds and verifies the film through the Esplora API and through the Bitcoin
 //! Core backend (JSON-RPC, REST raw blocks, ZMQ), as it would against a real node; and a film
 //! published through the Core backend is found complete.
+#![cfg(feature = "devnet")]
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly on the first unexpected error"
 )]
 
 use serde_json::Value;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn bitflix(args: &[&str]) -> (i32, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bitflix"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The daemon, stopped with SIGTERM on drop.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
+    let r = testkit::bitflix!().run(args);
+    (r.code, r.json, r.stderr)
 }
 
 #[test]
 fn index_finds_the_demo_film_over_esplora_and_bitcoin_core_backends() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let d = dir.path().to_str().unwrap();
     let (code, demo, err) = bitflix(&["demo", "--datadir", d, "--no-serve", "--json"]);
     assert_eq!(code, 0, "{err}");
     let content = demo["content_id"].as_str().unwrap().to_string();
 
-    let (port, zmq) = (free_port(), free_port());
-    let listen = format!("127.0.0.1:{port}");
+    let (port, zmq) = (testkit::free_port(), testkit::free_port());
     let endpoint = format!("tcp://127.0.0.1:{zmq}");
-    let _daemon = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_bitflix"))
-            .args([
-                "devnet",
-                "--datadir",
-                d,
-                "--listen",
-                &listen,
-                "--zmq",
-                &endpoint,
-                "--block-interval",
-                "1s",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let daemon = testkit::Daemon::start(
+        &testkit::bitflix!(d),
+        port,
+        &["--zmq", &endpoint, "--block-interval", "1s"],
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(&listen).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the devnet daemon did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let listen = daemon.listen().to_string();
 
     for (name, chain) in [
         ("esplora", format!("esplora:http://{listen}")),

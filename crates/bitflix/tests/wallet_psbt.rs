@@ -1,6 +1,7 @@
 //! The HD wallet through the CLI: a watch-only wallet plans a publish and exports its funding as a
 //! PSBT, a separate bdk signer holding the keys signs it, `--resume --psbt-signed` finishes the
 //! publish, and the film reads back byte-identical. And the pre-HD `publisher.key` keeps its coins.
+#![cfg(feature = "devnet")]
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly on the first unexpected error"
@@ -10,28 +11,14 @@ use bdk_wallet::{SignOptions, Wallet};
 use bitcoin::{Amount, Network};
 use chain::ChainBackend;
 use std::path::Path;
-use std::process::Command;
 
 fn bitflix(datadir: &Path, args: &[&str]) -> (bool, serde_json::Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bitflix"))
-        .arg("--datadir")
-        .arg(datadir)
-        .arg("--json")
-        .args(args)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
-    (out.status.success(), json, err)
-}
-
-fn devnet(dir: &Path) -> devnet::Devnet {
-    devnet::Devnet::open(dir, devnet::DevnetConfig::default()).unwrap()
+    testkit::bitflix!(datadir).json().run(args).parts()
 }
 
 #[test]
 fn watch_only_exports_psbt_external_signer_signs_publish_completes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let hot = dir.path().join("hot");
     let watch = dir.path().join("watch");
     let chain_dir = dir.path().join("chain");
@@ -119,7 +106,7 @@ fn watch_only_exports_psbt_external_signer_signs_publish_completes() {
     );
     assert!(!ok && err.contains("not fully signed"), "{err}");
     {
-        let d = devnet(&chain_dir);
+        let d = testkit::devnet::open(&chain_dir);
         assert_eq!(d.tx_status(&content).unwrap(), chain::TxStatus::Unknown);
     }
 
@@ -203,7 +190,7 @@ fn watch_only_exports_psbt_external_signer_signs_publish_completes() {
     );
     assert_eq!(done["content_id"], planned["content_id"]);
 
-    let d = devnet(&chain_dir);
+    let d = testkit::devnet::open(&chain_dir);
     d.mine(1, &d.faucet_script()).unwrap();
     let mut ix = index::Indexer::in_memory().unwrap();
     ix.poll(&d).unwrap();
@@ -219,7 +206,7 @@ fn watch_only_exports_psbt_external_signer_signs_publish_completes() {
 
 #[test]
 fn legacy_publisher_key_keeps_its_coins_and_sweeps_into_the_hd_wallet() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let data = dir.path().join("data");
     let chain_dir = dir.path().join("chain");
     let chain = format!("devnet:{}", chain_dir.display());
@@ -230,7 +217,7 @@ fn legacy_publisher_key_keeps_its_coins_and_sweeps_into_the_hd_wallet() {
     std::fs::write(data.join("publisher.key"), hex::encode(sk.secret_bytes())).unwrap();
     let legacy = wallet::Signer::new(bitcoin::key::Keypair::from_secret_key(&secp, &sk));
     {
-        let d = devnet(&chain_dir);
+        let d = testkit::devnet::open(&chain_dir);
         d.faucet(&legacy.script(), Amount::from_sat(5_000_000))
             .unwrap();
         d.faucet(&legacy.script(), Amount::from_sat(2_000_000))
@@ -249,7 +236,7 @@ fn legacy_publisher_key_keeps_its_coins_and_sweeps_into_the_hd_wallet() {
     assert!(ok, "{err}");
     let txid: bitcoin::Txid = sweep["txid"].as_str().unwrap().parse().unwrap();
     let fee = {
-        let d = devnet(&chain_dir);
+        let d = testkit::devnet::open(&chain_dir);
         let (fee, _) = d.mempool_fee(&txid).unwrap();
         d.mine(1, &d.faucet_script()).unwrap();
         fee

@@ -9,71 +9,13 @@
 //! `cargo run -p devnet --example bench_devnet [BLOCKS] [DATA_BYTES]`
 
 use bitcoin::consensus::{deserialize, serialize};
-use bitcoin::key::{Keypair, TapTweak};
-use bitcoin::secp256k1::{Message, Secp256k1, SecretKey};
-use bitcoin::sighash::{Prevouts, SighashCache, TapSighashType};
-use bitcoin::transaction::Version;
-use bitcoin::{
-    absolute::LockTime, Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness,
-};
+use bitcoin::{Amount, OutPoint, ScriptBuf, Transaction, TxOut};
 use bitcoinkernel::{Block as KBlock, ChainType, ChainstateManager, ContextBuilder};
 use chain::ChainBackend;
 use devnet::{Devnet, DevnetConfig};
 use std::time::Instant;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
-
-struct Signer {
-    secp: Secp256k1<bitcoin::secp256k1::All>,
-    tweaked: Keypair,
-    script: ScriptBuf,
-}
-
-impl Signer {
-    fn new() -> Res<Signer> {
-        let secp = Secp256k1::new();
-        let keypair = Keypair::from_secret_key(&secp, &SecretKey::from_slice(&[42u8; 32])?);
-        let script = ScriptBuf::new_p2tr(&secp, keypair.x_only_public_key().0, None);
-        let tweaked = keypair.tap_tweak(&secp, None).to_keypair();
-        Ok(Signer {
-            secp,
-            tweaked,
-            script,
-        })
-    }
-
-    fn spend(&self, inputs: &[(OutPoint, TxOut)], output: Vec<TxOut>) -> Res<Transaction> {
-        let mut tx = Transaction {
-            version: Version::TWO,
-            lock_time: LockTime::ZERO,
-            input: inputs
-                .iter()
-                .map(|(op, _)| TxIn {
-                    previous_output: *op,
-                    script_sig: ScriptBuf::new(),
-                    sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
-                    witness: Witness::new(),
-                })
-                .collect(),
-            output,
-        };
-        let prevouts: Vec<TxOut> = inputs.iter().map(|(_, o)| o.clone()).collect();
-        let mut sigs = Vec::new();
-        for i in 0..inputs.len() {
-            let h = SighashCache::new(&tx).taproot_key_spend_signature_hash(
-                i,
-                &Prevouts::All(&prevouts),
-                TapSighashType::Default,
-            )?;
-            let msg = Message::from_digest(*h.as_ref());
-            sigs.push(self.secp.sign_schnorr_no_aux_rand(&msg, &self.tweaked));
-        }
-        for (inp, sig) in tx.input.iter_mut().zip(sigs) {
-            inp.witness = Witness::from_slice(&[sig.serialize()]);
-        }
-        Ok(tx)
-    }
-}
 
 fn op_return(len: usize) -> ScriptBuf {
     let data = bitcoin::script::PushBytesBuf::try_from(vec![0xcd; len]).unwrap_or_default();
@@ -133,7 +75,7 @@ fn main() -> Res<()> {
     let data: usize = args.next().map_or(Ok(20_000), |a| a.parse())?;
     let dir = tempfile::tempdir()?;
     let d = Devnet::open(dir.path(), DevnetConfig::default())?;
-    let signer = Signer::new()?;
+    let signer = testkit::devnet::key(42);
     // About 4,000,000 WU per block; a tx is ~4 WU per data byte.
     let per_block = 3_990_000 / (4 * (data + 200));
     let count = per_block * blocks;
@@ -164,7 +106,7 @@ fn main() -> Res<()> {
         let fan = signer.spend(
             &[(OutPoint::new(txid, vout as u32), tx.output[vout].clone())],
             outs,
-        )?;
+        );
         let fan_id = d.submit_tx(fan.clone())?;
         d.mine(1, &d.faucet_script())?;
         for (i, o) in fan.output.iter().enumerate() {
@@ -186,7 +128,7 @@ fn main() -> Res<()> {
                 script_pubkey: signer.script.clone(),
             },
         ];
-        txs.push(signer.spend(std::slice::from_ref(c), outs)?);
+        txs.push(signer.spend(std::slice::from_ref(c), outs));
     }
     let raw_txs: Vec<Vec<u8>> = txs.iter().map(serialize).collect();
     // A third each: in process, Esplora's POST /tx, and Core's sendrawtransaction (JSON-RPC),

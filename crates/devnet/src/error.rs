@@ -18,6 +18,9 @@ pub enum DevnetError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A file in the data directory could not be replaced durably (it is unchanged).
+    #[error("{0}")]
+    Write(#[from] durable::WriteError),
     /// The faucet has too little to pay.
     #[error("faucet has {have} sat, {need} sat needed")]
     FaucetEmpty {

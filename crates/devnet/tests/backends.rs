@@ -8,10 +8,8 @@
 use bitcoin::{Amount, BlockHash, ScriptBuf, Transaction};
 use chain::esplora::EsploraBackend;
 use chain::testsuite::{self, Control};
-use common::serve;
 use devnet::{Devnet, DevnetConfig};
-
-mod common;
+use testkit::devnet::serve;
 
 struct Ctl(Devnet);
 
@@ -27,14 +25,14 @@ impl Control for Ctl {
 
 #[test]
 fn devnet_in_process_passes_the_backend_suite() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let d = Devnet::open(dir.path(), DevnetConfig::default()).unwrap();
     testsuite::run(&d, &Ctl(d.clone()));
 }
 
 #[test]
 fn esplora_over_http_passes_the_backend_suite() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let d = Devnet::open(dir.path(), DevnetConfig::default()).unwrap();
     let url = serve(&d);
     let esplora = EsploraBackend::new(&url, bitcoin::Network::Regtest);
@@ -43,7 +41,7 @@ fn esplora_over_http_passes_the_backend_suite() {
 
 #[test]
 fn bad_input_gets_a_reason_and_the_devnet_keeps_running() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let d = Devnet::open(dir.path(), DevnetConfig::default()).unwrap();
     let url = serve(&d);
     let post = |body: &str| match ureq::post(&format!("{url}/tx")).send_string(body) {
@@ -127,7 +125,7 @@ fn bad_input_gets_a_reason_and_the_devnet_keeps_running() {
 #[test]
 fn core_backend_over_the_devnet_rpc_passes_the_backend_suite() {
     use chain::core::{CoreBackend, CoreUrl};
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let d = Devnet::open(dir.path(), DevnetConfig::default()).unwrap();
     let url = serve(&d);
     let parsed: CoreUrl = format!("{url}?rest=1").parse().unwrap();
@@ -154,7 +152,7 @@ fn core_backend_follows_zmq_sequence_notifications() {
     use chain::core::{CoreBackend, CoreUrl};
     use chain::{ChainBackend, ChainEvent};
     use std::time::Duration;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let d = Devnet::open(dir.path(), DevnetConfig::default()).unwrap();
     // A faucet with mature coins, so that funding below mines nothing.
     d.mine(101, &d.faucet_script()).unwrap();

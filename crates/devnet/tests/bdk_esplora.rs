@@ -11,8 +11,6 @@ use bitcoin::bip32::Xpriv;
 use bitcoin::{Amount, FeeRate, Network};
 use devnet::{Devnet, DevnetConfig};
 
-mod common;
-
 fn master() -> Xpriv {
     Xpriv::new_master(Network::Regtest, &[3; 32]).unwrap()
 }
@@ -37,10 +35,10 @@ fn full_scan(w: &mut Wallet, client: &esplora_client::BlockingClient) {
 
 #[test]
 fn bdk_esplora_syncs_a_wallet_from_the_devnet() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let d = Devnet::open(dir.path(), DevnetConfig::default()).unwrap();
     d.mine(101, &d.faucet_script()).unwrap();
-    let url = common::serve(&d);
+    let url = testkit::devnet::serve(&d);
     let client = esplora_client::Builder::new(&url).build_blocking();
     let mut w = wallet();
 

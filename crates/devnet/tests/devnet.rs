@@ -4,18 +4,16 @@
     reason = "a test fails loudly on the first unexpected error"
 )]
 
-mod common;
-
 use bitcoin::hashes::Hash;
 use bitcoin::{Amount, ScriptBuf, TxOut};
 use chain::{ChainBackend, TxStatus};
-use common::{devnet, funded, key};
 use devnet::DevnetError;
+use testkit::devnet::{funded, key, open};
 
 #[test]
 fn mined_blocks_are_validated_and_served_raw() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = devnet(&dir);
+    let dir = testkit::tempdir();
+    let d = open(dir.path());
     assert_eq!(d.tip().height, 0, "a new devnet starts at regtest genesis");
     let hashes = d.mine(20, &key(1).script).unwrap();
     assert_eq!(d.tip().height, 20);
@@ -30,10 +28,10 @@ fn mined_blocks_are_validated_and_served_raw() {
 
 #[test]
 fn faucet_pays_and_taproot_spends_are_checked_by_the_kernel() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = devnet(&dir);
+    let dir = testkit::tempdir();
+    let d = open(dir.path());
     let alice = key(2);
-    let (op, out) = funded(&d, &alice, 100_000);
+    let (op, out) = funded(&d, &alice.script, Amount::from_sat(100_000));
     let bob = key(3);
     let pay = alice.spend(
         &[(op, out.clone())],
@@ -62,10 +60,10 @@ fn faucet_pays_and_taproot_spends_are_checked_by_the_kernel() {
 
 #[test]
 fn kernel_refuses_a_block_with_a_bad_schnorr_signature() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = devnet(&dir);
+    let dir = testkit::tempdir();
+    let d = open(dir.path());
     let alice = key(4);
-    let (op, out) = funded(&d, &alice, 50_000);
+    let (op, out) = funded(&d, &alice.script, Amount::from_sat(50_000));
     let mut tx = alice.spend(
         &[(op, out)],
         vec![TxOut {
@@ -87,10 +85,10 @@ fn kernel_refuses_a_block_with_a_bad_schnorr_signature() {
 
 #[test]
 fn mempool_refusals_use_core_reason_strings() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = devnet(&dir);
+    let dir = testkit::tempdir();
+    let d = open(dir.path());
     let alice = key(6);
-    let (op, out) = funded(&d, &alice, 200_000);
+    let (op, out) = funded(&d, &alice.script, Amount::from_sat(200_000));
     let to = |sats| TxOut {
         value: Amount::from_sat(sats),
         script_pubkey: key(7).script,
@@ -135,7 +133,7 @@ fn mempool_refusals_use_core_reason_strings() {
 
 #[test]
 fn legacy_policy_allows_one_80_byte_op_return() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let d = devnet::Devnet::open(
         dir.path(),
         devnet::DevnetConfig {
@@ -145,7 +143,7 @@ fn legacy_policy_allows_one_80_byte_op_return() {
     )
     .unwrap();
     let alice = key(8);
-    let (op, out) = funded(&d, &alice, 100_000);
+    let (op, out) = funded(&d, &alice.script, Amount::from_sat(100_000));
     let data = |n: usize| TxOut {
         value: Amount::ZERO,
         script_pubkey: cvp::carrier::op_return_script(&vec![1u8; n]),
@@ -173,10 +171,10 @@ fn legacy_policy_allows_one_80_byte_op_return() {
 
 #[test]
 fn reorg_returns_transactions_to_the_mempool() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = devnet(&dir);
+    let dir = testkit::tempdir();
+    let d = open(dir.path());
     let alice = key(9);
-    let (op, out) = funded(&d, &alice, 100_000);
+    let (op, out) = funded(&d, &alice.script, Amount::from_sat(100_000));
     let txid = d
         .submit_tx(alice.spend(
             &[(op, out)],
@@ -215,11 +213,11 @@ fn reorg_returns_transactions_to_the_mempool() {
 
 #[test]
 fn restart_resumes_the_same_chain_and_mempool() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let alice = key(11);
     let (tip, pending) = {
-        let d = devnet(&dir);
-        let (op, out) = funded(&d, &alice, 100_000);
+        let d = open(dir.path());
+        let (op, out) = funded(&d, &alice.script, Amount::from_sat(100_000));
         let pending = d
             .submit_tx(alice.spend(
                 &[(op, out)],
@@ -231,7 +229,7 @@ fn restart_resumes_the_same_chain_and_mempool() {
             .unwrap();
         (d.tip(), pending)
     };
-    let d = devnet(&dir);
+    let d = open(dir.path());
     assert_eq!(d.tip(), tip);
     assert_eq!(d.mempool_txids(), vec![pending]);
     d.mine(1, &d.faucet_script()).unwrap();

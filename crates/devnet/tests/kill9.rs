@@ -64,7 +64,7 @@ fn run_and_kill(dir: &std::path::Path, blocks: u32, extra_ms: u64) -> Option<(u3
 
 #[test]
 fn kill_9_at_random_moments_loses_nothing_confirmed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     // A cheap deterministic spread of kill moments (no rand dependency needed).
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

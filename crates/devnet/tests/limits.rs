@@ -5,8 +5,6 @@
     reason = "a test fails loudly on the first unexpected error"
 )]
 
-mod common;
-
 use httpd::probe;
 use std::time::{Duration, Instant};
 
@@ -14,8 +12,8 @@ use std::time::{Duration, Instant};
 fn silent_connections_do_not_lock_out_the_devnet_server() {
     httpd::raise_fd_limit().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let d = common::devnet(&dir);
-    let url = common::serve(&d);
+    let d = testkit::devnet::open(dir.path());
+    let url = testkit::devnet::serve(&d);
     let addr = url.trim_start_matches("http://").parse().unwrap();
     let silent = probe::silent(addr, 1_100).unwrap();
     let t = Instant::now();

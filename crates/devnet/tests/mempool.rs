@@ -4,18 +4,16 @@
     reason = "a test fails loudly on the first unexpected error"
 )]
 
-mod common;
-
 use bitcoin::{Amount, OutPoint, TxOut};
 use chain::{ChainBackend, TxStatus};
-use common::{devnet, funded, key};
+use testkit::devnet::{funded, key, open};
 
 #[test]
 fn a_chain_of_26_unconfirmed_transactions_is_too_long() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = devnet(&dir);
+    let dir = testkit::tempdir();
+    let d = open(dir.path());
     let alice = key(20);
-    let (mut op, mut out) = funded(&d, &alice, 1_000_000);
+    let (mut op, mut out) = funded(&d, &alice.script, Amount::from_sat(1_000_000));
     for i in 0..26 {
         let next = TxOut {
             value: out.value - Amount::from_sat(1_000),
@@ -40,11 +38,11 @@ fn a_chain_of_26_unconfirmed_transactions_is_too_long() {
 
 #[test]
 fn blocks_take_the_highest_feerate_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = devnet(&dir);
+    let dir = testkit::tempdir();
+    let d = open(dir.path());
     let alice = key(21);
-    let (op_a, out_a) = funded(&d, &alice, 100_000);
-    let (op_b, out_b) = funded(&d, &alice, 100_000);
+    let (op_a, out_a) = funded(&d, &alice.script, Amount::from_sat(100_000));
+    let (op_b, out_b) = funded(&d, &alice.script, Amount::from_sat(100_000));
     let pay = |sats| TxOut {
         value: Amount::from_sat(sats),
         script_pubkey: key(22).script,
@@ -72,10 +70,10 @@ fn blocks_take_the_highest_feerate_first() {
 
 #[test]
 fn invalidate_tip_returns_its_transactions_to_the_mempool() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = devnet(&dir);
+    let dir = testkit::tempdir();
+    let d = open(dir.path());
     let alice = key(23);
-    let (op, out) = funded(&d, &alice, 100_000);
+    let (op, out) = funded(&d, &alice.script, Amount::from_sat(100_000));
     let txid = d
         .submit_tx(alice.spend(
             &[(op, out)],
@@ -100,7 +98,7 @@ fn invalidate_tip_returns_its_transactions_to_the_mempool() {
 
 #[test]
 fn the_interval_miner_mines_in_the_background() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let d = devnet::Devnet::open(
         dir.path(),
         devnet::DevnetConfig {
@@ -118,10 +116,10 @@ fn the_interval_miner_mines_in_the_background() {
 
 #[test]
 fn spending_a_confirmed_spent_output_is_missingorspent() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = devnet(&dir);
+    let dir = testkit::tempdir();
+    let d = open(dir.path());
     let alice = key(25);
-    let (op, out) = funded(&d, &alice, 100_000);
+    let (op, out) = funded(&d, &alice.script, Amount::from_sat(100_000));
     let pay = |sats| {
         vec![TxOut {
             value: Amount::from_sat(sats),

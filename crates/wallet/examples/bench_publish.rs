@@ -88,17 +88,8 @@ fn run(carrier: Carrier, mb: u64) -> Row {
 
     let t = Instant::now();
     let miner = d.faucet_script();
-    let p = wallet::broadcast::broadcast(
-        &journal,
-        &d,
-        || {
-            d.mine(1, &miner)
-                .map(|_| ())
-                .map_err(|e| chain::ChainError::Unavailable(e.to_string()))
-        },
-        |_| {},
-    )
-    .unwrap();
+    let p = wallet::broadcast::broadcast(&journal, &d, || testkit::devnet::mine_one(&d), |_| {})
+        .unwrap();
     assert_eq!(p.sent, journal.txs.len());
     while !d.mempool_txids().is_empty() {
         d.mine(1, &miner).unwrap();

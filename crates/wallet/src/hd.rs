@@ -58,8 +58,9 @@ pub enum HdError {
     KeyMismatch(u32),
 }
 
-/// The descriptors of a wallet, and the account key when the wallet can sign.
-#[derive(Debug, Clone)]
+/// The descriptors of a wallet, and the account key when the wallet can sign. Its `Debug` shows
+/// neither (a signing wallet's descriptors hold its private keys).
+#[derive(Clone)]
 pub struct Descriptors {
     /// External (receive) descriptor, with private keys when the wallet holds them.
     pub external: String,
@@ -67,6 +68,16 @@ pub struct Descriptors {
     pub internal: Option<String>,
     /// The BIP86 account key `m/86'/coin'/0'`, to derive plan keys; `None` when watch-only.
     account: Option<Xpriv>,
+}
+
+impl std::fmt::Debug for Descriptors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Descriptors")
+            .field("external", &"<redacted>")
+            .field("internal", &self.internal.as_ref().map(|_| "<redacted>"))
+            .field("account", &self.account.map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 fn coin_type(network: Network) -> u32 {
@@ -136,8 +147,7 @@ impl Descriptors {
     }
 }
 
-/// A bdk wallet and its SQLite store.
-#[derive(Debug)]
+/// A bdk wallet and its SQLite store. Its `Debug` leaves out the account key and the signers.
 pub struct HdWallet {
     wallet: PersistedWallet<Connection>,
     db: Connection,
@@ -146,6 +156,16 @@ pub struct HdWallet {
     network: Network,
     /// The private keys of the descriptors, held here (bdk's wallet is no key store).
     signers: Vec<SignersContainer>,
+}
+
+impl std::fmt::Debug for HdWallet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HdWallet")
+            .field("path", &self.path)
+            .field("network", &self.network)
+            .field("can_sign", &self.can_sign())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The signers of a descriptor string (empty for a public descriptor).
@@ -459,5 +479,43 @@ impl HdWallet {
         psbt.clone()
             .extract_tx()
             .map_err(|e| HdError::Sign(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test fails loudly")]
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_private_descriptor() {
+        let words = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+        let d =
+            Descriptors::from_mnemonic(&parse_mnemonic(words).unwrap(), Network::Regtest).unwrap();
+        let secret = d
+            .external
+            .split(']')
+            .nth(1)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap();
+        assert!(secret.starts_with("tprv"), "{secret}");
+        let wif = bdk_wallet::bitcoin::PrivateKey::from_slice(&[7; 32], Network::Regtest).unwrap();
+        let single = Descriptors::single_key(&wif);
+        let dir = tempfile::tempdir().unwrap();
+        let w = HdWallet::open(&dir.path().join("w.sqlite"), &d, Network::Regtest).unwrap();
+        for shown in [
+            format!("{d:?}"),
+            format!("{d:#?}"),
+            format!("{single:?}"),
+            format!("{w:?}"),
+        ] {
+            assert!(!shown.contains("prv"), "{shown}");
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(!shown.contains(&wif.to_wif()), "{shown}");
+        }
+        assert!(format!("{d:?}").contains("<redacted>"));
+        assert!(format!("{w:?}").contains("can_sign: true"));
     }
 }

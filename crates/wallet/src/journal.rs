@@ -14,7 +14,6 @@ use crate::plan::{Plan, Role};
 use bitcoin::consensus::{deserialize, serialize};
 use bitcoin::{Transaction, Txid};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// One journal entry.
@@ -35,19 +34,7 @@ pub struct JournalTx {
 
 fn write_durably(dir: &Path, name: &str, body: &[u8]) -> Result<PathBuf, JournalError> {
     let path = dir.join(name);
-    let io = |source| JournalError::Io {
-        path: path.clone(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let tmp = dir.join(format!("{name}.tmp"));
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(body).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, &path).map_err(io)?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io)?;
+    durable::write(&path, body)?;
     Ok(path)
 }
 
@@ -90,6 +77,9 @@ pub enum JournalError {
         /// The cause.
         source: std::io::Error,
     },
+    /// Writing the journal durably failed (the file on disk is unchanged).
+    #[error("journal: {0}")]
+    Write(#[from] durable::WriteError),
     /// A signed funding transaction that is not the planned one.
     #[error("the signed transaction {got} is not this plan's funding transaction {expected}")]
     WrongFunding {

@@ -6,10 +6,12 @@
 //! the same code with a dummy signer gives [`estimate`]s, so an estimate is the real size.
 //! [`journal::Journal`] writes the signed plan to disk before anything is broadcast.
 //! [`hd::HdWallet`] is the publisher's BIP86 wallet on bdk_wallet, fed by [`sync::sync`]; it pays a
-//! publish with one funding transaction (signed here, or exported as a PSBT).
+//! publish with one funding transaction (signed here, or exported as a PSBT): [`funded`] is that
+//! flow, and the replacement of a stuck publish at a higher fee rate.
 
 pub mod broadcast;
 pub mod estimate;
+pub mod funded;
 pub mod hd;
 pub mod journal;
 pub mod plan;

@@ -65,7 +65,7 @@ pub fn publish(
     wait_for_block: impl FnMut() -> Result<(), ChainError>,
     progress: impl FnMut(&Progress),
 ) -> Result<(Plan, Published), PublishError> {
-    run(
+    publish_funded(
         datadir,
         backend,
         req,
@@ -77,40 +77,14 @@ pub fn publish(
     )
 }
 
-/// [`publish`] paid by the wallet's `funding` transaction (the coin of `req` is one of its
-/// outputs): the journal starts with it. An unsigned one (a PSBT out for signing) stops after the
-/// journal; `resume` goes on once the signature is imported.
+/// [`publish`], paid by the wallet's `funding` transaction when there is one (the coin of `req`
+/// is one of its outputs): the journal starts with it. An unsigned one (a PSBT out for signing)
+/// stops after the journal; `resume` goes on once the signature is imported.
 #[allow(
     clippy::too_many_arguments,
     reason = "each is a distinct input of the flow; the two callbacks keep it free of chain policy"
 )]
 pub fn publish_funded(
-    datadir: &Path,
-    backend: &dyn ChainBackend,
-    req: &PlanRequest<'_>,
-    signer: &Signer,
-    layout: Layout,
-    funding: Funding<'_>,
-    wait_for_block: impl FnMut() -> Result<(), ChainError>,
-    progress: impl FnMut(&Progress),
-) -> Result<(Plan, Published), PublishError> {
-    run(
-        datadir,
-        backend,
-        req,
-        signer,
-        layout,
-        Some(funding),
-        wait_for_block,
-        progress,
-    )
-}
-
-#[allow(
-    clippy::too_many_arguments,
-    reason = "each is a distinct input of the flow; the two callbacks keep it free of chain policy"
-)]
-fn run(
     datadir: &Path,
     backend: &dyn ChainBackend,
     req: &PlanRequest<'_>,

@@ -5,12 +5,11 @@
     reason = "a test fails loudly on the first unexpected error"
 )]
 
-use bitcoin::{Amount, FeeRate, Network, OutPoint};
+use bitcoin::{Amount, FeeRate, Network};
 use cvp::{Carrier, ContentInfo};
-use devnet::{Devnet, DevnetConfig};
 use wallet::hd::{parse_mnemonic, Descriptors, HdWallet};
 use wallet::journal::Journal;
-use wallet::{Layout, PlanRequest};
+use wallet::Layout;
 
 const WORDS: &str =
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
@@ -23,7 +22,7 @@ fn descriptors() -> Descriptors {
 fn bip86_descriptors_match_the_reference_vector() {
     // BIP86's test vector (mainnet, m/86'/0'/0'/0/0) for the "abandon ... about" mnemonic.
     let d = Descriptors::from_mnemonic(&parse_mnemonic(WORDS).unwrap(), Network::Bitcoin).unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = testkit::tempdir();
     let w = HdWallet::open(&dir.path().join("w.sqlite"), &d, Network::Bitcoin).unwrap();
     assert_eq!(
         w.bdk()
@@ -36,8 +35,8 @@ fn bip86_descriptors_match_the_reference_vector() {
 
 #[test]
 fn sync_follows_blocks_mempool_reorgs_and_reloads() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = Devnet::open(&dir.path().join("chain"), DevnetConfig::default()).unwrap();
+    let dir = testkit::tempdir();
+    let d = testkit::devnet::open(&dir.path().join("chain"));
     let db = dir.path().join("wallet.sqlite");
     let mut w = HdWallet::open(&db, &descriptors(), Network::Regtest).unwrap();
     let first = w.sync(&d).unwrap();
@@ -90,8 +89,8 @@ fn sync_follows_blocks_mempool_reorgs_and_reloads() {
 
 #[test]
 fn wallet_funded_publish_costs_only_fees() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = Devnet::open(&dir.path().join("chain"), DevnetConfig::default()).unwrap();
+    let dir = testkit::tempdir();
+    let d = testkit::devnet::open(&dir.path().join("chain"));
     let mut w = HdWallet::open(
         &dir.path().join("wallet.sqlite"),
         &descriptors(),
@@ -119,9 +118,19 @@ fn wallet_funded_publish_costs_only_fees() {
         duration_ms: None,
         poster: None,
     };
-    let est =
-        wallet::estimate::estimate(data.len() as u64, &info, carrier, feerate, layout).unwrap();
-    let need = Amount::from_sat(est.fee_sat + est.locked_sat) + wallet::plan::P2TR_DUST;
+    let what = wallet::funded::Publication {
+        stream: &data,
+        info,
+        carrier,
+        feerate,
+        layout,
+    };
+    let (est, need) = what.cost().unwrap();
+    assert_eq!(
+        wallet::funded::shortfall(&w, need),
+        None,
+        "0.7 BTC pays for this publish"
+    );
     let (signer, index) = w.plan_signer().unwrap();
     assert_eq!(
         signer.script(),
@@ -135,51 +144,31 @@ fn wallet_funded_publish_costs_only_fees() {
         signer.script(),
         "one publisher key for every publish (docs/cvp.md, Publishers)"
     );
-    let mut psbt = w.funding_psbt(signer.script(), need, feerate).unwrap();
-    let funding_fee = psbt.fee().unwrap();
-    let funding = w.sign(&mut psbt).unwrap();
-    let vout = funding
-        .output
-        .iter()
-        .position(|o| o.script_pubkey == signer.script())
-        .unwrap();
-    let req = PlanRequest {
-        stream: &data,
-        info,
-        carrier,
-        feerate,
-        funding: (
-            OutPoint::new(funding.compute_txid(), vout as u32),
-            funding.output[vout].clone(),
-        ),
-    };
-    let miner = d.faucet_script();
-    let (plan, done) = wallet::publish::publish_funded(
+    let (plan, done) = wallet::funded::publish_from_wallet(
         dir.path(),
         &d,
-        &req,
+        &mut w,
         &signer,
-        layout,
-        wallet::publish::Funding {
-            tx: &funding,
-            fee: funding_fee,
-            signed: true,
-        },
-        || {
-            d.mine(1, &miner)
-                .map(|_| ())
-                .map_err(|e| chain::ChainError::Unavailable(e.to_string()))
-        },
+        &what,
+        None,
+        || testkit::devnet::mine_one(&d),
         |_| {},
     )
     .unwrap();
-    assert_eq!(done.progress.sent, plan.txs.len() + 1);
-    assert_eq!(
-        Journal::load(&done.journal_path).unwrap().txs[0].txid,
-        funding.compute_txid()
+    let journal = Journal::load(&done.journal_path).unwrap();
+    let funding_fee = Amount::from_sat(journal.txs[0].fee_sat);
+    let funding_tx = &journal.transactions().unwrap()[0];
+    assert!(
+        funding_tx
+            .output
+            .iter()
+            .any(|o| o.script_pubkey == signer.script() && o.value == need),
+        "the funding pays the plan key exactly what the plan needs"
     );
+    assert_eq!(done.progress.sent, plan.txs.len() + 1);
+    assert_eq!(journal.txs[0].role, wallet::plan::Role::Funding);
     assert_eq!(plan.fee().to_sat(), est.fee_sat, "the estimate is the plan");
-    d.mine(1, &miner).unwrap();
+    testkit::devnet::mine_one(&d).unwrap();
     w.sync(&d).unwrap();
     // Everything but the fees came back: the change, the final change and every 330 sat output.
     let after = w.balance();

@@ -5,12 +5,10 @@
     reason = "a test fails loudly on the first unexpected error"
 )]
 
-use bitcoin::key::Keypair;
-use bitcoin::secp256k1::{Secp256k1, SecretKey};
 use bitcoin::{Amount, FeeRate, OutPoint};
 use chain::ChainBackend;
 use cvp::{Assembler, Carrier, ContentInfo, Lineage, Record, TxRecords};
-use devnet::{Devnet, DevnetConfig};
+use testkit::devnet::Devnet;
 use wallet::journal::Journal;
 use wallet::{plan, Layout, PlanRequest, Signer};
 
@@ -61,23 +59,10 @@ fn read_back(d: &Devnet, content: bitcoin::Txid) -> Vec<u8> {
 }
 
 fn publish(carrier: Carrier, len: usize, layout: wallet::Layout) {
-    let dir = tempfile::tempdir().unwrap();
-    let d = Devnet::open(dir.path(), DevnetConfig::default()).unwrap();
-    let secp = Secp256k1::new();
-    let signer = Signer::new(Keypair::from_secret_key(
-        &secp,
-        &SecretKey::from_slice(&[42; 32]).unwrap(),
-    ));
-    let fund = d
-        .faucet(&signer.script(), Amount::from_btc(5.0).unwrap())
-        .unwrap();
-    d.mine(1, &d.faucet_script()).unwrap();
-    let ftx = d.tx(&fund).unwrap().tx;
-    let vout = ftx
-        .output
-        .iter()
-        .position(|o| o.script_pubkey == signer.script())
-        .unwrap();
+    let dir = testkit::tempdir();
+    let d = testkit::devnet::open(dir.path());
+    let signer = Signer::new(testkit::devnet::key(42).keypair);
+    let funding = testkit::devnet::funded(&d, &signer.script(), Amount::from_btc(5.0).unwrap());
     let data = stream(len);
     let feerate = FeeRate::from_sat_per_vb(2).unwrap();
     let info = ContentInfo {
@@ -92,23 +77,14 @@ fn publish(carrier: Carrier, len: usize, layout: wallet::Layout) {
         info,
         carrier,
         feerate,
-        funding: (OutPoint::new(fund, vout as u32), ftx.output[vout].clone()),
+        funding,
     };
     let p = wallet::plan_layout(&req, &signer, layout).unwrap();
     let journal = Journal::from_plan(&p, "Test", carrier.name());
     journal.save(dir.path()).unwrap();
-    let miner = d.faucet_script();
-    let progress = wallet::broadcast::broadcast(
-        &journal,
-        &d,
-        || {
-            d.mine(1, &miner)
-                .map(|_| ())
-                .map_err(|e| chain::ChainError::Unavailable(e.to_string()))
-        },
-        |_| {},
-    )
-    .unwrap();
+    let progress =
+        wallet::broadcast::broadcast(&journal, &d, || testkit::devnet::mine_one(&d), |_| {})
+            .unwrap();
     assert_eq!(progress.sent, p.txs.len());
     // Every transaction the devnet accepted paid exactly the planned fee for exactly its size.
     let mut vbytes = 0;
@@ -131,7 +107,7 @@ fn publish(carrier: Carrier, len: usize, layout: wallet::Layout) {
     // A second broadcast pass (a resume) sends nothing and pays nothing.
     let again = wallet::broadcast::broadcast(&journal, &d, || Ok(()), |_| {}).unwrap();
     assert_eq!((again.sent, again.already_sent), (0, p.txs.len()));
-    d.mine(1, &miner).unwrap();
+    testkit::devnet::mine_one(&d).unwrap();
     assert_eq!(
         read_back(&d, p.content_id),
         data,
@@ -167,11 +143,7 @@ fn fan_out_op_return_and_envelope_1mb_and_read_back() {
 
 #[test]
 fn insufficient_funds_says_how_much_is_needed() {
-    let secp = Secp256k1::new();
-    let signer = Signer::new(Keypair::from_secret_key(
-        &secp,
-        &SecretKey::from_slice(&[43; 32]).unwrap(),
-    ));
+    let signer = Signer::new(testkit::devnet::key(43).keypair);
     let data = stream(5_000);
     let funding = (
         OutPoint::null(),

@@ -3,7 +3,9 @@
 //! To add a subcommand: a module here with `Args` (clap) and `run(&Global, Args) -> Result<Output>`,
 //! a variant in [`Command`], and an arm in [`run`].
 
+#[cfg(feature = "devnet")]
 mod demo;
+#[cfg(feature = "devnet")]
 mod devnet;
 mod encode;
 mod estimate;
@@ -52,9 +54,17 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The whole path on an embedded devnet: publish the bundled clip, index it, serve the player.
+    #[cfg(feature = "devnet")]
     Demo(demo::DemoArgs),
     /// Run the embedded devnet as a daemon serving the Esplora HTTP API.
+    #[cfg(feature = "devnet")]
     Devnet(devnet::DevnetArgs),
+    /// Not in this build (needs the `devnet` feature): the demo on an embedded devnet.
+    #[cfg(not(feature = "devnet"))]
+    Demo(WithoutDevnet),
+    /// Not in this build (needs the `devnet` feature): the embedded devnet as a daemon.
+    #[cfg(not(feature = "devnet"))]
+    Devnet(WithoutDevnet),
     /// Encode a media file into the compact on-chain stream (AV1 + Opus) at a rate or budget.
     Encode(encode::EncodeArgs),
     /// Turn a CVPM stream (file or content id) into a WebM that players read.
@@ -77,8 +87,14 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
     match cli.command {
+        #[cfg(feature = "devnet")]
         Command::Demo(a) => crate::output::emit(g.json, &demo::run(g, a)?),
+        #[cfg(feature = "devnet")]
         Command::Devnet(a) => crate::output::emit(g.json, &devnet::run(g, a)?),
+        #[cfg(not(feature = "devnet"))]
+        Command::Demo(_) => Err(crate::backend::without_devnet("bitflix demo")),
+        #[cfg(not(feature = "devnet"))]
+        Command::Devnet(_) => Err(crate::backend::without_devnet("bitflix devnet")),
         Command::Encode(a) => crate::output::emit(g.json, &encode::run(a)?),
         Command::Extract(a) => crate::output::emit(g.json, &extract::run(g, a)?),
         Command::Estimate(a) => crate::output::emit(g.json, &estimate::run(a)?),
@@ -88,6 +104,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Wallet(a) => crate::output::emit(g.json, &wallet::run(g, a)?),
         Command::Version => crate::output::emit(g.json, &version()),
     }
+}
+
+/// The arguments of a subcommand this build lacks: taken as they come, so the error names the
+/// missing feature rather than an argument.
+#[cfg(not(feature = "devnet"))]
+#[derive(Debug, Args)]
+pub struct WithoutDevnet {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    _args: Vec<String>,
 }
 
 #[derive(Debug, serde::Serialize)]

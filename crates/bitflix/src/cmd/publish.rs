@@ -6,19 +6,21 @@
 //! wholly unconfirmed publish at a higher fee rate. `--chain devnet:DIR` funds the wallet from the
 //! faucet and mines when the mempool is full; `--chain esplora:URL` and `core:URL` wait for blocks.
 
-use crate::backend::open_devnet;
 use anyhow::{bail, Context};
-use bitcoin::{Amount, FeeRate, Network, OutPoint};
+use bitcoin::{FeeRate, Network};
 use chain::{ChainBackend, ChainError, ChainSpec};
 use clap::Args;
 use cvp::{Carrier, ContentInfo};
+#[cfg(feature = "devnet")]
 use devnet::Devnet;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use wallet::funded::{self, Publication};
+use wallet::hd::HdWallet;
 use wallet::journal::Journal;
-use wallet::{Layout, PlanRequest};
+use wallet::Layout;
 
 /// Publish a file on chain.
 #[derive(Debug, Args)]
@@ -142,6 +144,7 @@ pub struct FileToPublish<'a> {
 
 /// Publish a file on the devnet with the wallet of `datadir`, funding the wallet from the faucet
 /// when it has too little (devnet only).
+#[cfg(feature = "devnet")]
 pub fn publish_file(
     datadir: &Path,
     d: &Devnet,
@@ -156,6 +159,7 @@ pub fn publish_file(
 #[derive(Debug, Clone)]
 pub enum Chain {
     /// `devnet:DIR`.
+    #[cfg(feature = "devnet")]
     Devnet(Devnet),
     /// `esplora:URL` or `core:URL` (e.g. the devnet daemon).
     Other(std::sync::Arc<dyn ChainBackend>),
@@ -164,6 +168,7 @@ pub enum Chain {
 impl Chain {
     fn backend(&self) -> &dyn ChainBackend {
         match self {
+            #[cfg(feature = "devnet")]
             Chain::Devnet(d) => d,
             Chain::Other(b) => b.as_ref(),
         }
@@ -173,7 +178,11 @@ impl Chain {
     /// otherwise wait (up to 20 minutes) for the next block.
     fn wait_for_block(&self) -> Result<(), ChainError> {
         match self {
-            Chain::Devnet(d) => mine_one(d, &d.faucet_script()),
+            #[cfg(feature = "devnet")]
+            Chain::Devnet(d) => d
+                .mine(1, &d.faucet_script())
+                .map(|_| ())
+                .map_err(|e| ChainError::Unavailable(e.to_string())),
             Chain::Other(b) => {
                 let start = b.tip()?;
                 for _ in 0..1200 {
@@ -191,12 +200,9 @@ impl Chain {
 }
 
 /// [`publish_file`], optionally exporting the funding transaction as a PSBT (`psbt`) instead of
-/// signing it: then the journal is written and nothing is broadcast.
-///
-/// The wallet (bdk) pays the plan's exact cost (fees, 330 sat outputs, a 330 sat final change) in
-/// one funding transaction to the plan key: a fresh internal address of the wallet, or for a
-/// watch-only wallet a per-publish key saved in `DATADIR/publish-keys`. Its change goes to an
-/// internal address. The journal holds the funding transaction first, then the plan.
+/// signing it: then the journal is written and nothing is broadcast. The plan key is a fresh
+/// internal address of the wallet, or for a watch-only wallet a per-publish key saved in
+/// `DATADIR/publish-keys` (see `wallet::funded`).
 pub fn publish_file_with(
     datadir: &Path,
     chain: &Chain,
@@ -205,95 +211,49 @@ pub fn publish_file_with(
     psbt_out: Option<&Path>,
 ) -> anyhow::Result<PublishOut> {
     let backend = chain.backend();
-    let FileToPublish {
-        file,
-        title,
-        media_type,
-        carrier,
-        feerate,
-        layout,
-    } = what.clone();
-    let stream = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let info = ContentInfo {
-        title: Some(title.into()),
-        media_type: media_type.into(),
-        duration_ms: None,
-        poster: None,
+    let stream =
+        std::fs::read(what.file).with_context(|| format!("reading {}", what.file.display()))?;
+    let publication = Publication {
+        stream: &stream,
+        info: ContentInfo {
+            title: Some(what.title.into()),
+            media_type: what.media_type.into(),
+            duration_ms: None,
+            poster: None,
+        },
+        carrier: what.carrier,
+        feerate: what.feerate,
+        layout: what.layout,
     };
-    let est = wallet::estimate::estimate(stream.len() as u64, &info, carrier, feerate, layout)?;
-    // What the plan spends: its fees, its 330 sat outputs, and a final change of 330 sat.
-    let need = Amount::from_sat(est.fee_sat + est.locked_sat) + wallet::plan::P2TR_DUST;
+    let (est, need) = publication.cost()?;
     let mut w = crate::keys::open_wallet(datadir, Network::Regtest)?;
     if psbt_out.is_none() && !w.can_sign() {
         bail!("this wallet is watch-only: publish with --psbt OUT and sign the funding elsewhere");
     }
     w.sync(backend).context("syncing the wallet")?;
-    // The funding transaction's own fee, with room for several inputs.
-    let margin = Amount::from_sat(100_000);
-    if w.balance().trusted_spendable() < need + margin {
-        let Chain::Devnet(d) = chain else {
-            bail!(
-                "the wallet holds {} sat, this publish needs about {} sat: fund {}",
-                w.balance().trusted_spendable().to_sat(),
-                (need + margin).to_sat(),
-                w.receive_address()?
-            );
-        };
-        let to = w.receive_address()?;
-        d.faucet(&to.script_pubkey(), need + margin)
-            .context("funding the wallet from the devnet faucet")?;
-        d.mine(1, &d.faucet_script())?;
-        w.sync(backend).context("syncing the wallet")?;
+    if funded::shortfall(&w, need).is_some() {
+        top_up(chain, &mut w, need)?;
     }
     let signer = if w.can_sign() {
         w.plan_signer()?.0
     } else {
         crate::keys::new_plan_key(datadir)?.0
     };
-    let mut psbt = w.funding_psbt(signer.script(), need, feerate)?;
-    let funding_fee = psbt.fee().context("the funding PSBT's fee")?;
-    let (funding_tx, signed) = match psbt_out {
-        Some(path) => {
-            std::fs::write(path, psbt.to_string())
-                .with_context(|| format!("writing {}", path.display()))?;
-            (psbt.unsigned_tx.clone(), false)
-        }
-        None => (w.sign(&mut psbt)?, true),
-    };
-    let vout = funding_tx
-        .output
-        .iter()
-        .position(|o| o.script_pubkey == signer.script() && o.value == need)
-        .context("the funding transaction does not pay the plan key")?;
-    let req = PlanRequest {
-        stream: &stream,
-        info,
-        carrier,
-        feerate,
-        funding: (
-            OutPoint::new(funding_tx.compute_txid(), vout as u32),
-            funding_tx.output[vout].clone(),
-        ),
-    };
-    let pb = bar(est.transactions as usize + 1, quiet || !signed);
-    let (plan, done) = wallet::publish::publish_funded(
+    let pb = bar(est.transactions as usize + 1, quiet || psbt_out.is_some());
+    let (plan, done) = funded::publish_from_wallet(
         datadir,
         backend,
-        &req,
+        &mut w,
         &signer,
-        layout,
-        wallet::publish::Funding {
-            tx: &funding_tx,
-            fee: funding_fee,
-            signed,
-        },
+        &publication,
+        psbt_out,
         || chain.wait_for_block(),
         |p| pb.set_position((p.sent + p.already_sent) as u64),
     )?;
     pb.finish_and_clear();
     Ok(PublishOut {
         content_id: plan.content_id.to_string(),
-        carrier: carrier.to_string(),
+        carrier: what.carrier.to_string(),
         transactions: done.journal.txs.len(),
         sent: done.progress.sent,
         already_sent: done.progress.already_sent,
@@ -304,15 +264,29 @@ pub fn publish_file_with(
     })
 }
 
-fn mine_one(d: &Devnet, to: &bitcoin::ScriptBuf) -> Result<(), ChainError> {
-    d.mine(1, to)
-        .map(|_| ())
-        .map_err(|e| ChainError::Unavailable(e.to_string()))
+/// Fund the wallet for a publish costing `need`: from the faucet on the devnet; elsewhere the
+/// publisher must, and the error says how much to which address.
+fn top_up(chain: &Chain, w: &mut HdWallet, need: bitcoin::Amount) -> anyhow::Result<()> {
+    match chain {
+        #[cfg(feature = "devnet")]
+        Chain::Devnet(d) => {
+            let to = w.receive_address()?;
+            d.faucet(&to.script_pubkey(), need + funded::FUNDING_MARGIN)
+                .context("funding the wallet from the devnet faucet")?;
+            d.mine(1, &d.faucet_script())?;
+            w.sync(d).context("syncing the wallet")?;
+            Ok(())
+        }
+        Chain::Other(_) => Err(funded::insufficient(w, need).into()),
+    }
 }
 
 pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOut>> {
     let chain = match &args.chain {
-        ChainSpec::Devnet(_) => Chain::Devnet(open_devnet(&args.chain)?),
+        #[cfg(feature = "devnet")]
+        ChainSpec::Devnet(_) => Chain::Devnet(crate::backend::open_devnet(&args.chain)?),
+        #[cfg(not(feature = "devnet"))]
+        ChainSpec::Devnet(_) => return Err(crate::backend::without_devnet("--chain devnet:DIR")),
         ChainSpec::Esplora(_) | ChainSpec::Core(_) => {
             Chain::Other(crate::backend::open(&args.chain, Network::Regtest)?)
         }
@@ -328,7 +302,9 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
             import_signed(&g.datadir, signed)?;
         }
         if let Some(rate) = args.bump_to {
-            bump(&g.datadir, &chain, super::wallet::feerate_arg(rate)?)?;
+            let rate = super::wallet::feerate_arg(rate)?;
+            let mut w = crate::keys::open_wallet(&g.datadir, Network::Regtest)?;
+            funded::bump(&g.datadir, d, &mut w, rate)?;
         }
         let mut out = Vec::new();
         for path in Journal::all(&g.datadir) {
@@ -360,25 +336,7 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
     };
     // Never start a second plan while one is unfinished: re-running the same command after a
     // kill must not pay again.
-    for path in Journal::all(&g.datadir) {
-        let journal = Journal::load(&path)?;
-        for t in &journal.txs {
-            if journal.awaiting_signature {
-                bail!(
-                    "the publish of {} ('{}') waits for its signed funding PSBT: run `bitflix publish --resume --psbt-signed FILE` first",
-                    journal.content_id,
-                    journal.title
-                );
-            }
-            if d.tx_status(&t.txid)? == chain::TxStatus::Unknown {
-                bail!(
-                    "an interrupted publish of {} ('{}') is not finished: run `bitflix publish --resume` first (nothing will be paid twice)",
-                    journal.content_id,
-                    journal.title
-                );
-            }
-        }
-    }
+    funded::ensure_nothing_unfinished(&g.datadir, d)?;
     let title = args.title.unwrap_or_else(|| {
         file.file_stem()
             .and_then(|s| s.to_str())
@@ -405,119 +363,6 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
     )?])
 }
 
-/// Replace every unfinished publish by the same publish at `rate`. The new journal is written
-/// before anything is broadcast and names the one it replaces (which `Journal::all` then skips),
-/// and its funding spends every input of the replaced funding: a kill at any point leaves either
-/// the old plan or the new one in force, never both paid.
-fn bump(datadir: &Path, chain: &Chain, rate: FeeRate) -> anyhow::Result<()> {
-    let backend = chain.backend();
-    for path in Journal::all(datadir) {
-        let old = Journal::load(&path)?;
-        if old.awaiting_signature {
-            bail!(
-                "publish {} waits for its signed funding PSBT: nothing to bump",
-                old.content_id
-            );
-        }
-        let mut confirmed = 0;
-        let mut known = 0;
-        for t in &old.txs {
-            match backend.tx_status(&t.txid)? {
-                chain::TxStatus::Confirmed(_) => confirmed += 1,
-                chain::TxStatus::Mempool => known += 1,
-                _ => {}
-            }
-        }
-        if confirmed == old.txs.len() {
-            continue;
-        }
-        if confirmed > 0 {
-            bail!(
-                "publish {}: {confirmed} of {} transactions are confirmed; only a wholly unconfirmed publish can be replaced (resume it instead)",
-                old.content_id,
-                old.txs.len()
-            );
-        }
-        if known > 100 {
-            bail!(
-                "publish {}: {known} transactions are in the mempool; a replacement may evict at most 100 (BIP125 rule 5)",
-                old.content_id
-            );
-        }
-        let txs = old.transactions().map_err(anyhow::Error::msg)?;
-        let (Some(old_funding), Some(first)) = (txs.first(), old.txs.first()) else {
-            bail!("publish {} has no transactions", old.content_id);
-        };
-        if first.role != wallet::plan::Role::Funding {
-            bail!(
-                "publish {} was funded before the HD wallet (no funding transaction to replace)",
-                old.content_id
-            );
-        }
-        let (stream, info) = old
-            .stream()
-            .map_err(|e| anyhow::anyhow!("reading the stream back from {}: {e}", path.display()))?;
-        let carrier: Carrier = old
-            .carrier
-            .parse()
-            .map_err(|e: String| anyhow::anyhow!(e))?;
-        let layout = if old
-            .txs
-            .iter()
-            .any(|t| matches!(t.role, wallet::plan::Role::Fanout(_)))
-        {
-            Layout::FanOut
-        } else {
-            Layout::Chain
-        };
-        let est = wallet::estimate::estimate(stream.len() as u64, &info, carrier, rate, layout)?;
-        let need = Amount::from_sat(est.fee_sat + est.locked_sat) + wallet::plan::P2TR_DUST;
-        let mut w = crate::keys::open_wallet(datadir, Network::Regtest)?;
-        w.sync(backend).context("syncing the wallet")?;
-        let (signer, _) = w.plan_signer()?;
-        let evicted: Vec<_> = old.txs.iter().map(|t| t.txid).collect();
-        let mut evicted_fee = Amount::ZERO;
-        for t in &old.txs {
-            if backend.tx_status(&t.txid)? == chain::TxStatus::Mempool {
-                evicted_fee += Amount::from_sat(t.fee_sat);
-            }
-        }
-        let mut psbt = w.replacement_funding_psbt(
-            old_funding,
-            &evicted,
-            evicted_fee,
-            signer.script(),
-            need,
-            rate,
-        )?;
-        let fee = psbt.fee().context("the replacement's fee")?;
-        let funding = w.sign(&mut psbt)?;
-        let vout = funding
-            .output
-            .iter()
-            .position(|o| o.script_pubkey == signer.script() && o.value == need)
-            .context("the replacement does not pay the plan key")?;
-        let req = PlanRequest {
-            stream: &stream,
-            info,
-            carrier,
-            feerate: rate,
-            funding: (
-                OutPoint::new(funding.compute_txid(), vout as u32),
-                funding.output[vout].clone(),
-            ),
-        };
-        let plan = wallet::plan_layout(&req, &signer, layout)?;
-        let mut new =
-            Journal::from_plan(&plan, &old.title, &old.carrier).with_funding(&funding, fee, true);
-        new.replaces = Some(old.content_id);
-        // Durable before anything is broadcast; from here on the old journal is out of force.
-        new.save(datadir)?;
-        Journal::mark_replaced(&path, &plan.content_id)?;
-    }
-    Ok(())
-}
-
 /// Finalize a signed funding PSBT and record it in the journal that planned it.
 fn import_signed(datadir: &Path, file: &Path) -> anyhow::Result<()> {
     let text =
@@ -526,19 +371,8 @@ fn import_signed(datadir: &Path, file: &Path) -> anyhow::Result<()> {
         .trim()
         .parse()
         .with_context(|| format!("{} is not a base64 PSBT", file.display()))?;
-    let txid = psbt.unsigned_tx.compute_txid();
-    let path = Journal::all(datadir)
-        .into_iter()
-        .find(|p| {
-            Journal::load(p)
-                .ok()
-                .and_then(|j| j.txs.first().map(|t| t.txid == txid))
-                .unwrap_or(false)
-        })
-        .with_context(|| format!("no publish in {} is funded by {txid}", datadir.display()))?;
     let w = crate::keys::open_wallet(datadir, Network::Regtest)?;
-    let tx = w.finalize(&mut psbt)?;
-    Journal::import_signed_funding(&path, &tx)?;
+    funded::import_signed_funding(datadir, &w, &mut psbt)?;
     Ok(())
 }
 

@@ -1,7 +1,6 @@
 //! `bitflix wallet`: the publisher's BIP86 wallet (bdk_wallet): address, balance, devnet faucet,
 //! backup, watch-only import, and the sweep of a pre-HD `publisher.key`.
 
-use crate::backend::open_devnet;
 use anyhow::{bail, Context};
 use bitcoin::{Amount, FeeRate, Network};
 use chain::ChainSpec;
@@ -203,14 +202,9 @@ pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
             if !(0.00001..=1000.0).contains(&btc) {
                 bail!("--btc {btc} is outside 0.00001..=1000");
             }
-            let d = open_devnet(&args.chain)?;
             let amount = Amount::from_btc(btc).context("amount")?;
             let address = w.receive_address()?;
-            out.txid = Some(
-                d.faucet(&address.script_pubkey(), amount)
-                    .context("the devnet faucet")?
-                    .to_string(),
-            );
+            out.txid = Some(faucet(&args.chain, &address, amount)?.to_string());
             out.address = Some(address.to_string());
         }
         Action::SignPsbt { psbt, out: path } => {
@@ -243,4 +237,25 @@ pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
         }
     }
     Ok(out)
+}
+
+/// Pay `amount` to `address` from the devnet's faucet (the only chain with one).
+#[cfg(feature = "devnet")]
+fn faucet(
+    chain: &chain::ChainSpec,
+    address: &bitcoin::Address,
+    amount: Amount,
+) -> anyhow::Result<bitcoin::Txid> {
+    let d = crate::backend::open_devnet(chain)?;
+    d.faucet(&address.script_pubkey(), amount)
+        .context("the devnet faucet")
+}
+
+#[cfg(not(feature = "devnet"))]
+fn faucet(
+    _chain: &chain::ChainSpec,
+    _address: &bitcoin::Address,
+    _amount: Amount,
+) -> anyhow::Result<bitcoin::Txid> {
+    Err(crate::backend::without_devnet("bitflix wallet fund"))
 }
