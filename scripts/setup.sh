@@ -15,6 +15,8 @@ pkgs=(
   chromium
   # Tests that kill processes and read logs.
   procps curl
+  # The real Bitcoin Core in ../shared/bitcoind (the bitcoind tests) needs these at run time.
+  libzmq5 libsqlite3-0
 )
 
 missing=()

@@ -22,6 +22,11 @@ cargo test --locked --workspace -- --skip bitcoind_
 step "the CLI without the devnet (what needs it names the feature)"
 cargo test --locked -p bitflix --no-default-features --test cli
 
+# A real Bitcoin Core built from source sits in ../shared/bitcoind beside the checkout (as for CI).
+if [ -z "${BITCOIND_EXE:-}" ] && [ -x ../shared/bitcoind/bitcoind ]; then
+  BITCOIND_EXE="$(cd ../shared/bitcoind && pwd)/bitcoind"
+  export BITCOIND_EXE
+fi
 step "Bitcoin Core cross-checks (a real bitcoind from BITCOIND_EXE or PATH; each test says 'skipped: no bitcoind' where there is none)"
 # --workspace keeps the features unified as in the step above, so nothing is rebuilt.
 cargo test --locked --workspace --test bitcoind -- --nocapture --test-threads 1
