@@ -8,7 +8,8 @@
 //! - `publisher.key` (0600, before the HD wallet): kept, never rewritten. Its coins stay spendable
 //!   as a single-key bdk wallet (`legacy-<network>.sqlite`, descriptor `tr(WIF)`) that
 //!   `bitflix wallet balance` shows and `bitflix wallet sweep-legacy` sweeps into the HD wallet.
-//! - `publish-keys/<x-only key>.key` (0600): the per-publish plan key of a watch-only wallet.
+//! - `publish-keys/publisher.key` (0600): the publisher key of a watch-only wallet, which funds
+//!   every publish (the plan key; old files named after a per-publish key stay recoverable).
 
 use anyhow::{bail, Context};
 use bitcoin::secp256k1::{rand, Secp256k1, SecretKey};
@@ -118,15 +119,24 @@ pub fn legacy_wallet(datadir: &Path, network: Network) -> anyhow::Result<Option<
     Ok(Some(HdWallet::open(&db, &d, network)?))
 }
 
-/// A fresh plan key for a watch-only publish, saved (0600) before anything uses it, so the plan's
-/// leftovers (final change, 330 sat outputs) stay recoverable.
+/// The publisher key of a watch-only wallet (its films share it: docs/cvp.md, "Publishers"),
+/// `publish-keys/publisher.key` (0600), made on first use and saved before anything uses it, so
+/// the plans' leftovers (final change, 330 sat outputs) stay recoverable.
 pub fn new_plan_key(datadir: &Path) -> anyhow::Result<(wallet::Signer, PathBuf)> {
     let secp = Secp256k1::new();
-    let sk = SecretKey::new(&mut rand::thread_rng());
+    let path = datadir.join("publish-keys").join("publisher.key");
+    let sk = if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let bytes = hex::decode(text.trim())
+            .with_context(|| format!("{} is not hex", path.display()))?;
+        SecretKey::from_slice(&bytes)
+            .with_context(|| format!("{} holds no valid key", path.display()))?
+    } else {
+        let sk = SecretKey::new(&mut rand::thread_rng());
+        write_secret(&path, hex::encode(sk.secret_bytes()).as_bytes())?;
+        sk
+    };
     let kp = bitcoin::key::Keypair::from_secret_key(&secp, &sk);
-    let path = datadir
-        .join("publish-keys")
-        .join(format!("{}.key", kp.x_only_public_key().0));
-    write_secret(&path, hex::encode(sk.secret_bytes()).as_bytes())?;
     Ok((wallet::Signer::new(kp), path))
 }

@@ -10,7 +10,7 @@ mod common;
 
 use bitcoin::{BlockHash, FeeRate, Transaction, Txid};
 use chain::{BlockRef, ChainBackend, ChainError, Retry, TxStatus};
-use common::{funded, key, publish};
+use common::{carry, funded, key, publish};
 use cvp::{Carrier, Header, Record, Segment};
 use devnet::{Devnet, DevnetConfig};
 use index::{ContentState, IndexError, Indexer};
@@ -43,16 +43,16 @@ fn a_unit_split_inside_its_signature_is_found_and_an_odd_only_transaction_keeps_
     })
     .encode();
     // The header's unit in three pushes: "C" | "V" 0x01 | the rest. No push holds "CV\x01".
-    let (a, next) = k.carry(&coin, &[&[&header[..1], &header[1..3], &header[3..]]], 500);
+    let (a, next) = carry(&k, &coin, &[&[&header[..1], &header[1..3], &header[3..]]], 500);
     // Only a record of an unknown odd type (7): it must still pass the lineage on.
     let odd = [b'C', b'V', 1, 7, 0xde, 0xad];
-    let (b, next) = k.carry(&next, &[&[&odd]], 500);
+    let (b, next) = carry(&k, &next, &[&[&odd]], 500);
     let seg = Record::Segment(Segment {
         index: 0,
         payload: payload.clone(),
     })
     .encode();
-    let (c, _) = k.carry(&next, &[&[&seg]], 500);
+    let (c, _) = carry(&k, &next, &[&[&seg]], 500);
     for tx in [&a, &b, &c] {
         d.submit_tx(tx.clone()).unwrap();
     }
@@ -289,7 +289,7 @@ fn content_replaced_in_the_mempool_disappears_and_only_new_txids_are_fetched() {
     );
     // The publisher's funding coin is spent elsewhere with a higher fee: the film is replaced.
     let k = key(43);
-    let (conflict, _) = k.carry(&coin, &[], 60_000);
+    let (conflict, _) = carry(&k, &coin, &[], 60_000);
     d.submit_tx(conflict.clone()).unwrap();
     let r = ix.poll(&d).unwrap();
     assert!(r.dropped >= 1, "{r:?}");

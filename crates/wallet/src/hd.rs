@@ -4,9 +4,10 @@
 //! bdk does no I/O: [`crate::sync::sync`] feeds it from a `ChainBackend`, and every method that
 //! changes the wallet persists its changeset before returning. A publish is funded by one funding
 //! transaction built by bdk (coin selection, change to an internal address) that pays the exact
-//! cost of the plan to a *plan key*: for a wallet holding keys, the key of a fresh internal address,
-//! so every change and dust output of the plan is the wallet's own; for a watch-only wallet, a
-//! per-publish key the caller keeps (the funding transaction then goes out as a PSBT).
+//! cost of the plan to a *plan key*, which is the publisher key (the same for every publish, so a
+//! publisher's films share it: docs/cvp.md, "Publishers"): for a wallet holding keys, the key of
+//! its first internal address, so every change and dust output of the plan is the wallet's own;
+//! for a watch-only wallet, a key the caller keeps (the funding transaction then goes out as a PSBT).
 
 use crate::sync::{sync, SyncError, SyncStats};
 use crate::Signer;

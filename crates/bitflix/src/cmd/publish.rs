@@ -200,9 +200,9 @@ impl Chain {
 }
 
 /// [`publish_file`], optionally exporting the funding transaction as a PSBT (`psbt`) instead of
-/// signing it: then the journal is written and nothing is broadcast. The plan key is a fresh
-/// internal address of the wallet, or for a watch-only wallet a per-publish key saved in
-/// `DATADIR/publish-keys` (see `wallet::funded`).
+/// signing it: then the journal is written and nothing is broadcast. The plan key is the
+/// publisher key, the same for every publish: the wallet's first internal address, or for a
+/// watch-only wallet `DATADIR/publish-keys/publisher.key` (see `wallet::funded`).
 pub fn publish_file_with(
     datadir: &Path,
     chain: &Chain,
