@@ -128,8 +128,8 @@ pub fn new_plan_key(datadir: &Path) -> anyhow::Result<(wallet::Signer, PathBuf)>
     let sk = if path.exists() {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
-        let bytes = hex::decode(text.trim())
-            .with_context(|| format!("{} is not hex", path.display()))?;
+        let bytes =
+            hex::decode(text.trim()).with_context(|| format!("{} is not hex", path.display()))?;
         SecretKey::from_slice(&bytes)
             .with_context(|| format!("{} holds no valid key", path.display()))?
     } else {

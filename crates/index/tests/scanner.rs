@@ -43,7 +43,12 @@ fn a_unit_split_inside_its_signature_is_found_and_an_odd_only_transaction_keeps_
     })
     .encode();
     // The header's unit in three pushes: "C" | "V" 0x01 | the rest. No push holds "CV\x01".
-    let (a, next) = carry(&k, &coin, &[&[&header[..1], &header[1..3], &header[3..]]], 500);
+    let (a, next) = carry(
+        &k,
+        &coin,
+        &[&[&header[..1], &header[1..3], &header[3..]]],
+        500,
+    );
     // Only a record of an unknown odd type (7): it must still pass the lineage on.
     let odd = [b'C', b'V', 1, 7, 0xde, 0xad];
     let (b, next) = carry(&k, &next, &[&[&odd]], 500);
