@@ -35,11 +35,11 @@
 //! replayed on open.
 
 mod backend;
+mod chain_view;
 mod error;
 mod esplora_json;
 mod faucet;
 pub mod http;
-mod index;
 mod kernel;
 mod mempool;
 mod miner;

@@ -1,7 +1,7 @@
 //! The devnet's mempool: Bitcoin Core's relay policy for what BitFlix uses, and every input's
 //! script checked by the kernel with all spent outputs (so Taproot signatures are really verified).
 
-use crate::index::ChainIndex;
+use crate::chain_view::ChainIndex;
 use crate::policy::{self, PolicyProfile};
 use bitcoin::{Amount, OutPoint, Transaction, TxOut, Txid};
 use std::collections::{HashMap, HashSet};

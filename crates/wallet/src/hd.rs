@@ -36,9 +36,10 @@ pub enum HdError {
         /// The cause.
         reason: String,
     },
-    /// A descriptor or key does not parse or does not match the stored wallet.
+    /// A descriptor or key does not parse or does not match the stored wallet (bdk's or
+    /// rust-bitcoin's error kept as the source).
     #[error("wallet descriptor: {0}")]
-    Descriptor(String),
+    Descriptor(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The mnemonic does not parse.
     #[error("mnemonic: {0}")]
     Mnemonic(String),
@@ -109,7 +110,7 @@ impl Descriptors {
     pub fn from_mnemonic(mnemonic: &Mnemonic, network: Network) -> Result<Descriptors, HdError> {
         let secp = Secp256k1::new();
         let master = Xpriv::new_master(network, &mnemonic.to_seed(""))
-            .map_err(|e| HdError::Descriptor(e.to_string()))?;
+            .map_err(|e| HdError::Descriptor(e.into()))?;
         let fp = master.fingerprint(&secp);
         let coin = coin_type(network);
         let path: DerivationPath = vec![
@@ -120,7 +121,7 @@ impl Descriptors {
         .into();
         let account = master
             .derive_priv(&secp, &path)
-            .map_err(|e| HdError::Descriptor(e.to_string()))?;
+            .map_err(|e| HdError::Descriptor(e.into()))?;
         let origin = format!("[{fp}/86'/{coin}'/0']");
         Ok(Descriptors {
             external: format!("tr({origin}{account}/0/*)"),
@@ -173,7 +174,7 @@ impl std::fmt::Debug for HdWallet {
 pub fn signers_of(descriptor: &str) -> Result<SignersContainer, HdError> {
     let secp = Secp256k1::new();
     let (desc, keymap) = Descriptor::<DescriptorPublicKey>::parse_descriptor(&secp, descriptor)
-        .map_err(|e| HdError::Descriptor(e.to_string()))?;
+        .map_err(|e| HdError::Descriptor(e.into()))?;
     Ok(SignersContainer::build(keymap, &desc, &secp))
 }
 
@@ -206,7 +207,7 @@ impl HdWallet {
         }
         let loaded = load
             .load_wallet(&mut db)
-            .map_err(|e| HdError::Descriptor(e.to_string()))?;
+            .map_err(|e| HdError::Descriptor(e.into()))?;
         let wallet = match loaded {
             Some(w) => w,
             None => {
@@ -217,7 +218,7 @@ impl HdWallet {
                 params
                     .network(network)
                     .create_wallet(&mut db)
-                    .map_err(|e| HdError::Descriptor(e.to_string()))?
+                    .map_err(|e| HdError::Descriptor(e.into()))?
             }
         };
         let mut signers = vec![signers_of(&descriptors.external)?];
@@ -324,7 +325,7 @@ impl HdWallet {
         .into();
         let key = account
             .derive_priv(&secp, &path)
-            .map_err(|e| HdError::Descriptor(e.to_string()))?;
+            .map_err(|e| HdError::Descriptor(e.into()))?;
         let signer = Signer::new(key.to_keypair(&secp));
         if signer.script() != info.address.script_pubkey() {
             return Err(HdError::KeyMismatch(info.index));

@@ -8,8 +8,8 @@ mod persist;
 mod queries;
 mod reorg;
 
+use crate::chain_view::ChainIndex;
 use crate::faucet::FaucetKey;
-use crate::index::ChainIndex;
 use crate::kernel::Kernel;
 use crate::mempool::Mempool;
 use crate::{DevnetError, PolicyProfile};
