@@ -5,11 +5,11 @@
     reason = "a test fails loudly on the first unexpected error"
 )]
 
+mod common;
+
 use bitcoin::hashes::Hash;
-use bitcoin::key::Keypair;
-use bitcoin::secp256k1::{Secp256k1, SecretKey};
-use bitcoin::{Amount, BlockHash, FeeRate, OutPoint, Txid};
-use cvp::{Carrier, ContentInfo};
+use bitcoin::{Amount, BlockHash, Txid};
+use cvp::Carrier;
 use devnet::{Devnet, DevnetConfig};
 use index::store::{BlockEntry, Store, StoreError, SCHEMA_VERSION};
 use index::Indexer;
@@ -126,45 +126,8 @@ fn stored_tables_are_pinned_and_other_versions_refused() {
 }
 
 fn publish(d: &Devnet, len: usize) -> bitcoin::Txid {
-    let secp = Secp256k1::new();
-    let signer = wallet::Signer::new(Keypair::from_secret_key(
-        &secp,
-        &SecretKey::from_slice(&[77; 32]).unwrap(),
-    ));
-    let fund = d
-        .faucet(&signer.script(), Amount::from_sat(2_000_000))
-        .unwrap();
-    d.mine(1, &d.faucet_script()).unwrap();
-    let ftx = d.tx(&fund).unwrap().tx;
-    let vout = ftx
-        .output
-        .iter()
-        .position(|o| o.script_pubkey == signer.script())
-        .unwrap();
     let data: Vec<u8> = (0..len).map(|i| (i % 241) as u8).collect();
-    let req = wallet::PlanRequest {
-        stream: &data,
-        info: ContentInfo {
-            title: Some("Reorg".into()),
-            media_type: "video/x-cvpm".into(),
-            duration_ms: None,
-            poster: None,
-        },
-        carrier: Carrier::OpReturn,
-        feerate: FeeRate::from_sat_per_vb(1).unwrap(),
-        funding: (OutPoint::new(fund, vout as u32), ftx.output[vout].clone()),
-    };
-    let p = wallet::plan(&req, &signer).unwrap();
-    // Core's 101 kvB ancestor limit admits one ~100 kvB transaction per unconfirmed chain: mine
-    // between them, as the publisher's broadcast does.
-    for t in &p.txs {
-        if let Err(devnet::DevnetError::Rejected(r)) = d.submit_tx(t.tx.clone()) {
-            assert!(r.contains("too-long-mempool-chain"), "{r}");
-            d.mine(1, &d.faucet_script()).unwrap();
-            d.submit_tx(t.tx.clone()).unwrap();
-        }
-    }
-    p.content_id
+    common::publish(d, 77, &data, "Reorg", Carrier::OpReturn).0
 }
 
 #[test]
