@@ -71,9 +71,13 @@ impl Catalog {
             }
             return;
         }
+        // Spendable outputs only: OP_RETURN outputs (the units, most of the bytes) are never
+        // spent, so keeping them would hold every film in memory.
         for (vout, o) in tx.output.iter().enumerate() {
-            self.coins
-                .insert(OutPoint::new(recs.txid, vout as u32), o.clone());
+            if !o.script_pubkey.is_op_return() {
+                self.coins
+                    .insert(OutPoint::new(recs.txid, vout as u32), o.clone());
+            }
         }
         let out_sum = tx
             .output

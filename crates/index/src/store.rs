@@ -10,6 +10,10 @@ use bitcoin::{BlockHash, OutPoint, TxOut, Txid};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use std::path::{Path, PathBuf};
 
+/// redb's page cache: enough for the tables' upper levels and recent reads, far below the films
+/// (the default cache would grow towards a gigabyte as films are read).
+const CACHE_BYTES: usize = 32 << 20;
+
 /// The layout version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 2;
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -157,10 +161,13 @@ impl Store {
     }
 
     fn init(path: &Path) -> Result<Store, StoreError> {
-        let db = Database::create(path).map_err(|e| StoreError::Db {
-            path: path.into(),
-            source: Box::new(redb::Error::from(e)),
-        })?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| StoreError::Db {
+                path: path.into(),
+                source: Box::new(redb::Error::from(e)),
+            })?;
         Store::prepare(db, path)
     }
 

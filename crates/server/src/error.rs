@@ -10,6 +10,9 @@ pub enum ApiError {
     /// Malformed request.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// Not allowed from where it came (a state change from another origin).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// Unknown content or page.
     #[error("not found: {0}")]
     NotFound(String),
@@ -33,6 +36,7 @@ impl IntoResponse for ApiError {
         let status = match &self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::Unplayable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Changed(_) => StatusCode::SERVICE_UNAVAILABLE,

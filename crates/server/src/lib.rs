@@ -13,9 +13,11 @@ mod range;
 mod rewrap;
 mod security;
 mod source;
+mod trust;
 
 pub use error::ApiError;
 pub use rewrap::{RewrapLimits, Rewrapper};
+pub use trust::{valid_key, View};
 
 use axum::extract::{FromRef, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -39,23 +41,6 @@ struct AppState {
 impl FromRef<AppState> for Published {
     fn from_ref(s: &AppState) -> Published {
         s.published.clone()
-    }
-}
-
-/// How this gateway's viewer sees the catalog.
-#[derive(Debug, Clone, Default)]
-pub struct View {
-    /// Publisher keys (or fingerprints) the viewer trusts. When any is given, the catalog lists
-    /// only their contents unless asked for all (`?all=1`).
-    pub trusted: Vec<String>,
-}
-
-impl View {
-    /// True when `s` comes from a trusted publisher.
-    pub fn trusts(&self, s: &ContentSummary) -> bool {
-        s.publisher
-            .as_ref()
-            .is_some_and(|p| self.trusted.iter().any(|t| p.matches(t)))
     }
 }
 
@@ -91,6 +76,10 @@ pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Rou
         .route("/api/content/{id}/file", get(content::file))
         .route("/api/content/{id}/stream", get(content::stream))
         .route("/sandbox/{id}", get(content::sandbox))
+        .route(
+            "/api/trust/{key}",
+            axum::routing::post(trust::pin).delete(trust::unpin),
+        )
         .route(
             "/api/openapi.json",
             get(|| async { Json(openapi::document()) }),
@@ -163,7 +152,7 @@ fn listed<'a>(
     view: &View,
     query: &CatalogQuery,
 ) -> Vec<(&'a ContentSummary, bool)> {
-    let all = view.trusted.is_empty() || query.all.as_deref().is_some_and(|a| a == "1");
+    let all = !view.any() || query.all.as_deref().is_some_and(|a| a == "1");
     let needle = query
         .q
         .as_deref()
@@ -191,7 +180,7 @@ async fn catalog_page(
 ) -> Result<Response, ApiError> {
     let snap = st.published.get();
     let items = listed(&snap, &st.view, &q);
-    Ok(page(pages::catalog(&items, !st.view.trusted.is_empty())))
+    Ok(page(pages::catalog(&items, st.view.any())))
 }
 
 async fn watch_page(

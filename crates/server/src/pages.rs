@@ -57,8 +57,7 @@ fn player(s: &ContentSummary) -> String {
         matches!(kind, Kind::Cvpm) || matches!(kind, Kind::Media(t) if t.starts_with("video/"));
     if video {
         return format!(
-            "<video id=v controls autoplay muted playsinline src=\"/api/content/{id}/file\"></video>\
-<script src=\"/static/watch.js\"></script>"
+            "<video id=v controls autoplay muted playsinline src=\"/api/content/{id}/file\"></video>"
         );
     }
     match kind {
@@ -94,6 +93,23 @@ fn publisher(s: &ContentSummary, trusted: bool) -> String {
         "<code class=publisher title=\"{key}\">{fp}</code>{name}{mark}",
         key = esc(&p.key),
         fp = esc(&p.fingerprint)
+    )
+}
+
+/// The watch page's button that pins (or unpins) the publisher, wired by /static/watch.js (no
+/// inline script under the page's CSP).
+fn pin_button(s: &ContentSummary, trusted: bool) -> String {
+    let Some(p) = &s.publisher else {
+        return String::new();
+    };
+    let (label, action) = if trusted {
+        ("Stop trusting this publisher", "untrust")
+    } else {
+        ("Trust this publisher", "trust")
+    };
+    format!(
+        " <button class=pin data-key=\"{}\" data-action={action}>{label}</button>",
+        esc(&p.key)
     )
 }
 
@@ -216,12 +232,13 @@ pub(crate) fn watch(s: &ContentSummary, trusted: bool) -> String {
         &title(s),
         &format!(
             "<p><a href=\"/\">&larr; catalog</a></p><h1>{t}</h1>\
-<p>Published by {publisher}; content id <code>{id}</code>.</p>{warn}\
+<p>Published by {publisher}{pin}; content id <code>{id}</code>.</p>{warn}\
 {player}\
 <p>{v} of {n} segments on chain and verified ({pct:.0} %), in {tx} transactions, blocks {fb}&ndash;{lb}; cost on chain: {cost}; state: {st}.</p>\
-<progress max=100 value=\"{pct:.1}\"></progress>{chart}{flaws}",
+<progress max=100 value=\"{pct:.1}\"></progress>{chart}{flaws}<script src=\"/static/watch.js\"></script>",
             t = title(s),
             publisher = publisher(s, trusted),
+            pin = pin_button(s, trusted),
             id = s.id,
             warn = warnings(s),
             player = player(s),

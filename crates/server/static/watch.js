@@ -15,3 +15,16 @@ if (v) {
   v.addEventListener('timeupdate', report);
   v.addEventListener('loadedmetadata', report);
 }
+// Trust (pin) or stop trusting a publisher; only this page's own origin may (see trust.rs).
+for (const b of document.querySelectorAll('button.pin')) {
+  b.addEventListener('click', () => {
+    const method = b.dataset.action === 'trust' ? 'POST' : 'DELETE';
+    fetch('/api/trust/' + encodeURIComponent(b.dataset.key), {
+      method,
+      headers: { 'x-bitflix-action': 'trust' },
+    }).then((r) => {
+      if (r.ok) location.reload();
+      else b.textContent = 'could not change trust (' + r.status + ')';
+    });
+  });
+}

@@ -67,9 +67,7 @@ async fn a_look_alike_is_marked_and_trust_lists_only_the_trusted_publisher() {
     assert!(String::from_utf8(index).unwrap().contains("look-alike"));
 
     // The viewer trusts the real publisher, by fingerprint.
-    let view = server::View {
-        trusted: vec![ok.fingerprint.clone()],
-    };
+    let view = server::View::with_trusted(vec![ok.fingerprint.clone()]);
     let trusting = server::app_with(
         published,
         view,
@@ -151,4 +149,93 @@ async fn a_film_larger_than_a_read_chunk_streams_whole_from_the_store() {
     .await;
     assert_eq!(s, StatusCode::PARTIAL_CONTENT);
     assert!(body == big[1_000_000..2_500_001]);
+}
+
+async fn send(app: axum::Router, method: &str, uri: &str, headers: &[(&str, &str)]) -> StatusCode {
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    app.oneshot(req.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_publisher_pinned_from_the_page_is_trusted_and_other_origins_cannot_pin() {
+    let chain = chain();
+    let real = chain.publish_titled(3, &film(3_000), "video/mp4", "Pinned", true);
+    let other = chain.publish_titled(4, &film(2_000), "video/mp4", "Other", true);
+    let published = chain.catalog();
+    let fp = published
+        .get()
+        .summary(&real)
+        .unwrap()
+        .publisher
+        .clone()
+        .unwrap()
+        .fingerprint;
+    let pins = chain.dir.path().join("trusted-publishers");
+    let view = server::View::with_file(Vec::new(), pins.clone()).unwrap();
+    let app = server::app_with(
+        published.clone(),
+        view,
+        server::Rewrapper::new(server::RewrapLimits::default()),
+    );
+    let (_, _, page) = get(app.clone(), &format!("/watch/{real}"), &[]).await;
+    assert!(String::from_utf8(page)
+        .unwrap()
+        .contains("data-action=trust"));
+    let uri = format!("/api/trust/{fp}");
+    // Without the header (a form or an image from anywhere) or from another origin: refused.
+    assert_eq!(
+        send(app.clone(), "POST", &uri, &[]).await,
+        StatusCode::FORBIDDEN
+    );
+    let foreign = [
+        ("x-bitflix-action", "trust"),
+        ("origin", "null"),
+        ("host", "127.0.0.1:8080"),
+    ];
+    assert_eq!(
+        send(app.clone(), "POST", &uri, &foreign).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(catalog(app.clone(), "").await.len(), 2, "nothing pinned");
+    let own = [
+        ("x-bitflix-action", "trust"),
+        ("origin", "http://127.0.0.1:8080"),
+        ("host", "127.0.0.1:8080"),
+    ];
+    assert_eq!(
+        send(app.clone(), "POST", &uri, &own).await,
+        StatusCode::NO_CONTENT
+    );
+    let listed = catalog(app.clone(), "").await;
+    assert_eq!(listed.len(), 1, "only the pinned publisher's content");
+    assert_eq!(listed[0]["id"], real.to_string());
+    assert!(
+        std::fs::read_to_string(&pins).unwrap().contains(&fp),
+        "kept for the next start"
+    );
+    let again = server::View::with_file(Vec::new(), pins.clone()).unwrap();
+    let app2 = server::app_with(
+        published,
+        again,
+        server::Rewrapper::new(server::RewrapLimits::default()),
+    );
+    assert_eq!(
+        catalog(app2, "").await.len(),
+        1,
+        "the pin survives a restart"
+    );
+    assert_eq!(
+        send(app.clone(), "DELETE", &uri, &own).await,
+        StatusCode::NO_CONTENT
+    );
+    let all = catalog(app, "").await;
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().any(|v| v["id"] == other.to_string()));
 }

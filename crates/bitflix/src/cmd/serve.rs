@@ -119,16 +119,18 @@ pub fn run(g: &super::Global, args: ServeArgs) -> anyhow::Result<ServeOut> {
     let backend = crate::backend::open(&args.chain, args.network.into())?;
     std::fs::create_dir_all(&g.datadir)
         .with_context(|| format!("creating {}", g.datadir.display()))?;
+    let mut keys = Vec::new();
     for key in &args.trust {
-        let hex = key.trim().trim_start_matches("script:");
-        anyhow::ensure!(
-            hex.len() >= 16 && hex.len() <= 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
-            "--trust {key}: a publisher key is 64 hex digits, or its fingerprint of at least 16"
-        );
+        keys.push(server::valid_key(key).with_context(|| {
+            format!(
+                "--trust {key}: a publisher key is 64 hex digits, or its fingerprint of at least 16"
+            )
+        })?);
     }
-    let view = server::View {
-        trusted: args.trust.clone(),
-    };
+    // Pins made from the watch page are kept beside the index.
+    let pins = g.datadir.join("trusted-publishers");
+    let view = server::View::with_file(keys, pins.clone())
+        .with_context(|| format!("reading {}", pins.display()))?;
     serve_blocking(
         backend,
         &g.datadir.join("index.redb"),
