@@ -63,6 +63,10 @@ pub fn document() -> Value {
             "/api/content/{id}/file": { "get": { "summary": "the verified file (Range supported)", "parameters": file_params(), "responses": file_responses } },
             "/api/content/{id}/stream": { "get": { "summary": "the raw verified stream, as published on chain (Range supported)", "parameters": file_params(), "responses": stream_responses } },
             "/sandbox/{id}": { "get": { "summary": "any content, in an opaque origin whose scripts cannot reach the gateway's (Range supported)", "parameters": file_params(), "responses": sandbox_responses } },
+            "/api/trust/{key}": {
+                "post": { "summary": "trust a publisher (pinned from the watch page; same origin only)", "parameters": trust_params(), "responses": trust_responses() },
+                "delete": { "summary": "stop trusting a publisher", "parameters": trust_params(), "responses": trust_responses() }
+            },
             "/api/openapi.json": { "get": { "summary": "this document", "responses": { "200": { "description": "OpenAPI 3" } } } }
         },
         "components": { "schemas": {
@@ -87,5 +91,20 @@ pub fn document() -> Value {
                 "forged_segments": { "type": "integer", "description": "segments outside the lineage shaped like this content's" }
             } }
         } }
+    })
+}
+
+fn trust_params() -> serde_json::Value {
+    serde_json::json!([
+        { "name": "key", "in": "path", "required": true, "schema": { "type": "string" }, "description": "the publisher key (64 hex digits) or its fingerprint (16 or more)" },
+        { "name": "x-bitflix-action", "in": "header", "required": true, "schema": { "type": "string", "enum": ["trust"] }, "description": "required: other origins cannot send it without a CORS preflight, which is never granted" }
+    ])
+}
+
+fn trust_responses() -> serde_json::Value {
+    serde_json::json!({
+        "204": { "description": "done; kept for the next start" },
+        "400": { "description": "not a publisher key or fingerprint" },
+        "403": { "description": "without the header, or from another origin" }
     })
 }
