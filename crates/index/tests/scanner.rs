@@ -77,16 +77,52 @@ fn a_unit_split_inside_its_signature_is_found_and_an_odd_only_transaction_keeps_
     assert_eq!(p.key, hex::encode(&k.script.as_bytes()[2..34]));
 }
 
-/// A backend that alters one block it serves.
+/// The devnet behind a hostile backend: it alters one block it serves (`tamper`: that block and
+/// which byte to flip, counted from the end; `None`: the header's first byte), and/or fails about a
+/// third of the calls with 503 or 429 (`flaky`), deterministically.
 #[derive(Debug)]
-struct Lying {
+struct Hostile {
     inner: Devnet,
-    target: BlockHash,
-    /// Which byte to flip, counted from the end of the block (`None`: the header's first byte).
-    from_end: Option<usize>,
+    tamper: Option<(BlockHash, Option<usize>)>,
+    flaky: Option<AtomicU64>,
 }
 
-impl ChainBackend for Lying {
+impl Hostile {
+    fn lying(inner: &Devnet, target: BlockHash, from_end: Option<usize>) -> Self {
+        Hostile {
+            inner: inner.clone(),
+            tamper: Some((target, from_end)),
+            flaky: None,
+        }
+    }
+
+    fn flaky(inner: &Devnet) -> Self {
+        Hostile {
+            inner: inner.clone(),
+            tamper: None,
+            flaky: Some(AtomicU64::new(7)),
+        }
+    }
+
+    fn roll(&self) -> Result<(), ChainError> {
+        let Some(state) = &self.flaky else {
+            return Ok(());
+        };
+        let x = state
+            .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+            .wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        match (x >> 33) % 3 {
+            0 => Err(ChainError::Http {
+                url: "flaky".into(),
+                status: if x & 1 == 0 { 503 } else { 429 },
+                body: "try later".into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl ChainBackend for Hostile {
     fn network(&self) -> bitcoin::Network {
         self.inner.network()
     }
@@ -94,27 +130,29 @@ impl ChainBackend for Lying {
         ChainBackend::tip(&self.inner)
     }
     fn block_hash(&self, height: u32) -> Result<BlockHash, ChainError> {
+        self.roll()?;
         ChainBackend::block_hash(&self.inner, height)
     }
     fn raw_block(&self, hash: &BlockHash) -> Result<Vec<u8>, ChainError> {
+        self.roll()?;
         let mut raw = ChainBackend::raw_block(&self.inner, hash)?;
-        if *hash != self.target {
-            return Ok(raw);
+        if let Some((target, from_end)) = self.tamper {
+            if *hash == target {
+                let at = from_end.map_or(0, |n| raw.len() - 1 - n);
+                raw[at] ^= 0x01;
+            }
         }
-        let at = match self.from_end {
-            Some(n) => raw.len() - 1 - n,
-            None => 0,
-        };
-        raw[at] ^= 0x01;
         Ok(raw)
     }
     fn raw_tx(&self, txid: &Txid) -> Result<Vec<u8>, ChainError> {
+        self.roll()?;
         self.inner.raw_tx(txid)
     }
     fn tx_status(&self, txid: &Txid) -> Result<TxStatus, ChainError> {
         self.inner.tx_status(txid)
     }
     fn mempool_txids(&self) -> Result<Vec<Txid>, ChainError> {
+        self.roll()?;
         ChainBackend::mempool_txids(&self.inner)
     }
     fn broadcast(&self, tx: &Transaction) -> Result<Txid, ChainError> {
@@ -140,11 +178,7 @@ fn a_block_whose_bytes_do_not_match_its_hash_or_commitments_is_refused() {
             attempts: 1,
             ..Retry::default()
         });
-        let lying = Lying {
-            inner: d.clone(),
-            target: d.tip().hash,
-            from_end,
-        };
+        let lying = Hostile::lying(&d, d.tip().hash, from_end);
         let err = ix.poll(&lying).unwrap_err();
         assert!(
             matches!(err, IndexError::Block { height, .. } if height == d.tip().height),
@@ -168,64 +202,6 @@ fn a_block_whose_bytes_do_not_match_its_hash_or_commitments_is_refused() {
     }
 }
 
-/// A backend that fails a third of the calls with 503 or 429, deterministically.
-#[derive(Debug)]
-struct Flaky {
-    inner: Devnet,
-    state: AtomicU64,
-}
-
-impl Flaky {
-    fn roll(&self) -> Result<(), ChainError> {
-        let x = self
-            .state
-            .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
-            .wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        match (x >> 33) % 3 {
-            0 => Err(ChainError::Http {
-                url: "flaky".into(),
-                status: if x & 1 == 0 { 503 } else { 429 },
-                body: "try later".into(),
-            }),
-            _ => Ok(()),
-        }
-    }
-}
-
-impl ChainBackend for Flaky {
-    fn network(&self) -> bitcoin::Network {
-        self.inner.network()
-    }
-    fn tip(&self) -> Result<BlockRef, ChainError> {
-        ChainBackend::tip(&self.inner)
-    }
-    fn block_hash(&self, height: u32) -> Result<BlockHash, ChainError> {
-        self.roll()?;
-        ChainBackend::block_hash(&self.inner, height)
-    }
-    fn raw_block(&self, hash: &BlockHash) -> Result<Vec<u8>, ChainError> {
-        self.roll()?;
-        ChainBackend::raw_block(&self.inner, hash)
-    }
-    fn raw_tx(&self, txid: &Txid) -> Result<Vec<u8>, ChainError> {
-        self.roll()?;
-        self.inner.raw_tx(txid)
-    }
-    fn tx_status(&self, txid: &Txid) -> Result<TxStatus, ChainError> {
-        self.inner.tx_status(txid)
-    }
-    fn mempool_txids(&self) -> Result<Vec<Txid>, ChainError> {
-        self.roll()?;
-        ChainBackend::mempool_txids(&self.inner)
-    }
-    fn broadcast(&self, tx: &Transaction) -> Result<Txid, ChainError> {
-        self.inner.broadcast(tx)
-    }
-    fn fee_estimate(&self, t: u16) -> Result<FeeRate, ChainError> {
-        ChainBackend::fee_estimate(&self.inner, t)
-    }
-}
-
 #[test]
 fn a_backend_that_answers_503_and_429_at_random_never_unwinds_the_index() {
     let dir = tempfile::tempdir().unwrap();
@@ -233,10 +209,7 @@ fn a_backend_that_answers_503_and_429_at_random_never_unwinds_the_index() {
     let data = film(120_000);
     let (id, _) = publish(&d, 42, &data, "Flaky", Carrier::OpReturn);
     d.mine(2, &d.faucet_script()).unwrap();
-    let flaky = Flaky {
-        inner: d.clone(),
-        state: AtomicU64::new(7),
-    };
+    let flaky = Hostile::flaky(&d);
     // One retry only, so that errors do reach the indexer.
     let mut ix = Indexer::open(&dir.path().join("index.redb"))
         .unwrap()
