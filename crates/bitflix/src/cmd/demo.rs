@@ -84,6 +84,13 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
     let d = Devnet::open(&args.datadir.join("devnet"), DevnetConfig::default())
         .context("opening the devnet")?;
     let index_path = args.datadir.join("index.redb");
+    // The demo's index is derived data: one written by an older layout is rebuilt, not refused.
+    if let Err(index::IndexError::Store(index::store::StoreError::SchemaMismatch { .. })) =
+        Indexer::open(&index_path)
+    {
+        std::fs::remove_file(&index_path)
+            .with_context(|| format!("removing the old index {}", index_path.display()))?;
+    }
     let existing = {
         let mut ix = Indexer::open(&index_path).context("opening the index")?;
         ix.poll(&d).context("indexing the devnet")?;
