@@ -319,7 +319,10 @@ pub fn verify(block: &[u8], walked: &Walked, expected: &BlockHash) -> Result<(),
         return Ok(()); // no witness data: a commitment is optional and commits to nothing used
     }
     // The commitment counts only in a coinbase: one input, spending the null outpoint.
-    let io = walked.txs.first().map_or(&[][..], |cb| &block[cb.io.clone()]);
+    let io = walked
+        .txs
+        .first()
+        .map_or(&[][..], |cb| &block[cb.io.clone()]);
     let coinbase = io.len() >= 37
         && io[0] == 1
         && io[1..33].iter().all(|b| *b == 0)
