@@ -41,6 +41,9 @@ pub enum MediaError {
     /// A file could not be read or written.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The stream does not mux into WebM.
+    #[error("{0}")]
+    Mux(#[from] crate::webm::MuxError),
     /// The caller cancelled the run; the tool was killed.
     #[error("cancelled")]
     Cancelled,

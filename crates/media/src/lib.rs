@@ -13,6 +13,7 @@ pub mod ogg;
 pub mod opus;
 pub mod quality;
 pub mod rewrap;
+pub mod webm;
 
 pub use encode::{encode, Candidate, EncodeConfig, Report};
 pub use ffmpeg::{probe, MediaError, Probe};

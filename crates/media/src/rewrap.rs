@@ -1,12 +1,13 @@
-//! From a CVPM stream back to a file players read: WebM or MP4 (AV1 + Opus), by writing IVF and
-//! Ogg and letting ffmpeg copy the packets into the container (no re-encoding). Codec 2 audio,
-//! which browsers do not play, is transcoded to Opus on the way (the video is still copied).
+//! From a CVPM stream back to a file players read: WebM or MP4 (AV1 + Opus). WebM with Opus (or
+//! no) audio is written in process by [`crate::webm`]; MP4, and WebM with codec 2 audio (which
+//! browsers do not play, so it is transcoded to Opus on the way while the video is copied), by
+//! writing IVF and Ogg and letting ffmpeg copy the packets into the container.
 
 use crate::ffmpeg::{run_until, MediaError};
 use crate::format::{Audio, AudioCodec, FormatError, Stream};
-use crate::{ivf, ogg, opus};
+use crate::{ivf, ogg, opus, webm};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The container written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +51,17 @@ pub fn to_file_until(
     container: Container,
     cancel: &AtomicBool,
 ) -> Result<(), MediaError> {
+    if container == Container::WebM && !webm::audio_left_out(stream) {
+        // In process: no ffmpeg on the gateway's path.
+        let bytes = webm::file(stream)?;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(MediaError::Cancelled);
+        }
+        let part = out.with_extension("part");
+        std::fs::write(&part, bytes)?;
+        std::fs::rename(&part, out)?;
+        return Ok(());
+    }
     let dir = tempfile::tempdir()?;
     let mut args: Vec<String> = vec!["-y".into(), "-v".into(), "error".into()];
     if stream.video.is_some() {

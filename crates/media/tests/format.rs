@@ -249,13 +249,15 @@ fn hostile_timestamps_are_refused_not_wrapped() {
             "the sum of the timestamp deltas passes 64 bits"
         ))
     ));
-    // A fitting audio sum past Ogg's signed granule, and an overflowing video sum: the rewrap
-    // refuses both before running anything.
+    // A fitting audio sum past Ogg's signed granule (MP4 goes through Ogg), and an overflowing
+    // video sum: the rewrap refuses both before running anything.
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("x.webm");
+    let mp4 = dir.path().join("x.mp4");
     let granule = hostile(vec![pkt(false, 0, &[1]), pkt(true, u64::MAX, &[0xf8])]);
-    let err = media::rewrap::to_webm(&granule, &out).unwrap_err();
+    let err = media::rewrap::to_file(&granule, &mp4, media::rewrap::Container::Mp4).unwrap_err();
     assert!(err.to_string().contains("granule"), "{err}");
+    assert!(!mp4.exists());
+    let out = dir.path().join("x.webm");
     let frames = hostile(vec![pkt(false, u64::MAX, &[1]), pkt(false, 1, &[1])]);
     let err = media::rewrap::to_webm(&frames, &out).unwrap_err();
     assert!(err.to_string().contains("passes 64 bits"), "{err}");
