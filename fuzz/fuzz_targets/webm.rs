@@ -140,12 +140,7 @@ fn build(data: &[u8]) -> Stream {
 /// An OBU of `kind` with a size field.
 fn obu(out: &mut Vec<u8>, kind: u8, payload: &[u8]) {
     out.push(kind << 3 | 2);
-    let mut n = payload.len();
-    while n >= 0x80 {
-        out.push(n as u8 & 0x7F | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
+    cvp::varint::write(out, payload.len() as u64);
     out.extend_from_slice(payload);
 }
 

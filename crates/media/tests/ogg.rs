@@ -41,25 +41,7 @@ fn ffmpeg_reads_packets_that_span_pages() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.ogg");
     std::fs::write(&path, &bytes).unwrap();
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "packet=size",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && err.trim().is_empty(), "{err}");
-    let sizes: Vec<usize> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        // The first packet's line ends in a comma: its skip-samples side data.
-        .filter_map(|l| l.split(',').next()?.trim().parse().ok())
-        .collect();
+    let sizes = common::packet_sizes(&path);
     assert_eq!(sizes, [120, 70_000, 65_025, 120], "ffprobe's packets");
     let copy = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])

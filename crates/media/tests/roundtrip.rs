@@ -7,23 +7,11 @@
 
 mod common;
 
-use common::{have_ffmpeg, synth};
+use common::{fast, have_ffmpeg, synth};
 use media::format::Stream;
 use media::{encode, probe, EncodeConfig};
 use std::path::Path;
 use std::process::Command;
-
-fn fast() -> EncodeConfig {
-    EncodeConfig {
-        video_kbps: 16.0,
-        audio_kbps: Some(8.0),
-        width: Some(160),
-        fps: Some(8),
-        cpu_used: 8,
-        max_seconds: Some(3.0),
-        ..EncodeConfig::default()
-    }
-}
 
 fn check(input: &Path, cfg: &EncodeConfig, want_video: bool, want_audio: bool) -> media::Report {
     let (stream, report) = encode(input, cfg).unwrap();

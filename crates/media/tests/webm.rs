@@ -11,10 +11,10 @@
 
 mod common;
 
-use common::{have_ffmpeg, synth};
+use common::{fast, have_ffmpeg, packet_sizes, synth};
 use media::format::{Audio, AudioCodec, Packet, Stream, Video};
 use media::webm::{self, Fragment, MuxError};
-use media::{encode, ivf, EncodeConfig};
+use media::{encode, ivf};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -197,18 +197,6 @@ fn ivf_frames_before(s: &Stream, ms: u64) -> usize {
         .count()
 }
 
-fn fast() -> EncodeConfig {
-    EncodeConfig {
-        video_kbps: 16.0,
-        audio_kbps: Some(8.0),
-        width: Some(160),
-        fps: Some(8),
-        cpu_used: 8,
-        max_seconds: Some(3.0),
-        ..EncodeConfig::default()
-    }
-}
-
 #[test]
 fn every_sample_clip_muxes_and_decodes_like_its_ivf() {
     if !have_ffmpeg() {
@@ -303,12 +291,7 @@ fn packets_of_any_size() {
         .chain((4..199_999u32).map(|i| (i % 253) as u8 | 1))
         .chain([0x80])
         .collect();
-    let mut n = payload.len();
-    while n >= 0x80 {
-        obu.push((n as u8 & 0x7F) | 0x80);
-        n >>= 7;
-    }
-    obu.push(n as u8);
+    cvp::varint::write(&mut obu, payload.len() as u64);
     obu.extend_from_slice(&payload);
     s.packets[video_at].data.extend_from_slice(&obu);
     let tu = s.packets[video_at].data.clone();
@@ -330,19 +313,7 @@ fn packets_of_any_size() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.webm");
     std::fs::write(&path, &bytes).unwrap();
-    let (out, _) = run(
-        "ffprobe",
-        &[
-            "-v",
-            "error",
-            "-show_entries",
-            "packet=size",
-            "-of",
-            "csv=p=0",
-            path.to_str().unwrap(),
-        ],
-    );
-    let sizes: Vec<usize> = out.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    let sizes = packet_sizes(&path);
     assert_eq!(
         sizes.first(),
         Some(&(tu.len() - 2)),

@@ -54,7 +54,8 @@ pub(crate) fn obus(tu: &[u8]) -> Result<Vec<Obu<'_>>, &'static str> {
     Ok(out)
 }
 
-/// AV1's leb128 (section 4.10.5): at most 8 bytes, value below 2^32.
+/// AV1's leb128 (section 4.10.5): at most 8 bytes, value below 2^32. Not `cvp::varint::read`:
+/// AV1 allows padded (non-minimal) encodings, which encoders write, and CVPM refuses.
 fn leb128(b: &[u8]) -> Result<(u64, usize), &'static str> {
     let mut v = 0u64;
     for i in 0..8 {
@@ -312,16 +313,8 @@ impl SequenceHeader {
             0,
         ];
         out.push((OBU_SEQUENCE_HEADER << 3) | 0x02);
-        let mut n = self.payload.len();
-        loop {
-            let byte = (n & 0x7F) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                break;
-            }
-            out.push(byte | 0x80);
-        }
+        // Minimal LEB128, as AV1 writes sizes: the workspace's one varint.
+        cvp::varint::write(&mut out, self.payload.len() as u64);
         out.extend_from_slice(&self.payload);
         out
     }

@@ -108,6 +108,17 @@ pub struct Fragment {
     pub closed: bool,
 }
 
+/// The frame rate (numerator, denominator) of a stream with video; zero terms are refused.
+pub(crate) fn frame_rate(stream: &Stream) -> Result<Option<(u32, u32)>, MuxError> {
+    match stream.video {
+        Some(v) if v.fps_num == 0 || v.fps_den == 0 => Err(MuxError::FrameRate {
+            num: v.fps_num,
+            den: v.fps_den,
+        }),
+        v => Ok(v.map(|v| (v.fps_num, v.fps_den))),
+    }
+}
+
 /// The MIME type with its codecs: `video/webm; codecs="av01.0.04M.08, opus"` (profile, level,
 /// tier and bit depth from the sequence header), `audio/webm; codecs="opus"` without video.
 pub fn mime(stream: &Stream) -> Result<String, MuxError> {

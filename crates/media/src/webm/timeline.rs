@@ -49,16 +49,7 @@ impl Timeline {
     /// 48 kHz samples (the running sum is where it ends, as Ogg's granule position says), so it
     /// starts at the sum of the deltas before it, / 48 ms.
     pub(crate) fn of(stream: &Stream) -> Result<Timeline, MuxError> {
-        let fps = match stream.video {
-            Some(v) if v.fps_num == 0 || v.fps_den == 0 => {
-                return Err(MuxError::FrameRate {
-                    num: v.fps_num,
-                    den: v.fps_den,
-                })
-            }
-            Some(v) => Some((u128::from(v.fps_num), u128::from(v.fps_den))),
-            None => None,
-        };
+        let fps = super::frame_rate(stream)?.map(|(n, d)| (u128::from(n), u128::from(d)));
         let frames_ms = |frames: u64| -> Result<u64, MuxError> {
             let (num, den) = fps.unwrap_or((1, 1));
             u64::try_from(u128::from(frames) * 1000 * den / num)

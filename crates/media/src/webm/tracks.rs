@@ -27,13 +27,8 @@ impl Tracks {
     /// The tracks of `stream`: the sequence header from its first video packet, which must be a
     /// keyframe; Opus audio only (codec2 is left out).
     pub(crate) fn of(stream: &Stream) -> Result<Tracks, MuxError> {
-        let video = match stream.video {
-            Some(v) if v.fps_num == 0 || v.fps_den == 0 => {
-                return Err(MuxError::FrameRate {
-                    num: v.fps_num,
-                    den: v.fps_den,
-                })
-            }
+        let fps = super::frame_rate(stream)?;
+        let video = match fps {
             Some(_) => {
                 let (index, first) = stream
                     .packets
@@ -69,7 +64,7 @@ impl Tracks {
         if video.is_none() && audio.is_none() {
             return Err(MuxError::NoTracks);
         }
-        let fps = stream.video.map_or((1, 1), |v| (v.fps_num, v.fps_den));
+        let fps = fps.unwrap_or((1, 1));
         Ok(Tracks { video, audio, fps })
     }
 

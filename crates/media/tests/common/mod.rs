@@ -33,3 +33,40 @@ pub fn synth(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
         .success());
     out
 }
+
+/// The demo clip's quick settings for tests: 3 s at 160 px wide, 8 fps, 16 + 8 kbit/s, fastest.
+pub fn fast() -> media::EncodeConfig {
+    media::EncodeConfig {
+        video_kbps: 16.0,
+        audio_kbps: Some(8.0),
+        width: Some(160),
+        fps: Some(8),
+        cpu_used: 8,
+        max_seconds: Some(3.0),
+        ..media::EncodeConfig::default()
+    }
+}
+
+/// The size of every packet ffprobe reads from `path`, in order; ffprobe must succeed and print
+/// nothing on stderr.
+pub fn packet_sizes(path: &Path) -> Vec<usize> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "packet=size",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.trim().is_empty(), "{err}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        // A line may end in a comma (side data, such as the first Opus packet's skip samples).
+        .filter_map(|l| l.split(',').next()?.trim().parse().ok())
+        .collect()
+}
