@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{fast, have_ffmpeg, synth};
+use common::{fast, have_ffmpeg, synth, synth_with_audio};
 use media::format::Stream;
 use media::{encode, probe, EncodeConfig};
 use std::path::Path;
@@ -66,21 +66,7 @@ fn sample_clip_and_synthetic_inputs_round_trip() {
     let clip = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/bigbuckbunny.mp4");
     let r = check(&clip, &fast(), true, true);
     println!("bigbuckbunny 3 s: {} bytes, {:.1} kbit/s", r.bytes, r.kbps);
-    let testsrc = synth(
-        dir.path(),
-        "t.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25:duration=3",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=3",
-            "-shortest",
-        ],
-    );
+    let testsrc = synth_with_audio(dir.path(), "t.mp4");
     check(&testsrc, &fast(), true, true);
     let portrait = synth(
         dir.path(),

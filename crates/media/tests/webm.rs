@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{fast, have_ffmpeg, packet_sizes, synth};
+use common::{fast, have_ffmpeg, packet_sizes, synth_with_audio};
 use media::format::{Audio, AudioCodec, Packet, Stream, Video};
 use media::webm::{self, Fragment, MuxError};
 use media::{encode, ivf};
@@ -209,21 +209,7 @@ fn every_sample_clip_muxes_and_decodes_like_its_ivf() {
     clips.retain(|p| p.extension().is_some_and(|e| e == "mp4"));
     clips.sort();
     clips.push(root().join("assets/bigbuckbunny.mp4"));
-    clips.push(synth(
-        dir.path(),
-        "synthetic.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25:duration=3",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=3",
-            "-shortest",
-        ],
-    ));
+    clips.push(synth_with_audio(dir.path(), "synthetic.mp4"));
     for (i, clip) in clips.iter().enumerate() {
         let (s, _) = encode(clip, &fast()).unwrap();
         assert!(s.audio.is_some() || !clip.ends_with("synthetic.mp4"));

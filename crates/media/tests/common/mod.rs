@@ -70,3 +70,22 @@ pub fn packet_sizes(path: &Path) -> Vec<usize> {
         .filter_map(|l| l.split(',').next()?.trim().parse().ok())
         .collect()
 }
+
+/// A synthetic clip with sound: 3 s of `testsrc2` at 320x240, 25 fps, and a 440 Hz sine.
+pub fn synth_with_audio(dir: &Path, name: &str) -> PathBuf {
+    synth(
+        dir,
+        name,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25:duration=3",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=3",
+            "-shortest",
+        ],
+    )
+}
