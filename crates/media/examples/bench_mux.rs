@@ -5,7 +5,8 @@
 //! cargo run --release -p media --example bench_mux -- [FILM.cvpm | --minutes N] [--keep DIR]
 //! ```
 //! With `--minutes N` (default 90) the film is the bundled clip encoded once (the demo's
-//! settings) and repeated to N minutes, so that it has a real film's packet count.
+//! settings) and repeated to N minutes, so that it has a real film's packet count. Also times
+//! what an MSE request costs: listing the fragments, and building one.
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -66,6 +67,25 @@ fn main() -> Result<()> {
     let old = std::fs::metadata(dir.path().join("out.webm"))?.len();
     println!("ffmpeg rewrap:         {:.2} ms ({old} bytes)", b * 1e3);
     println!("speed-up: {:.0}x (median of {runs} runs each)", b / a);
+    // What the gateway does per MSE request: list the fragments, build one (from the middle).
+    let mut list_t = Vec::new();
+    let mut one_t = Vec::new();
+    let mut list = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        list = media::webm::fragments(&stream, true)?;
+        list_t.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let f = media::webm::fragment(&stream, &list[list.len() / 2])?;
+        one_t.push(t.elapsed().as_secs_f64());
+        std::hint::black_box(f);
+    }
+    println!(
+        "webm::fragments: {:.2} ms ({} fragments); one webm::fragment: {:.2} ms",
+        median(&mut list_t) * 1e3,
+        list.len(),
+        median(&mut one_t) * 1e3
+    );
     if let Some(k) = keep {
         std::fs::create_dir_all(&k)?;
         std::fs::write(k.join("ours.webm"), &webm)?;

@@ -112,7 +112,7 @@ impl Timeline {
     /// audio packet at or past its end has arrived (the audio up to there is then all known: its
     /// times never decrease).
     pub(crate) fn spans(&self, complete: bool) -> Vec<Span> {
-        // (start in ms, first video item, first audio item) of each fragment.
+        // (start in ms, first item of its own track: video, or audio alone) of each fragment.
         let mut starts: Vec<(u64, usize)> = Vec::new();
         if self.has_video {
             for (i, v) in self.video.iter().enumerate() {
