@@ -3,8 +3,8 @@
 # (FUZZ_SECONDS each, default 15; an input that runs longer than FUZZ_TIMEOUT, default 10 s, is a
 # finding). Fails on any finding: cargo-fuzz's own non-zero exit, or any artifact libFuzzer wrote
 # during the run (crash-, oom-, timeout-, leak-, slow-unit-...). Shows the stats lines; on a
-# failure, the error lines, the artifacts and where the whole log is. Long runs: `RUSTC_BOOTSTRAP=1 cargo fuzz run
-# TARGET` in fuzz/.
+# failure, the error lines, the artifacts and where the whole log is.
+# Long runs: `RUSTC_BOOTSTRAP=1 cargo fuzz run TARGET` in fuzz/.
 # Checking the script itself: FUZZ_SMOKE_PROVE=crash|oom|timeout|leak runs only the smoke_selftest
 # target, on an input that makes that finding on purpose; the script must then fail.
 set -euo pipefail
@@ -31,14 +31,14 @@ run_target() {
   echo "fuzz: $t for ${secs}s"
   cargo fuzz run -O "$t" "$@" -- -max_total_time="$secs" -timeout="$unit_timeout" \
     -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1 || status=$?
-  grep -E 'stat::number_of_executed_units|Done|ERROR|panicked' "$log" || true
+  grep -E 'stat::number_of_executed_units|^Done' "$log" || true
   new=$(LC_ALL=C comm -13 <(echo "$before") <(LC_ALL=C ls -A "artifacts/$t"))
   if [ "$status" -ne 0 ] || [ -n "$new" ]; then
     cp "$log" "artifacts/$t.log"
     grep -E -A1 'panicked at' "$log" >&2 || true
     grep -E 'ERROR: |SUMMARY: |Test unit written|^error' "$log" >&2 || true
     echo "fuzz: $t FAILED: cargo fuzz exited with $status; new artifacts:" \
-      "$(echo "$new" | sed "s|^|artifacts/$t/|" | tr '\n' ' ')(whole log: fuzz/artifacts/$t.log)" >&2
+      "${new:+$(echo "$new" | sed "s|^|fuzz/artifacts/$t/|" | tr '\n' ' ')}(whole log: fuzz/artifacts/$t.log)" >&2
     return 1
   fi
 }
