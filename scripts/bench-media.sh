@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The media benchmark: both sample clips (shared/media, the first SECONDS of each, default 30, i.e.
 # whole) at 4, 8, 16 and 32 kbit/s, video only: our encoder (size and frame rate chosen by
-# measurement, libaom two-pass, CVPM) beside ffmpeg libx264 in MP4 and libaom-av1 one-pass in WebM
-# at the source's size and rate, both given the byte count our stream reached. PSNR and SSIM by the
-# same code for all three (media::quality: decoded video upscaled to the source's grid).
+# measurement, libaom two-pass, CVPM) beside ffmpeg libx264 in MP4 and libaom-av1 one-pass in WebM,
+# each at the source's size and rate and again at the size and frame rate ours chose, all given the
+# byte count our stream reached. PSNR and SSIM by the same code for all five (media::quality:
+# decoded video upscaled to the source's grid).
 # Prints a Markdown table (BENCHMARKS.md, "Media"). Usage: scripts/bench-media.sh [CPU_USED] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."

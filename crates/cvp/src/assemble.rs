@@ -36,6 +36,15 @@ pub enum SegmentFlaw {
         /// The expected length.
         expected: usize,
     },
+    /// The last segment, whose exact length the header does not give, is empty or longer than
+    /// the segment size.
+    #[error("segment {index} (the last) is {len} bytes: it must hold 1 to segment-size bytes")]
+    LastSize {
+        /// The index.
+        index: u32,
+        /// Its length.
+        len: usize,
+    },
     /// A second, different payload for an index already held.
     #[error("segment {index} conflicts with the copy already held")]
     Conflict {
@@ -179,6 +188,8 @@ impl<T> Tracker<T> {
                     expected,
                 });
             }
+        } else if !self.header.segment_len_fits(index, len) {
+            return AddOutcome::Rejected(SegmentFlaw::LastSize { index, len });
         }
         if self.hashes_verified && self.hashes.get(&index) != Some(&hash) {
             return AddOutcome::Rejected(SegmentFlaw::HashMismatch { index });
@@ -255,9 +266,8 @@ impl<T> Tracker<T> {
         }
         self.header = closed;
         let header = &self.header;
-        self.leaves.retain(|i, l| {
-            *i < end.segment_count && header.expected_segment_len(*i).is_none_or(|n| n == l.len)
-        });
+        self.leaves
+            .retain(|i, l| *i < end.segment_count && header.segment_len_fits(*i, l.len));
         self.update_all_verified();
         Ok(())
     }

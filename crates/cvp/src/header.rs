@@ -159,6 +159,23 @@ impl Header {
         Ok(())
     }
 
+    /// Whether segment `index` may hold `len` payload bytes: exactly
+    /// [`Header::expected_segment_len`] when the header says enough to know it; otherwise the last
+    /// segment of a known count holds 1 to `segment_size` bytes (at least 1 without a size), as
+    /// the cut of any stream does; other segments of an open stream or of a header without a size
+    /// may have any length.
+    pub fn segment_len_fits(&self, index: u32, len: usize) -> bool {
+        if let Some(exact) = self.expected_segment_len(index) {
+            return len == exact;
+        }
+        match self.segment_count {
+            Some(count) if u64::from(index) + 1 == u64::from(count) => {
+                len >= 1 && self.segment_size.is_none_or(|s| len as u64 <= u64::from(s))
+            }
+            _ => true,
+        }
+    }
+
     /// The exact payload length segment `index` must have, when the header says enough to know.
     pub fn expected_segment_len(&self, index: u32) -> Option<usize> {
         let (count, size) = (self.segment_count?, self.segment_size?);

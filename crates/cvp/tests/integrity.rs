@@ -61,6 +61,48 @@ fn wrong_segments_are_refused_and_named() {
     );
 }
 
+/// Found by the assembler fuzz target: a header without a total length left the last segment's
+/// length open, so a 111-byte "last segment" under a segment size of 104 (or an empty one)
+/// finished as a stream that cvp's own chunking cuts differently from its root.
+#[test]
+fn without_a_total_length_the_last_segment_still_holds_1_to_segment_size_bytes() {
+    let root_over = |payloads: &[Vec<u8>]| cvp::merkle::root(payloads);
+    for (size, last, ok) in [
+        (Some(104), 111, false),
+        (Some(104), 0, false),
+        (None, 0, false),
+        (Some(104), 104, true),
+        (None, 500, true),
+    ] {
+        let payloads = vec![vec![7u8; last]];
+        let header = Header {
+            media_type: "x".into(),
+            segment_count: Some(1),
+            segment_size: size,
+            merkle_root: Some(root_over(&payloads)),
+            ..Header::default()
+        };
+        let mut asm = Assembler::new(header);
+        let got = asm.add(Segment {
+            index: 0,
+            payload: payloads[0].clone(),
+        });
+        if ok {
+            assert_eq!(got, AddOutcome::Accepted { verified: false });
+            assert_eq!(asm.finish().unwrap(), payloads[0]);
+        } else {
+            assert_eq!(
+                got,
+                AddOutcome::Rejected(SegmentFlaw::LastSize {
+                    index: 0,
+                    len: last
+                })
+            );
+            assert!(asm.finish().is_err(), "size {size:?}, last {last}");
+        }
+    }
+}
+
 #[test]
 fn hash_lists_verify_each_segment_on_arrival() {
     let p = prepared(20_000, 4000);

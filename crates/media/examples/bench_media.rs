@@ -6,10 +6,12 @@
 //! Baselines, each given the byte count our stream reached (rate searched as the encoder's budget search does, at most 6 encodes,
 //! stopping early at the encoder's floor; the largest file not above it is kept; if none fits, the
 //! smallest is shown and marked "cannot reach"):
-//! - x264: `ffmpeg -c:v libx264 -b:v R` at the source's size and rate, in MP4 (what a user does by
-//!   hand);
-//! - aom1: `ffmpeg -c:v libaom-av1 -b:v R -cpu-used C` one pass at the source's size and rate, in
-//!   WebM.
+//! - x264: `ffmpeg -c:v libx264 -b:v R` in MP4 (what a user does by hand);
+//! - aom1: `ffmpeg -c:v libaom-av1 -b:v R -cpu-used C` one pass in WebM;
+//!
+//! each twice: at the source's size and rate, and at the size and frame rate ours chose
+//! (`-vf fps=F,scale=W:H`, the filter our encoder applies), so the choice and the codec are
+//! measured apart.
 //!
 //! Video only (the clips' audio is left out of every side). Encode fps: output frames per
 //! wall-clock second; ours counts the whole `encode` call (candidate probes, budget search),
@@ -35,15 +37,27 @@ struct Row {
     note: String,
 }
 
+/// What every baseline of one row is given: the clip, its span, and the byte count to reach.
+struct Target<'a> {
+    src: &'a Path,
+    dir: &'a Path,
+    seconds: f64,
+    bytes: u64,
+}
+
 fn baseline(
     name: &str,
-    src: &Path,
-    dir: &Path,
-    seconds: f64,
+    at: &Target,
     frames: f64,
-    target: u64,
+    vf: Option<&str>,
     args: &dyn Fn(&str) -> Vec<String>,
 ) -> Row {
+    let Target {
+        src,
+        dir,
+        seconds,
+        bytes: target,
+    } = *at;
     let ext = if name == "x264" { "mp4" } else { "webm" };
     let mut rate = (target as f64 * 8.0 / 1000.0 / seconds * 0.9).max(1.0);
     let mut best: Option<(u64, PathBuf, f64)> = None; // largest that fits
@@ -51,7 +65,7 @@ fn baseline(
     let mut last: Option<u64> = None;
     let mut bracket = media::encode::RateBracket::default();
     for i in 0..6 {
-        let out = dir.join(format!("{name}-{i}.{ext}"));
+        let out = dir.join(format!("{name}-{}-{i}.{ext}", vf.is_some()));
         let t = format!("{seconds:.3}");
         let r = format!("{rate:.2}k");
         let mut argv: Vec<String> = [
@@ -66,6 +80,9 @@ fn baseline(
         ]
         .map(String::from)
         .to_vec();
+        if let Some(vf) = vf {
+            argv.extend(["-vf".to_string(), vf.to_string()]);
+        }
         argv.extend(args(&r));
         argv.push(out.to_str().unwrap().to_string());
         let start = Instant::now();
@@ -142,63 +159,67 @@ fn main() {
             measure: true,
             ..EncodeConfig::default()
         };
-        let ours = match encode(&src, &cfg) {
-            Ok((_, r)) => Row {
-                bytes: r.bytes,
-                psnr: r.psnr.unwrap(),
-                ssim: r.ssim.unwrap(),
-                fps: r.encode_fps,
-                fits: r.bytes <= budget,
-                note: format!("{}x{} {} fps", r.width, r.height, r.fps),
-            },
+        let (ours, shape) = match encode(&src, &cfg) {
+            Ok((_, r)) => (
+                Row {
+                    bytes: r.bytes,
+                    psnr: r.psnr.unwrap(),
+                    ssim: r.ssim.unwrap(),
+                    fps: r.encode_fps,
+                    fits: r.bytes <= budget,
+                    note: format!("{}x{} {} fps", r.width, r.height, r.fps),
+                },
+                (r.width, r.height, r.fps),
+            ),
             Err(e) => {
                 println!("| {name} | {kbps} | ours | - | - | - | - | - | {e} |");
                 continue;
             }
         };
         let target = ours.bytes;
-        let x264 = baseline(
-            "x264",
-            &src,
-            dir.path(),
-            seconds,
-            frames_native,
-            target,
-            &|r| {
-                ["-c:v", "libx264", "-b:v", r, "-f", "mp4"]
-                    .map(String::from)
-                    .to_vec()
-            },
-        );
-        let aom = baseline(
-            "aom1",
-            &src,
-            dir.path(),
-            seconds,
-            frames_native,
-            target,
-            &|r| {
-                [
-                    "-c:v",
-                    "libaom-av1",
-                    "-b:v",
-                    r,
-                    "-cpu-used",
-                    &cpu_s,
-                    "-row-mt",
-                    "1",
-                    "-f",
-                    "webm",
-                ]
+        let x264_args = |r: &str| {
+            ["-c:v", "libx264", "-b:v", r, "-f", "mp4"]
                 .map(String::from)
                 .to_vec()
-            },
-        );
+        };
+        let aom_args = |r: &str| {
+            [
+                "-c:v",
+                "libaom-av1",
+                "-b:v",
+                r,
+                "-cpu-used",
+                &cpu_s,
+                "-row-mt",
+                "1",
+                "-f",
+                "webm",
+            ]
+            .map(String::from)
+            .to_vec()
+        };
+        let at = Target {
+            src: &src,
+            dir: dir.path(),
+            seconds,
+            bytes: target,
+        };
+        let x264 = baseline("x264", &at, frames_native, None, &x264_args);
+        let aom = baseline("aom1", &at, frames_native, None, &aom_args);
+        // The same size and frame rate as ours, by the same filter our encoder applies.
+        let vf = format!("fps={},scale={}:{}", shape.2, shape.0, shape.1);
+        let frames_ours = (seconds * f64::from(shape.2)).round();
+        let mut x264_ours = baseline("x264", &at, frames_ours, Some(&vf), &x264_args);
+        let mut aom_ours = baseline("aom1", &at, frames_ours, Some(&vf), &aom_args);
+        x264_ours.note.clone_from(&ours.note);
+        aom_ours.note.clone_from(&ours.note);
         let native_note = format!("{w}x{h} {native:.2} fps");
         for (label, row) in [
             ("ours (CVPM)", &ours),
             ("x264 MP4", &x264),
             ("aom 1-pass WebM", &aom),
+            ("x264 MP4, our size and rate", &x264_ours),
+            ("aom 1-pass WebM, our size and rate", &aom_ours),
         ] {
             let note = if row.note.is_empty() {
                 native_note.clone()

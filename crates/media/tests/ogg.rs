@@ -18,7 +18,7 @@ fn packet(len: usize) -> Vec<u8> {
 
 #[test]
 fn ffmpeg_reads_packets_that_span_pages() {
-    if !common::have_ffmpeg() {
+    if !testkit::have_ffmpeg() {
         return;
     }
     let head = opus::opus_head(1, 312, 48_000);

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{have_ffmpeg, synth};
+use common::synth;
 use media::format::{AudioCodec, Stream};
 use media::{encode, probe, quality, EncodeConfig};
 use std::path::{Path, PathBuf};
@@ -42,7 +42,7 @@ fn fixed(kbps: f64) -> EncodeConfig {
 
 #[test]
 fn psnr_and_ssim_are_sane_and_rise_with_the_rate() {
-    if !have_ffmpeg() {
+    if !testkit::have_ffmpeg() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -86,7 +86,7 @@ fn psnr_and_ssim_are_sane_and_rise_with_the_rate() {
 
 #[test]
 fn size_and_rate_are_chosen_by_measurement_unless_forced() {
-    if !have_ffmpeg() {
+    if !testkit::have_ffmpeg() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -145,7 +145,7 @@ fn size_and_rate_are_chosen_by_measurement_unless_forced() {
 
 #[test]
 fn codec2_audio_is_stored_as_cvpm_v2_and_plays_as_opus() {
-    if !have_ffmpeg() {
+    if !testkit::have_ffmpeg() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

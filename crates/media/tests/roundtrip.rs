@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{fast, have_ffmpeg, synth, synth_with_audio};
+use common::{fast, synth, synth_with_audio};
 use media::format::Stream;
 use media::{encode, probe, EncodeConfig};
 use std::path::Path;
@@ -59,7 +59,7 @@ fn check(input: &Path, cfg: &EncodeConfig, want_video: bool, want_audio: bool) -
 
 #[test]
 fn sample_clip_and_synthetic_inputs_round_trip() {
-    if !have_ffmpeg() {
+    if !testkit::have_ffmpeg() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -100,7 +100,7 @@ fn sample_clip_and_synthetic_inputs_round_trip() {
 
 #[test]
 fn a_byte_budget_is_hit_within_five_percent() {
-    if !have_ffmpeg() {
+    if !testkit::have_ffmpeg() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -130,7 +130,7 @@ fn a_byte_budget_is_hit_within_five_percent() {
 
 #[test]
 fn bad_input_gets_clear_errors() {
-    if !have_ffmpeg() {
+    if !testkit::have_ffmpeg() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

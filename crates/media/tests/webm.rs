@@ -11,7 +11,8 @@
 
 mod common;
 
-use common::{fast, have_ffmpeg, packet_sizes, synth_with_audio};
+use common::{fast, packet_sizes, synth_with_audio};
+use testkit::have_ffmpeg;
 use media::format::{Audio, AudioCodec, Packet, Stream, Video};
 use media::webm::{self, Fragment, MuxError};
 use media::{encode, ivf};

@@ -2,14 +2,18 @@
 //! made by the [`bitflix!`] macro inside the bitflix crate's tests), free loopback ports
 //! ([`free_port`]), the devnet daemon ([`Daemon`]), temporary data directories ([`tempdir`]),
 //! publish journals on disk ([`journals`], [`journal_txids`], [`has_journal`]), a real bitcoind
-//! ([`bitcoind_exe`]), ffmpeg ([`have_ffmpeg`]) and, with the `devnet` feature, an in-process
-//! devnet with faucet-funded keys ([`devnet`]).
+//! ([`bitcoind_exe`]), the external tools tests need ([`have_ffmpeg`], [`have_chromium`],
+//! [`have_tool`]: skipped with a message outside CI, a failure in CI, see [`in_ci`]) and, with the
+//! `devnet` feature, an in-process devnet with faucet-funded keys ([`devnet`]).
 //!
 //! A dev-dependency only (`publish = false`). Helpers fail loudly: a panic with the reason is a
 //! test failure, which is what a helper that cannot do its job should be.
 
 #[cfg(feature = "devnet")]
 pub mod devnet;
+mod tools;
+
+pub use tools::{bitcoind_exe, have_chromium, have_ffmpeg, have_tool, in_ci};
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -243,26 +247,4 @@ pub fn journal_txids(journal: &Value) -> Vec<bitcoin::Txid> {
                 .unwrap_or_else(|| panic!("a journal entry without a txid: {t}"))
         })
         .collect()
-}
-
-/// Whether `ffmpeg` runs here; prints "skipped: ..." when not (the caller's test then returns).
-pub fn have_ffmpeg() -> bool {
-    let ok = Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        println!("skipped: ffmpeg not installed (scripts/setup.sh installs it)");
-    }
-    ok
-}
-
-/// The bitcoind to test against: `BITCOIND_EXE`, else `bitcoind` on `PATH`, else none.
-pub fn bitcoind_exe() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("BITCOIND_EXE").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join("bitcoind"))
-        .find(|p| p.is_file())
 }

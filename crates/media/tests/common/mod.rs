@@ -1,4 +1,5 @@
-//! What the media tests share: whether ffmpeg is installed, and synthetic inputs made with it.
+//! What the media tests share: synthetic inputs made with ffmpeg (whether it is here is
+//! `testkit::have_ffmpeg`, the one rule for external tools).
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -7,18 +8,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// Whether ffmpeg runs; prints why a test is skipped when it does not.
-pub fn have_ffmpeg() -> bool {
-    let ok = Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        println!("skipped: ffmpeg not installed (scripts/setup.sh installs it)");
-    }
-    ok
-}
 
 /// `ffmpeg -y -v error ARGS DIR/NAME`: a synthetic input (lavfi sources and their options).
 pub fn synth(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
