@@ -205,22 +205,23 @@ pub struct PosterOut {
 impl fmt::Display for PosterOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.bytes == 0 {
-            return write!(f, "poster: {}", self.source);
+            write!(f, "poster: {}", self.source)?;
+        } else {
+            write!(
+                f,
+                "poster: {} bytes {}",
+                self.bytes,
+                self.image_type.unwrap_or("image")
+            )?;
+            if let Some((w, h)) = self.size {
+                write!(f, " {w}x{h}")?;
+            }
+            write!(
+                f,
+                " ({}), costs {} vB, {} sat",
+                self.source, self.vbytes, self.fee_sat
+            )?;
         }
-        write!(
-            f,
-            "poster: {} bytes {}",
-            self.bytes,
-            self.image_type.unwrap_or("image")
-        )?;
-        if let Some((w, h)) = self.size {
-            write!(f, " {w}x{h}")?;
-        }
-        write!(
-            f,
-            " ({}), costs {} vB, {} sat",
-            self.source, self.vbytes, self.fee_sat
-        )?;
         if let Some(p) = &self.written {
             write!(f, "; written to {}", p.display())?;
         }
@@ -239,11 +240,17 @@ pub fn cost(
     layout: Layout,
 ) -> anyhow::Result<(Estimate, PosterOut)> {
     let with = estimate(len, info, carrier, feerate, layout)?;
-    let bare = ContentInfo {
-        poster: None,
-        ..info.clone()
+    let without = match info.poster {
+        // Nothing to subtract (and a long film's estimate is not run twice for nothing).
+        None => with.clone(),
+        Some(_) => {
+            let bare = ContentInfo {
+                poster: None,
+                ..info.clone()
+            };
+            estimate(len, &bare, carrier, feerate, layout)?
+        }
     };
-    let without = estimate(len, &bare, carrier, feerate, layout)?;
     let p = chosen.poster.as_ref();
     let out = PosterOut {
         source: chosen.source.clone(),

@@ -200,15 +200,17 @@ pub fn run(args: EncodeArgs) -> anyhow::Result<EncodeOut> {
     let feerate = super::wallet::feerate_arg(args.feerate)?;
     // The aspect ratio the film will have: forced, or the source's (the encoder keeps it).
     let aspect = args.width.zip(args.height);
+    // Made whatever the carrier (the publish may choose another); its cost counts for this one.
     let poster = crate::poster::choose(
         &args.poster,
         &args.input,
         "video/to-encode",
-        args.carrier,
+        Carrier::Envelope,
         aspect,
     )?;
+    let for_carrier = poster.for_carrier(args.carrier);
     let budget_bytes = match args.budget_sats {
-        Some(sats) => Some(bytes_for_sats(sats, &poster, args.carrier, feerate)?),
+        Some(sats) => Some(bytes_for_sats(sats, &for_carrier, args.carrier, feerate)?),
         None => args.budget_bytes,
     };
     let audio = if args.no_audio {
@@ -233,23 +235,24 @@ pub fn run(args: EncodeArgs) -> anyhow::Result<EncodeOut> {
         measure: !args.no_measure,
     };
     let (stream, report) = encode(&args.input, &cfg)?;
+    // A poster of an earlier encode must never be published with this film: it goes first, the
+    // new one is written (durably) once the stream is in place.
+    let beside = crate::poster::beside(&args.output);
+    if beside.exists() {
+        std::fs::remove_file(&beside)
+            .with_context(|| format!("removing the old poster {}", beside.display()))?;
+    }
     // Written to a temporary name and renamed: a killed encode never leaves a complete-looking file.
     let part = args.output.with_extension("part");
     std::fs::write(&part, stream.encode())
         .with_context(|| format!("writing {}", part.display()))?;
     std::fs::rename(&part, &args.output)
         .with_context(|| format!("writing {}", args.output.display()))?;
-    let beside = crate::poster::beside(&args.output);
-    let (publish, mut poster_out) = publish_cost(report.bytes, &poster, args.carrier, feerate)?;
-    match poster.bytes() {
-        Some(b) => {
-            std::fs::write(&beside, b).with_context(|| format!("writing {}", beside.display()))?;
-            poster_out.written = Some(beside);
-        }
-        // A poster of an earlier encode would be published with this film.
-        None if beside.exists() => std::fs::remove_file(&beside)
-            .with_context(|| format!("removing the old poster {}", beside.display()))?,
-        None => {}
+    let (publish, mut poster_out) =
+        publish_cost(report.bytes, &for_carrier, args.carrier, feerate)?;
+    if let Some(b) = poster.bytes() {
+        durable::write(&beside, &b).with_context(|| format!("writing {}", beside.display()))?;
+        poster_out.written = Some(beside);
     }
     Ok(EncodeOut {
         output: args.output,
