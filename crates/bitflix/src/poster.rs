@@ -291,3 +291,49 @@ pub fn placeholder(args: &PosterArgs) -> anyhow::Result<Chosen> {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flag_and_the_file_beside_a_stream() {
+        assert_eq!(parse_poster("auto"), Ok(PosterArg::Auto));
+        assert_eq!(parse_poster("none"), Ok(PosterArg::None));
+        assert_eq!(
+            parse_poster("p.jpg"),
+            Ok(PosterArg::File(PathBuf::from("p.jpg")))
+        );
+        assert!(parse_poster("").is_err());
+        assert_eq!(
+            beside(Path::new("out/film.cvpm")),
+            PathBuf::from("out/film.poster.webp")
+        );
+        let args = PosterArgs::default();
+        let none = choose(
+            &args,
+            Path::new("notes.txt"),
+            "text/plain",
+            Carrier::Envelope,
+            None,
+        )
+        .unwrap();
+        assert!(none.poster.is_none() && none.source.contains("not a video"));
+        let cvpm = choose(
+            &args,
+            Path::new("/nonexistent/f.cvpm"),
+            "video/x-cvpm",
+            Carrier::OpReturn,
+            None,
+        )
+        .unwrap();
+        assert!(cvpm.poster.is_none() && cvpm.source.contains("f.poster.webp"));
+        let placeholder = placeholder(&args).unwrap();
+        assert_eq!(placeholder.bytes().map(|b| b.len()), Some(3000));
+        assert!(placeholder
+            .for_carrier(Carrier::OpReturn80)
+            .poster
+            .is_none());
+        assert!(placeholder.for_carrier(Carrier::Envelope).poster.is_some());
+    }
+}
