@@ -8,6 +8,7 @@ mod backend;
 mod cmd;
 mod keys;
 mod output;
+mod poster;
 mod signal;
 
 use clap::Parser;

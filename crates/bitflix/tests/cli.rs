@@ -85,6 +85,11 @@ fn demo_publishes_reads_back_and_reuses() {
         encoded < 60_000,
         "about 32 kbit/s for 5.3 s: {encoded} bytes"
     );
+    let poster = first["poster_bytes"].as_u64().unwrap();
+    assert!(
+        (1..=3_000).contains(&poster),
+        "the film has a poster within the default budget, read back from its header: {poster}"
+    );
     let testkit::Run {
         code,
         json: second,
@@ -97,6 +102,7 @@ fn demo_publishes_reads_back_and_reuses() {
         "a second run reuses the film"
     );
     assert_eq!(second["content_id"], first["content_id"]);
+    assert_eq!(second["poster_bytes"], poster);
     let testkit::Run {
         code,
         json: w,

@@ -264,6 +264,12 @@ fn encode_to_a_sat_budget_reports_what_publishing_costs() {
         fee * 10 >= budget * 7,
         "the budget is used: {fee} of {budget} sat"
     );
+    // The poster is written beside the stream for `publish --poster auto`, and its cost is in the
+    // budget.
+    let poster = std::fs::read(dir.path().join("out.poster.webp")).unwrap();
+    assert_eq!(r["poster"]["bytes"], poster.len(), "{r}");
+    assert!(poster.starts_with(b"RIFF") && poster.len() <= 3_000);
+    assert!(r["poster"]["fee_sat"].as_u64().unwrap() > 0, "{r}");
 
     // A budget that pays for nothing says what the smallest publish costs.
     let out = Command::new(env!("CARGO_BIN_EXE_bitflix"))

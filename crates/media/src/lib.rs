@@ -2,7 +2,8 @@
 //! or codec2 packets with a few bytes of framing each, no container), an encoder that drives
 //! Debian's ffmpeg (libaom-av1 two-pass at a size and rate chosen by measurement, libopus at 60 ms
 //! frames or codec2 1200) to a byte budget, PSNR/SSIM measurement against the source, and a
-//! rewrapper that turns a CVPM stream back into WebM or MP4 for players. Layout:
+//! rewrapper that turns a CVPM stream back into WebM or MP4 for players, and the poster a header
+//! carries (a WebP still within a byte budget). Layout:
 //! docs/media-format.md.
 
 pub mod encode;
@@ -11,6 +12,7 @@ pub mod format;
 pub mod ivf;
 pub mod ogg;
 pub mod opus;
+pub mod poster;
 pub mod quality;
 pub mod rewrap;
 pub mod webm;

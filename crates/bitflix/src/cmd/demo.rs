@@ -50,6 +50,8 @@ pub struct DemoOut {
     pub height: u32,
     /// Verified bytes served.
     pub verified_bytes: usize,
+    /// The poster's bytes in the header the index read back (0: none).
+    pub poster_bytes: usize,
     /// The player URL (when serving).
     pub url: Option<String>,
 }
@@ -58,8 +60,8 @@ impl fmt::Display for DemoOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "film {} ({} verified bytes) at height {}",
-            self.content_id, self.verified_bytes, self.height
+            "film {} ({} verified bytes, a {} byte poster) at height {}",
+            self.content_id, self.verified_bytes, self.poster_bytes, self.height
         )?;
         if let Some(u) = &self.url {
             write!(f, ", served at {u}")?;
@@ -123,6 +125,13 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
             std::fs::write(&cvpm, stream.encode()).context("writing the encoded stream")?;
             step(q, 3, &format!("publishing {} bytes ({:.1} kbit/s) with the {} carrier, funded by the devnet faucet", report.bytes, report.kbps, args.carrier));
             let feerate = FeeRate::from_sat_per_vb(1).context("fee rate")?;
+            let poster = crate::poster::choose(
+                &crate::poster::PosterArgs::default(),
+                &clip,
+                "video/mp4",
+                args.carrier,
+                Some((report.width, report.height)),
+            )?;
             let what = super::publish::FileToPublish {
                 file: &cvpm,
                 title: TITLE,
@@ -130,6 +139,7 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
                 carrier: args.carrier,
                 feerate,
                 layout: wallet::Layout::FanOut,
+                poster: &poster,
             };
             let out = super::publish::publish_file(&args.datadir, &d, &what, q)?;
             (out.content_id.parse().context("content id")?, true)
@@ -141,14 +151,18 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
         "mining and indexing: every segment checked against the header's Merkle root and lineage",
     );
     d.mine(1, &d.faucet_script())?;
-    let bytes = {
+    let (bytes, poster_bytes) = {
         let mut ix = Indexer::open(&index_path).context("opening the index")?;
         ix.poll(&d).context("indexing the devnet")?;
         let snap = ix.snapshot();
-        snap.summary(&id)
+        let summary = snap
+            .summary(&id)
             .context("the published film was not found by the scanner")?;
-        snap.read_all(&id)
-            .context("reading the film back from the index")?
+        let poster_bytes = summary.header.poster.as_ref().map_or(0, Vec::len);
+        let bytes = snap
+            .read_all(&id)
+            .context("reading the film back from the index")?;
+        (bytes, poster_bytes)
     };
     let encoded = std::fs::read(args.datadir.join("bigbuckbunny.cvpm"))
         .context("reading the encoded stream")?;
@@ -161,6 +175,7 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
         published_now,
         height: d.tip().height,
         verified_bytes: bytes.len(),
+        poster_bytes,
         url: None,
     };
     if args.no_serve {

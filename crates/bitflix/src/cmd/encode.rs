@@ -1,6 +1,7 @@
 //! `bitflix encode`: any media file to a CVPM stream at a rate or a byte budget, with its size,
 //! rate, quality against the source (PSNR, SSIM) and speed.
 
+use crate::poster::{Chosen, PosterOut};
 use anyhow::{bail, Context};
 use bitcoin::FeeRate;
 use clap::{Args, ValueEnum};
@@ -79,6 +80,10 @@ pub struct EncodeArgs {
     /// Skip the PSNR/SSIM measurement against the source.
     #[arg(long)]
     no_measure: bool,
+    /// The poster, written beside the output (OUTPUT with the extension `.poster.webp`) where
+    /// `bitflix publish --poster auto` finds it; its cost counts in --budget-sats.
+    #[command(flatten)]
+    poster: crate::poster::PosterArgs,
 }
 
 /// The encode's result.
@@ -89,8 +94,11 @@ pub struct EncodeOut {
     /// What came out.
     #[serde(flatten)]
     pub report: Report,
-    /// What publishing it would cost (`bitflix estimate` for this size, carrier and fee rate).
+    /// What publishing it would cost (`bitflix estimate` for this size, carrier and fee rate), its
+    /// poster included.
     pub publish: Estimate,
+    /// The poster and what it adds to the publish.
+    pub poster: PosterOut,
 }
 
 impl fmt::Display for EncodeOut {
@@ -126,35 +134,51 @@ impl fmt::Display for EncodeOut {
             self.publish.transactions,
             self.publish.vbytes,
             self.publish.fee_sat
-        )
+        )?;
+        write!(f, "\n{}", self.poster)
     }
 }
 
-fn publish_cost(len: u64, carrier: Carrier, feerate: FeeRate) -> anyhow::Result<Estimate> {
-    let info = ContentInfo {
+fn info(poster: &Chosen) -> ContentInfo {
+    ContentInfo {
         title: None,
         media_type: "video/x-cvpm".into(),
         duration_ms: None,
-        poster: None,
-    };
-    Ok(wallet::estimate::estimate(
-        len,
-        &info,
-        carrier,
-        feerate,
-        wallet::Layout::FanOut,
-    )?)
+        poster: poster.bytes(),
+    }
 }
 
-/// The largest stream whose publish costs at most `sats` in fees.
-fn bytes_for_sats(sats: u64, carrier: Carrier, feerate: FeeRate) -> anyhow::Result<u64> {
-    let smallest = publish_cost(1, carrier, feerate)?.fee_sat;
+fn publish_cost(
+    len: u64,
+    poster: &Chosen,
+    carrier: Carrier,
+    feerate: FeeRate,
+) -> anyhow::Result<(Estimate, PosterOut)> {
+    let layout = wallet::Layout::FanOut;
+    crate::poster::cost(len, &info(poster), poster, carrier, feerate, layout)
+}
+
+/// The largest stream whose publish (with `poster`) costs at most `sats` in fees.
+fn bytes_for_sats(
+    sats: u64,
+    poster: &Chosen,
+    carrier: Carrier,
+    feerate: FeeRate,
+) -> anyhow::Result<u64> {
+    let publish_cost = |len| -> anyhow::Result<Estimate> {
+        let info = info(poster);
+        let layout = wallet::Layout::FanOut;
+        Ok(wallet::estimate::estimate(
+            len, &info, carrier, feerate, layout,
+        )?)
+    };
+    let smallest = publish_cost(1)?.fee_sat;
     if smallest > sats {
         bail!("{sats} sat pays for no stream with {carrier} at this fee rate: the smallest publish costs {smallest} sat");
     }
     // Fees grow with the size: search the largest size within the budget.
     let (mut lo, mut hi) = (1u64, 1u64);
-    while publish_cost(hi, carrier, feerate)?.fee_sat <= sats {
+    while publish_cost(hi)?.fee_sat <= sats {
         lo = hi;
         hi *= 2;
         if hi > 64 << 20 {
@@ -163,7 +187,7 @@ fn bytes_for_sats(sats: u64, carrier: Carrier, feerate: FeeRate) -> anyhow::Resu
     }
     while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
-        if publish_cost(mid, carrier, feerate)?.fee_sat <= sats {
+        if publish_cost(mid)?.fee_sat <= sats {
             lo = mid;
         } else {
             hi = mid;
@@ -174,8 +198,19 @@ fn bytes_for_sats(sats: u64, carrier: Carrier, feerate: FeeRate) -> anyhow::Resu
 
 pub fn run(args: EncodeArgs) -> anyhow::Result<EncodeOut> {
     let feerate = super::wallet::feerate_arg(args.feerate)?;
+    // The aspect ratio the film will have: forced, or the source's (the encoder keeps it).
+    let aspect = args.width.zip(args.height);
+    // Made whatever the carrier (the publish may choose another); its cost counts for this one.
+    let poster = crate::poster::choose(
+        &args.poster,
+        &args.input,
+        "video/to-encode",
+        Carrier::Envelope,
+        aspect,
+    )?;
+    let for_carrier = poster.for_carrier(args.carrier);
     let budget_bytes = match args.budget_sats {
-        Some(sats) => Some(bytes_for_sats(sats, args.carrier, feerate)?),
+        Some(sats) => Some(bytes_for_sats(sats, &for_carrier, args.carrier, feerate)?),
         None => args.budget_bytes,
     };
     let audio = if args.no_audio {
@@ -200,16 +235,29 @@ pub fn run(args: EncodeArgs) -> anyhow::Result<EncodeOut> {
         measure: !args.no_measure,
     };
     let (stream, report) = encode(&args.input, &cfg)?;
+    // A poster of an earlier encode must never be published with this film: it goes first, the
+    // new one is written (durably) once the stream is in place.
+    let beside = crate::poster::beside(&args.output);
+    if beside.exists() {
+        std::fs::remove_file(&beside)
+            .with_context(|| format!("removing the old poster {}", beside.display()))?;
+    }
     // Written to a temporary name and renamed: a killed encode never leaves a complete-looking file.
     let part = args.output.with_extension("part");
     std::fs::write(&part, stream.encode())
         .with_context(|| format!("writing {}", part.display()))?;
     std::fs::rename(&part, &args.output)
         .with_context(|| format!("writing {}", args.output.display()))?;
-    let publish = publish_cost(report.bytes, args.carrier, feerate)?;
+    let (publish, mut poster_out) =
+        publish_cost(report.bytes, &for_carrier, args.carrier, feerate)?;
+    if let Some(b) = poster.bytes() {
+        durable::write(&beside, &b).with_context(|| format!("writing {}", beside.display()))?;
+        poster_out.written = Some(beside);
+    }
     Ok(EncodeOut {
         output: args.output,
         report,
         publish,
+        poster: poster_out,
     })
 }

@@ -1,6 +1,7 @@
 //! `bitflix estimate`: what publishing costs, per carrier, from the code that builds the real
 //! transactions; `--table` answers the announcement's table.
 
+use crate::poster::PosterOut;
 use anyhow::{bail, Context};
 use bitcoin::FeeRate;
 use clap::Args;
@@ -8,7 +9,7 @@ use cvp::{Carrier, ContentInfo};
 use serde::Serialize;
 use std::fmt;
 use std::path::PathBuf;
-use wallet::estimate::{estimate, Estimate};
+use wallet::estimate::Estimate;
 
 /// Estimate the cost of publishing.
 #[derive(Debug, Args)]
@@ -33,6 +34,10 @@ pub struct EstimateArgs {
     /// Print our answer to the announcement's table.
     #[arg(long)]
     table: bool,
+    /// The poster: for a FILE as `bitflix publish` chooses it; for --duration and --table, `auto`
+    /// counts one as large as --poster-bytes.
+    #[command(flatten)]
+    poster: crate::poster::PosterArgs,
 }
 
 fn parse_duration(s: &str) -> Result<u64, String> {
@@ -60,11 +65,13 @@ fn parse_duration(s: &str) -> Result<u64, String> {
 pub struct Row {
     /// What is estimated.
     pub what: String,
-    /// The estimate.
+    /// The estimate, the poster included.
     #[serde(flatten)]
     pub estimate: Estimate,
     /// Fee in BTC.
     pub fee_btc: f64,
+    /// The poster and what it adds (the estimate without it, subtracted).
+    pub poster: PosterOut,
 }
 
 /// The output.
@@ -93,6 +100,16 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<EstimateOut> {
     let feerate = FeeRate::from_sat_per_kwu((args.feerate * 250.0).round() as u64);
     let carriers: Vec<Carrier> = args.carrier.map_or(Carrier::ALL.to_vec(), |c| vec![c]);
     let mut streams: Vec<(String, u64)> = Vec::new();
+    let poster = match &args.file {
+        Some(f) if !args.table => crate::poster::choose(
+            &args.poster,
+            f,
+            super::publish::media_type_of(f),
+            Carrier::Envelope,
+            None,
+        )?,
+        _ => crate::poster::placeholder(&args.poster)?,
+    };
     if args.table {
         // Video at the rates our encoder targets, with Opus speech/music at 8 kbit/s.
         for (what, secs, kbps) in [
@@ -122,17 +139,19 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<EstimateOut> {
     for (what, len) in streams {
         for &c in &carriers {
             // A short title, so the header fits the 80-byte carrier too.
+            let chosen = poster.for_carrier(c);
             let info = ContentInfo {
                 title: Some("untitled".into()),
                 media_type: "video/x-cvpm".into(),
                 duration_ms: Some(0),
-                poster: None,
+                poster: chosen.bytes(),
             };
-            let e = estimate(len, &info, c, feerate, args.layout)?;
+            let (e, poster) = crate::poster::cost(len, &info, &chosen, c, feerate, args.layout)?;
             rows.push(Row {
                 what: what.clone(),
                 fee_btc: e.fee_sat as f64 / 1e8,
                 estimate: e,
+                poster,
             });
         }
     }
@@ -148,7 +167,7 @@ impl fmt::Display for EstimateOut {
         writeln!(f, "fee rate {} sat/vB", self.feerate)?;
         writeln!(
             f,
-            "{:<36} {:<13} {:>12} {:>9} {:>8} {:>12} {:>12} {:>11} {:>7}",
+            "{:<36} {:<13} {:>12} {:>9} {:>8} {:>12} {:>12} {:>11} {:>7} {:>9} {:>10}",
             "stream",
             "carrier",
             "payload B",
@@ -157,13 +176,15 @@ impl fmt::Display for EstimateOut {
             "vbytes",
             "fee sat",
             "fee BTC",
-            "vB/B"
+            "vB/B",
+            "poster B",
+            "poster sat"
         )?;
         for r in &self.rows {
             let e = &r.estimate;
             writeln!(
                 f,
-                "{:<36} {:<13} {:>12} {:>9} {:>8} {:>12} {:>12} {:>11.8} {:>7.3}",
+                "{:<36} {:<13} {:>12} {:>9} {:>8} {:>12} {:>12} {:>11.8} {:>7.3} {:>9} {:>10}",
                 r.what,
                 e.carrier.name(),
                 e.payload_bytes,
@@ -172,8 +193,18 @@ impl fmt::Display for EstimateOut {
                 e.vbytes,
                 e.fee_sat,
                 r.fee_btc,
-                e.vbytes_per_byte
+                e.vbytes_per_byte,
+                r.poster.bytes,
+                r.poster.fee_sat
             )?;
+        }
+        let mut said: Vec<&str> = Vec::new();
+        for r in &self.rows {
+            let s = r.poster.source.as_str();
+            if !said.contains(&s) {
+                writeln!(f, "poster: {s}")?;
+                said.push(s);
+            }
         }
         if let Some(a) = self.announced {
             writeln!(f, "\n{a}")?;

@@ -6,6 +6,7 @@
 //! wholly unconfirmed publish at a higher fee rate. `--chain devnet:DIR` funds the wallet from the
 //! faucet and mines when the mempool is full; `--chain esplora:URL` and `core:URL` wait for blocks.
 
+use crate::poster::{Chosen, PosterOut};
 use anyhow::{bail, Context};
 use bitcoin::{FeeRate, Network};
 use chain::{ChainBackend, ChainError, ChainSpec};
@@ -40,6 +41,9 @@ pub struct PublishArgs {
     /// or chain (each transaction spends the previous change).
     #[arg(long, default_value = "fan-out")]
     layout: Layout,
+    /// The poster in the header, and its byte budget.
+    #[command(flatten)]
+    poster: crate::poster::PosterArgs,
     /// Fee rate in sat/vB (default: the backend's estimate).
     #[arg(long)]
     feerate: Option<f64>,
@@ -85,26 +89,34 @@ pub struct PublishOut {
     /// The funding PSBT written for an external signer (nothing was broadcast).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub psbt: Option<PathBuf>,
+    /// The header's poster and what it added to the fees (not known to `--resume`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poster: Option<PosterOut>,
 }
 
 impl fmt::Display for PublishOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(p) = &self.psbt {
-            return write!(
+            write!(
                 f,
                 "planned {} with {}: {} transactions, {} sat in fees; nothing broadcast yet\nsign the funding PSBT {} and run `bitflix publish --resume --psbt-signed FILE`\njournal: {}",
                 self.content_id, self.carrier, self.transactions, self.fee_sat, p.display(), self.journal.display()
-            );
+            )?;
+        } else {
+            write!(
+                f,
+                "published {} with {}: {} transactions ({} sent now, {} already on chain, {} confirmed), {} sat in fees\njournal: {}",
+                self.content_id, self.carrier, self.transactions, self.sent, self.already_sent, self.confirmed, self.fee_sat, self.journal.display()
+            )?;
         }
-        write!(
-            f,
-            "published {} with {}: {} transactions ({} sent now, {} already on chain, {} confirmed), {} sat in fees\njournal: {}",
-            self.content_id, self.carrier, self.transactions, self.sent, self.already_sent, self.confirmed, self.fee_sat, self.journal.display()
-        )
+        match &self.poster {
+            Some(p) => write!(f, "\n{p}"),
+            None => Ok(()),
+        }
     }
 }
 
-fn media_type_of(path: &Path) -> &'static str {
+pub(crate) fn media_type_of(path: &Path) -> &'static str {
     match path.extension().and_then(|e| e.to_str()) {
         Some("mp4") => "video/mp4",
         Some("webm") => "video/webm",
@@ -140,6 +152,8 @@ pub struct FileToPublish<'a> {
     pub feerate: FeeRate,
     /// Transaction layout.
     pub layout: Layout,
+    /// The header's poster.
+    pub poster: &'a Chosen,
 }
 
 /// Publish a file on the devnet with the wallet of `datadir`, funding the wallet from the faucet
@@ -219,13 +233,21 @@ pub fn publish_file_with(
             title: Some(what.title.into()),
             media_type: what.media_type.into(),
             duration_ms: None,
-            poster: None,
+            poster: what.poster.bytes(),
         },
         carrier: what.carrier,
         feerate: what.feerate,
         layout: what.layout,
     };
     let (est, need) = publication.cost()?;
+    let (_, poster) = crate::poster::cost(
+        stream.len() as u64,
+        &publication.info,
+        what.poster,
+        what.carrier,
+        what.feerate,
+        what.layout,
+    )?;
     let mut w = crate::keys::open_wallet(datadir, Network::Regtest)?;
     if psbt_out.is_none() && !w.can_sign() {
         bail!("this wallet is watch-only: publish with --psbt OUT and sign the funding elsewhere");
@@ -261,6 +283,7 @@ pub fn publish_file_with(
         fee_sat: done.journal.txs.iter().map(|t| t.fee_sat).sum(),
         journal: done.journal_path,
         psbt: psbt_out.map(Path::to_path_buf),
+        poster: Some(poster),
     })
 }
 
@@ -327,6 +350,7 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
                 fee_sat: journal.txs.iter().map(|t| t.fee_sat).sum(),
                 journal: path,
                 psbt: None,
+                poster: None,
             });
         }
         return Ok(out);
@@ -346,6 +370,7 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
     let media_type = args
         .media_type
         .unwrap_or_else(|| media_type_of(&file).to_string());
+    let poster = crate::poster::choose(&args.poster, &file, &media_type, args.carrier, None)?;
     let what = FileToPublish {
         file: &file,
         title: &title,
@@ -353,6 +378,7 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
         carrier: args.carrier,
         feerate,
         layout: args.layout,
+        poster: &poster,
     };
     Ok(vec![publish_file_with(
         &g.datadir,

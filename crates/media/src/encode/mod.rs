@@ -175,9 +175,32 @@ pub struct Report {
     pub candidates: Vec<Candidate>,
 }
 
-/// Bytes of packets in a CVPM stream, counting 3 bytes of framing each.
+/// Bytes of packets in a CVPM stream with their framing: a flags byte, the timestamp delta and
+/// the length (varints; deltas count within each track, so interleaving changes none of this).
 fn packet_bytes(p: &[Packet]) -> u64 {
-    p.iter().map(|x| x.data.len() as u64 + 3).sum()
+    p.iter()
+        .map(|x| {
+            let len = x.data.len() as u64;
+            1 + (cvp::varint::len(x.ts_delta) + cvp::varint::len(len)) as u64 + len
+        })
+        .sum()
+}
+
+/// The most a stream's header (everything before its packets) can take with `audio`.
+fn header_bound(audio: Option<Audio>) -> u64 {
+    let widest = Video {
+        width: 3840,
+        height: 3840,
+        fps_num: u32::MAX,
+        fps_den: u32::MAX,
+    };
+    Stream {
+        video: Some(widest),
+        audio,
+        packets: Vec::new(),
+    }
+    .encode()
+    .len() as u64
 }
 
 /// One encode's fixed inputs: the file, the scratch directory, the settings, the seconds encoded.
@@ -217,7 +240,9 @@ pub fn encode(input: &Path, cfg: &EncodeConfig) -> Result<(Stream, Report), Medi
         }),
         _ => None,
     };
-    let audio_bytes = audio.as_ref().map_or(0, |(_, p)| packet_bytes(p));
+    // What the video's budget must leave: the audio and the stream's header.
+    let audio_bytes = audio.as_ref().map_or(0, |(_, p)| packet_bytes(p))
+        + header_bound(audio.as_ref().map(|(a, _)| *a));
     let kbps = match cfg.budget_bytes {
         Some(b) => ((b.saturating_sub(audio_bytes) as f64 * 8.0 / 1000.0 / seconds) * 0.9).max(1.0),
         None => cfg.video_kbps,
