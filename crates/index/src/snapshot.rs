@@ -1,10 +1,12 @@
 //! What readers see: an immutable state of the catalog, built by the scanner after each change and
 //! swapped in whole (`Arc`), never cloned or changed per request. Summaries are computed once per
 //! state; a content's verified bytes are read from the store by range, segment by segment, and
-//! each segment is checked against its leaf hash again on the way out.
+//! each segment is checked against its leaf hash again on the way out, unless the store's cache
+//! holds the payload of that leaf hash (put there only once checked).
 
 use crate::catalog::{Catalog, Content, SegSource};
 use crate::publisher::{self, Publisher};
+use crate::segcache::Payload;
 use crate::store::{Store, StoreError};
 use bitcoin::Txid;
 use cvp::{Header, Record};
@@ -205,7 +207,13 @@ impl Snapshot {
         self.read(id, 0..len)
     }
 
-    fn segment(&self, id: &Txid, s: &SegRead) -> Result<Vec<u8>, ReadError> {
+    /// One segment's payload: from the store's cache, else read from the store, decoded and
+    /// checked against its leaf hash (then cached).
+    fn segment(&self, id: &Txid, s: &SegRead) -> Result<Payload, ReadError> {
+        let cache = self.store.segments();
+        if let Some(bytes) = cache.get(&s.hash).filter(|b| b.len() == s.len) {
+            return Ok(bytes);
+        }
         let raw = self
             .store
             .raw_tx(&s.source.txid)?
@@ -220,7 +228,9 @@ impl Snapshot {
                     && seg.payload.len() == s.len
                     && cvp::merkle::leaf_hash(&seg.payload) == s.hash =>
             {
-                Ok(seg.payload)
+                let bytes = Arc::new(seg.payload);
+                cache.put(s.hash, Arc::clone(&bytes));
+                Ok(bytes)
             }
             _ => Err(ReadError::Changed(*id)),
         }

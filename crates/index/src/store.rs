@@ -5,6 +5,7 @@
 //! catalog is rebuilt from these tables on open: it is derived data. Contents' bytes are read from
 //! here by range, never held in memory as a whole.
 
+use crate::segcache::SegmentCache;
 use bitcoin::hashes::Hash;
 use bitcoin::{BlockHash, OutPoint, TxOut, Txid};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -130,9 +131,16 @@ fn coin_key(op: &OutPoint) -> [u8; 36] {
 pub struct Store {
     db: Database,
     path: PathBuf,
+    /// Verified segment payloads read from this store, shared by all its snapshots.
+    segments: SegmentCache,
 }
 
 impl Store {
+    /// The in-memory cache of verified segment payloads (see `segcache.rs`).
+    pub(crate) fn segments(&self) -> &SegmentCache {
+        &self.segments
+    }
+
     /// Open or create; refuses a different schema version. A new index is built under a temporary
     /// name and renamed into place, so a kill during creation never leaves a half-made file.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -179,6 +187,7 @@ impl Store {
         let store = Store {
             db,
             path: path.into(),
+            segments: SegmentCache::new(crate::segcache::DEFAULT_BYTES),
         };
         let txn = store.db.begin_write().map_err(|e| err(e.into()))?;
         {
