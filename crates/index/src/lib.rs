@@ -7,14 +7,12 @@
 //! - [`store`]: the redb index (schema: docs/index-schema.md).
 //! - [`Indexer`] (`scanner.rs`): the one scanner, blocks and mempool, reorgs, retries.
 //! - `catalog.rs`: lineage attribution and per-segment bookkeeping (no bytes).
-//! - [`Snapshot`]: summaries, look-alikes, forgeries, and reads by range, through
-//!   `segcache.rs` (verified payloads in memory, keyed by leaf hash, shared by all snapshots).
+//! - [`Snapshot`]: summaries, look-alikes, forgeries, and reads by range.
 //! - [`publisher`]: who published a content, and look-alike titles.
 
 mod catalog;
 pub mod publisher;
 mod scanner;
-mod segcache;
 mod snapshot;
 pub mod store;
 

@@ -1,12 +1,10 @@
 //! What readers see: an immutable state of the catalog, built by the scanner after each change and
 //! swapped in whole (`Arc`), never cloned or changed per request. Summaries are computed once per
 //! state; a content's verified bytes are read from the store by range, segment by segment, and
-//! each segment is checked against its leaf hash again on the way out, unless the store's cache
-//! holds the payload of that leaf hash (put there only once checked).
+//! each segment is checked against its leaf hash again on the way out.
 
 use crate::catalog::{Catalog, Content, SegSource};
 use crate::publisher::{self, Publisher};
-use crate::segcache::Payload;
 use crate::store::{Store, StoreError};
 use bitcoin::Txid;
 use cvp::{Header, Record};
@@ -207,13 +205,7 @@ impl Snapshot {
         self.read(id, 0..len)
     }
 
-    /// One segment's payload: from the store's cache, else read from the store, decoded and
-    /// checked against its leaf hash (then cached).
-    fn segment(&self, id: &Txid, s: &SegRead) -> Result<Payload, ReadError> {
-        let cache = self.store.segments();
-        if let Some(bytes) = cache.get(&s.hash).filter(|b| b.len() == s.len) {
-            return Ok(bytes);
-        }
+    fn segment(&self, id: &Txid, s: &SegRead) -> Result<Vec<u8>, ReadError> {
         let raw = self
             .store
             .raw_tx(&s.source.txid)?
@@ -228,9 +220,7 @@ impl Snapshot {
                     && seg.payload.len() == s.len
                     && cvp::merkle::leaf_hash(&seg.payload) == s.hash =>
             {
-                let bytes = Arc::new(seg.payload);
-                cache.put(s.hash, Arc::clone(&bytes));
-                Ok(bytes)
+                Ok(seg.payload)
             }
             _ => Err(ReadError::Changed(*id)),
         }

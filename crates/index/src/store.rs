@@ -5,7 +5,6 @@
 //! catalog is rebuilt from these tables on open: it is derived data. Contents' bytes are read from
 //! here by range, never held in memory as a whole.
 
-use crate::segcache::SegmentCache;
 use bitcoin::hashes::Hash;
 use bitcoin::{BlockHash, OutPoint, TxOut, Txid};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -131,16 +130,9 @@ fn coin_key(op: &OutPoint) -> [u8; 36] {
 pub struct Store {
     db: Database,
     path: PathBuf,
-    /// Verified segment payloads read from this store, shared by all its snapshots.
-    segments: SegmentCache,
 }
 
 impl Store {
-    /// The in-memory cache of verified segment payloads (see `segcache.rs`).
-    pub(crate) fn segments(&self) -> &SegmentCache {
-        &self.segments
-    }
-
     /// Open or create; refuses a different schema version. A new index is built under a temporary
     /// name and renamed into place, so a kill during creation never leaves a half-made file.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -187,7 +179,6 @@ impl Store {
         let store = Store {
             db,
             path: path.into(),
-            segments: SegmentCache::new(crate::segcache::DEFAULT_BYTES),
         };
         let txn = store.db.begin_write().map_err(|e| err(e.into()))?;
         {
