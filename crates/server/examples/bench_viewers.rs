@@ -4,8 +4,10 @@
 //! Debian's nginx serving the same bytes from plain files (`sendfile on`) at the same paths, with
 //! the same load generator (one thread per client, `httpd::probe::KeepAlive`). Each server gets
 //! one worker: a tokio runtime of WORKERS threads and one nginx process (`master_process off`).
-//! Throughput, requests per second and latency percentiles; the gateway's share of nginx's
-//! throughput. BENCHMARKS.md "Gateway: concurrent viewers".
+//! Third, the deployment of docs/deploy.md: nginx's cache in front of the gateway, filled first
+//! (the gateway's `/api/stats` says how many requests still reached it). Throughput, requests per
+//! second and latency percentiles; shares of the throughput of nginx on files. BENCHMARKS.md
+//! "Gateway: concurrent viewers".
 //!
 //! `cargo run --release -p server --example bench_viewers -- [SECONDS] [CLIENTS] [ROUNDS] [WORKERS]`
 //! (default 20, 200, 2, 1); scripts/bench-viewers.sh runs it.
@@ -133,6 +135,16 @@ fn check(addr: SocketAddr, paths: &[String], films: &[Vec<u8>]) {
     }
 }
 
+/// File requests that reached the gateway so far (its `/api/stats`).
+fn file_requests(gateway: SocketAddr) -> u64 {
+    let stats: serde_json::Value = ureq::get(&format!("http://{gateway}/api/stats"))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    stats["by_class"]["file"].as_u64().unwrap()
+}
+
 /// The gateway on `index`, as `bitflix serve` runs it, with `workers` runtime threads.
 fn gateway(index: &Path, workers: usize) -> (SocketAddr, Vec<(u32, String)>) {
     let ix = index::Indexer::open(index).unwrap();
@@ -192,37 +204,58 @@ fn main() {
         films[paths.len()] = bytes;
         paths.push(path.clone());
     }
+    let tuning = "    sendfile on;\n    tcp_nopush on;\n    keepalive_requests 1000000;";
     let ngx = nginx::Nginx::start(
         &exe,
-        "    sendfile on;\n    tcp_nopush on;\n    keepalive_requests 1000000;",
+        tuning,
         &format!(
             "        access_log off;\n        root {};\n        location / {{ }}",
             www.display()
         ),
     )
     .unwrap();
+    // The deployment of docs/deploy.md: nginx's cache (1 MiB slices) in front of the gateway,
+    // filled by reading every film once.
+    let (cache_http, cache_server) = nginx::gateway_cache(gw, 1 << 20);
+    let proxy = nginx::Nginx::start(
+        &exe,
+        &format!("{tuning}\n{cache_http}"),
+        &format!("        access_log off;\n{cache_server}"),
+    )
+    .unwrap();
+    for path in &paths {
+        let resp = ureq::get(&format!("http://{}{path}", proxy.addr))
+            .call()
+            .unwrap();
+        std::io::copy(&mut resp.into_reader(), &mut std::io::sink()).unwrap();
+    }
     println!(
         "{FILMS} films of {} MiB indexed and written in {:.0} s; {clients} clients, {secs} s a run, \
          {workers} worker(s) each",
         FILM_LEN >> 20,
         t.elapsed().as_secs_f64()
     );
-    check(gw, &paths, &films);
-    check(ngx.addr, &paths, &films);
+    for addr in [gw, ngx.addr, proxy.addr] {
+        check(addr, &paths, &films);
+    }
     drop(films);
     let paths = Arc::new(paths);
-    println!("server\tround\tMB/s\treq/s\tp50 ms\tp99 ms\terrors");
-    let mut totals = [0.0f64; 2];
+    println!("server\tround\tMB/s\treq/s\tp50 ms\tp99 ms\terrors\treached the gateway");
+    let servers = [
+        ("gateway", gw),
+        ("nginx, files", ngx.addr),
+        ("nginx cache, gateway behind", proxy.addr),
+    ];
+    let mut totals = [0.0f64; 3];
     for round in 1..=rounds {
-        for (i, (name, addr)) in [("gateway", gw), ("nginx", ngx.addr)]
-            .into_iter()
-            .enumerate()
-        {
+        for (i, (name, addr)) in servers.into_iter().enumerate() {
             load(addr, &paths, clients, 2.0); // warm up: page cache, connections
+            let before = file_requests(gw);
             let r = load(addr, &paths, clients, secs);
+            let reached = file_requests(gw) - before;
             totals[i] += r.mb_s();
             println!(
-                "{name}\t{round}\t{:.0}\t{:.0}\t{:.1}\t{:.1}\t{}",
+                "{name}\t{round}\t{:.0}\t{:.0}\t{:.1}\t{:.1}\t{}\t{reached}",
                 r.mb_s(),
                 r.latencies_us.len() as f64 / r.secs,
                 r.percentile(0.50),
@@ -232,7 +265,8 @@ fn main() {
         }
     }
     println!(
-        "gateway/nginx throughput: {:.0} %",
-        100.0 * totals[0] / totals[1]
+        "throughput against nginx on files: gateway {:.0} %, behind nginx's cache {:.0} %",
+        100.0 * totals[0] / totals[1],
+        100.0 * totals[2] / totals[1]
     );
 }

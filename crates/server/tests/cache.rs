@@ -18,34 +18,6 @@ use std::net::SocketAddr;
 /// of a few hundred kilobytes span several).
 const SLICE: usize = 64 << 10;
 
-/// The cache zone and the `server` block docs/deploy.md explains, in front of `gateway`.
-fn config(gateway: SocketAddr, slice: usize) -> (String, String) {
-    let http = "    proxy_cache_path {prefix}/cache levels=1:2 keys_zone=bitflix:10m max_size=1g \
-                inactive=30d use_temp_path=off;"
-        .to_string();
-    let common = format!(
-        "            proxy_pass http://{gateway};
-            proxy_http_version 1.1;
-            proxy_set_header Connection \"\";
-            proxy_set_header Host $http_host;
-            proxy_cache bitflix;
-            add_header X-Cache-Status $upstream_cache_status always;"
-    );
-    let server = format!(
-        "        location / {{
-{common}
-        }}
-        location ~ ^/(api/content/[^/]+/(file|stream|media/.+)|sandbox/[^/]+)$ {{
-{common}
-            slice {slice};
-            proxy_cache_key $uri$is_args$args$slice_range;
-            proxy_set_header Range $slice_range;
-            proxy_cache_lock on;
-        }}"
-    );
-    (http, server)
-}
-
 /// The gateway's count of requests of `class` so far.
 fn reached(gateway: SocketAddr, class: &str) -> u64 {
     let stats: serde_json::Value = ureq::get(&format!("http://{gateway}/api/stats"))
@@ -96,7 +68,7 @@ fn nginx_caches_what_the_gateway_marks_immutable_and_nothing_else() {
     let long_id = chain.publish(72, &long, "video/mp4", true);
     let arriving_id = chain.publish(73, &arriving, "video/webm", false);
     let gateway = common::serve(server::app(chain.catalog()), httpd::Limits::default());
-    let (http, server) = config(gateway, SLICE);
+    let (http, server) = nginx::gateway_cache(gateway, SLICE);
     let proxy = Nginx::start(&exe, &http, &server).unwrap();
     let proxy = proxy.addr;
 

@@ -21,6 +21,36 @@ pub fn exe() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The cache of docs/deploy.md in front of `gateway`, for [`Nginx::start`]: its `http` directives
+/// (the cache zone, in the prefix) and `server` block, caching films in pieces of `slice` bytes,
+/// with a header `X-Cache-Status` telling hits from misses.
+pub fn gateway_cache(gateway: SocketAddr, slice: usize) -> (String, String) {
+    let http = "    proxy_cache_path {prefix}/cache levels=1:2 keys_zone=bitflix:10m max_size=1g \
+                inactive=30d use_temp_path=off;"
+        .to_string();
+    let common = format!(
+        "            proxy_pass http://{gateway};
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+            proxy_set_header Host $http_host;
+            proxy_cache bitflix;
+            add_header X-Cache-Status $upstream_cache_status always;"
+    );
+    let server = format!(
+        "        location / {{
+{common}
+        }}
+        location ~ ^/(api/content/[^/]+/(file|stream|media/.+)|sandbox/[^/]+)$ {{
+{common}
+            slice {slice};
+            proxy_cache_key $uri$is_args$args$slice_range;
+            proxy_set_header Range $slice_range;
+            proxy_cache_lock on;
+        }}"
+    );
+    (http, server)
+}
+
 /// A running nginx.
 #[derive(Debug)]
 pub struct Nginx {
