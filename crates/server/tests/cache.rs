@@ -100,11 +100,7 @@ fn nginx_caches_what_the_gateway_marks_immutable_and_nothing_else() {
         );
         assert_eq!(body(resp), short);
     }
-    assert_eq!(
-        reached(gateway, "file"),
-        before + 1,
-        "one request reached it"
-    );
+    assert_eq!(reached(gateway, "file"), before + 1, "one request");
 
     // A byte range inside the second slice, asked by two clients at once and then by a third:
     // the gateway serves that slice once.
@@ -143,11 +139,7 @@ fn nginx_caches_what_the_gateway_marks_immutable_and_nothing_else() {
     assert_eq!(body(resp), long);
     let (_, resp) = fetch(proxy, &path, Some("bytes=0-99"));
     assert_eq!(body(resp), long[..100].to_vec());
-    assert_eq!(
-        reached(gateway, "file"),
-        before + 5,
-        "all of it from the cache"
-    );
+    assert_eq!(reached(gateway, "file"), before + 5, "all from the cache");
 
     // A content still arriving (`no-store`) is fetched from the gateway every time.
     let path = format!("/api/content/{arriving_id}/file");
