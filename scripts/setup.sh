@@ -15,6 +15,10 @@ pkgs=(
   chromium
   # Tests that kill processes and read logs.
   procps curl
+  # The gateway behind a real HTTP cache (crates/server/tests/cache.rs) and the viewers benchmark
+  # against plain files (scripts/bench-viewers.sh). Debian 12's nginx package is built with the
+  # slice module; nginx-light only adds an echo module to it.
+  nginx
   # The real Bitcoin Core in ../shared/bitcoind (the bitcoind tests) needs these at run time.
   libzmq5 libsqlite3-0
 )

@@ -102,6 +102,8 @@ fn head(r: &mut impl BufRead) -> io::Result<(u16, Option<usize>)> {
 pub struct KeepAlive {
     addr: SocketAddr,
     r: BufReader<TcpStream>,
+    /// Where bodies are read to and dropped.
+    sink: Vec<u8>,
 }
 
 impl KeepAlive {
@@ -112,21 +114,39 @@ impl KeepAlive {
         s.set_read_timeout(Some(Duration::from_secs(10)))?;
         Ok(KeepAlive {
             addr,
-            r: BufReader::new(s),
+            r: BufReader::with_capacity(64 << 10, s),
+            sink: vec![0; 256 << 10],
         })
     }
 
     /// `GET path`: the status and the body's length (the response must have a Content-Length).
     pub fn get(&mut self, path: &str) -> io::Result<(u16, usize)> {
+        self.request(path, "")
+    }
+
+    /// `GET path` for bytes `start..=last`: the status and the body's length.
+    pub fn get_range(&mut self, path: &str, start: u64, last: u64) -> io::Result<(u16, usize)> {
+        self.request(path, &format!("Range: bytes={start}-{last}\r\n"))
+    }
+
+    /// `GET path` with `extra` header lines (each ending in CRLF); the body is read and dropped.
+    fn request(&mut self, path: &str, extra: &str) -> io::Result<(u16, usize)> {
         write!(
             self.r.get_mut(),
-            "GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n",
+            "GET {path} HTTP/1.1\r\nHost: {}\r\n{extra}\r\n",
             self.addr
         )?;
         let (status, len) = head(&mut self.r)?;
         let len =
             len.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no content-length"))?;
-        io::copy(&mut (&mut self.r).take(len as u64), &mut io::sink())?;
+        let (mut left, most) = (len, self.sink.len());
+        while left > 0 {
+            let n = self.r.read(&mut self.sink[..left.min(most)])?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            left -= n;
+        }
         Ok((status, len))
     }
 }

@@ -13,6 +13,7 @@ mod range;
 mod rewrap;
 mod security;
 mod source;
+mod stats;
 mod trust;
 
 pub use error::ApiError;
@@ -55,6 +56,7 @@ pub fn app(published: Published) -> Router {
 
 /// The router for `view`, rewrapping films through `rewrap`.
 pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Router {
+    let stats = Arc::new(stats::Stats::default());
     let state = AppState {
         published,
         view: Arc::new(view),
@@ -84,12 +86,14 @@ pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Rou
             "/api/openapi.json",
             get(|| async { Json(openapi::document()) }),
         )
+        .route("/api/stats", stats::route(&stats))
         .fallback(|| async { ApiError::NotFound("no such page".into()) })
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
         .layer(axum::middleware::map_response(security::headers))
+        .layer(axum::middleware::from_fn_with_state(stats, stats::count))
         .with_state(state)
 }
 

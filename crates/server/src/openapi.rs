@@ -67,6 +67,7 @@ pub fn document() -> Value {
                 "post": { "summary": "trust a publisher (pinned from the watch page; same origin only)", "parameters": trust_params(), "responses": trust_responses() },
                 "delete": { "summary": "stop trusting a publisher", "parameters": trust_params(), "responses": trust_responses() }
             },
+            "/api/stats": { "get": { "summary": "requests that reached the gateway, by route class (never cached)", "responses": { "200": { "description": "{\"requests\": n, \"by_class\": {class: n}}", "content": { "application/json": {} } } } } },
             "/api/openapi.json": { "get": { "summary": "this document", "responses": { "200": { "description": "OpenAPI 3" } } } }
         },
         "components": { "schemas": {

@@ -1,6 +1,7 @@
 //! The headers every response carries: a Content-Security-Policy (the pages' own, a sandbox for
-//! content in an opaque origin, and a deny-all default for everything else), `nosniff` and
-//! `no-referrer`.
+//! content in an opaque origin, and a deny-all default for everything else), `nosniff`,
+//! `no-referrer`, and `Cache-Control: no-store` where a handler did not say how its response may
+//! be cached (the catalog, errors: a cache in front must not keep them; docs/deploy.md).
 
 use axum::http::header::{self, HeaderValue};
 use axum::response::Response;
@@ -23,6 +24,8 @@ pub(crate) async fn headers(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     h.entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(DEFAULT_CSP));
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -3,6 +3,8 @@
 #![allow(dead_code, reason = "each test file uses a different part")]
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
+pub mod nginx;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use bitcoin::key::Keypair;
