@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End to end in a real browser: run the demo (devnet, publish, index, serve), open the watch page in
-# headless Chromium, and require a decoded video (videoWidth > 0) whose currentTime advances.
+# headless Chromium, and require a decoded video (videoWidth > 0) whose currentTime advances (the
+# player writes them into the video element's data-report attribute).
 # Saves a screenshot to target/artifacts/watch.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ id=$(curl -sf "127.0.0.1:$port/api/catalog" | python3 -c 'import json,sys; print
 flags=(--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update
        --disable-sync --no-first-run --autoplay-policy=no-user-gesture-required)
 title=$(timeout 120 chromium "${flags[@]}" --user-data-dir="$dir/p1" --virtual-time-budget=8000 --dump-dom \
-  "http://127.0.0.1:$port/watch/$id" 2>/dev/null | grep -o '<title>w=[^<]*</title>' | head -n 1 || true)
+  "http://127.0.0.1:$port/watch/$id" 2>/dev/null | grep -o 'data-report="w=[^"]*"' | head -n 1 || true)
 mkdir -p target/artifacts
 timeout 120 chromium "${flags[@]}" --user-data-dir="$dir/p2" --virtual-time-budget=4000 --window-size=1000,800 \
   --screenshot="$PWD/target/artifacts/watch.png" "http://127.0.0.1:$port/watch/$id" >/dev/null 2>&1 || true

@@ -19,4 +19,4 @@ pub mod store;
 pub use catalog::{Catalog, Content, SegSource};
 pub use publisher::Publisher;
 pub use scanner::{IndexError, Indexer, PollReport};
-pub use snapshot::{ContentState, ContentSummary, Published, ReadError, Snapshot};
+pub use snapshot::{ContentState, ContentSummary, LineageTx, Published, ReadError, Snapshot};

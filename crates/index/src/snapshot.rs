@@ -32,7 +32,8 @@ pub enum ContentState {
 pub struct ContentSummary {
     /// Content id.
     pub id: Txid,
-    /// The header.
+    /// The header (in JSON without the poster's bytes, which gateways serve on their own).
+    #[serde(serialize_with = "header_without_poster")]
     pub header: Header,
     /// State.
     pub state: ContentState,
@@ -63,6 +64,23 @@ pub struct ContentSummary {
     /// Segments published outside this content's lineage that have the shape of its segments (an
     /// index it has, the exact length): forgeries, never used.
     pub forged_segments: u32,
+    /// The lineage transactions: the header's first, then by block height (the mempool's last).
+    pub lineage: Vec<LineageTx>,
+}
+
+fn header_without_poster<S: serde::Serializer>(h: &Header, s: S) -> Result<S::Ok, S::Error> {
+    let mut h = h.clone();
+    h.poster = None;
+    h.serialize(s)
+}
+
+/// One transaction of a content's lineage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineageTx {
+    /// Its txid.
+    pub txid: Txid,
+    /// The height of its block (`None`: the mempool).
+    pub height: Option<u32>,
 }
 
 /// One verified segment, located.
@@ -276,8 +294,23 @@ fn summarize(catalog: &Catalog, c: &Content) -> (ContentSummary, Vec<SegRead>) {
         lookalike_of: None,
         lookalikes: Vec::new(),
         forged_segments: 0,
+        lineage: lineage(c),
     };
     (summary, segs)
+}
+
+/// A content's lineage transactions: the header's first, then by height (the mempool's last).
+fn lineage(c: &Content) -> Vec<LineageTx> {
+    let mut txs: Vec<LineageTx> = c
+        .txs
+        .iter()
+        .map(|(txid, height)| LineageTx {
+            txid: *txid,
+            height: *height,
+        })
+        .collect();
+    txs.sort_by_key(|t| (t.txid != c.id, t.height.is_none(), t.height, t.txid));
+    txs
 }
 
 /// Count, per content, the unattributed segments shaped like its own (an index it has and the

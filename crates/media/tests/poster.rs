@@ -77,7 +77,7 @@ fn assert_good(p: &poster::Poster, budget: usize, dir: &Path, what: &str) {
 
 #[test]
 fn every_sample_clip_gets_a_poster_within_budget() {
-    if !common::have_ffmpeg() {
+    if !testkit::have_ffmpeg() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -106,7 +106,7 @@ fn every_sample_clip_gets_a_poster_within_budget() {
 
 #[test]
 fn a_film_that_opens_on_black_gets_a_picture_not_the_black() {
-    if !common::have_ffmpeg() {
+    if !testkit::have_ffmpeg() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -142,7 +142,7 @@ fn a_film_that_opens_on_black_gets_a_picture_not_the_black() {
 
 #[test]
 fn an_oversized_file_is_re_encoded_within_budget_and_non_images_refused() {
-    if !common::have_ffmpeg() {
+    if !testkit::have_ffmpeg() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

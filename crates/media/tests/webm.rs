@@ -12,12 +12,12 @@
 mod common;
 
 use common::{fast, packet_sizes, synth_with_audio};
-use testkit::have_ffmpeg;
 use media::format::{Audio, AudioCodec, Packet, Stream, Video};
 use media::webm::{self, Fragment, MuxError};
 use media::{encode, ivf};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use testkit::have_ffmpeg;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

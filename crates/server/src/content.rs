@@ -1,6 +1,7 @@
 //! The content routes. A content's declared media type is hostile: it is matched against fixed
 //! tables and never echoed. Only audio and video are served inline on the gateway's origin
-//! (`/api/content/{id}/file`; CVPM rewrapped to WebM); documents and images are rendered only in
+//! (`/api/content/{id}/file`; CVPM muxed to WebM, and cut into fragments for the player by
+//! [`crate::mse`]); documents and images are rendered only in
 //! an opaque origin (`/sandbox/{id}`, CSP `sandbox`); anything else is a download. Complete
 //! content is immutable (strong ETag, cached for a year); content still arriving is never cached.
 
@@ -159,9 +160,8 @@ pub(crate) async fn file(
         Kind::Media(mime) => ranged(Reply::raw(&v, mime), &headers),
         Kind::Cvpm => {
             let (id, complete) = (v.id, v.complete);
-            let len =
-                usize::try_from(v.len).map_err(|_| ApiError::Internal("film too large".into()))?;
-            let webm = st.rewrap.webm(id, len, v.loader()).await?;
+            let muxed = crate::mse::muxed(&st, &v).await?;
+            let webm = muxed.file().await?;
             let reply = Reply {
                 body: Body::Bytes(&webm.bytes),
                 mime: "video/webm",
@@ -212,6 +212,24 @@ pub(crate) async fn stream(
         Reply::raw(&v, "application/octet-stream").download(&v),
         &headers,
     )
+}
+
+/// Bytes made by the gateway (a fragment, an init segment) with validators, caching and Range:
+/// `etag` (and immutable caching) only for bytes that never change.
+pub(crate) fn bytes(
+    body: &[u8],
+    mime: &'static str,
+    etag: Option<String>,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let reply = Reply {
+        body: Body::Bytes(body),
+        mime,
+        etag,
+        csp: None,
+        download: None,
+    };
+    ranged(reply, headers)
 }
 
 fn header_value(s: &str) -> Result<HeaderValue, ApiError> {

@@ -7,8 +7,11 @@
 
 mod content;
 mod error;
+mod listing;
+mod mse;
 mod openapi;
 mod pages;
+mod poster;
 mod range;
 mod rewrap;
 mod security;
@@ -20,13 +23,13 @@ pub use error::ApiError;
 pub use rewrap::{RewrapLimits, Rewrapper};
 pub use trust::{valid_key, View};
 
-use axum::extract::{FromRef, Path, State};
+use axum::extract::FromRef;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use bitcoin::Txid;
-use index::{ContentSummary, Published};
+use index::Published;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +40,13 @@ struct AppState {
     published: Published,
     view: Arc<View>,
     rewrap: Arc<Rewrapper>,
+    stats: Arc<stats::Stats>,
+}
+
+impl FromRef<AppState> for Arc<stats::Stats> {
+    fn from_ref(s: &AppState) -> Arc<stats::Stats> {
+        Arc::clone(&s.stats)
+    }
 }
 
 impl FromRef<AppState> for Published {
@@ -61,10 +71,11 @@ pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Rou
         published,
         view: Arc::new(view),
         rewrap,
+        stats: Arc::clone(&stats),
     };
     Router::new()
-        .route("/", get(catalog_page))
-        .route("/watch/{id}", get(watch_page))
+        .route("/", get(listing::catalog_page))
+        .route("/watch/{id}", get(listing::watch_page))
         .route(
             "/static/bitflix.css",
             get(|| asset("text/css", include_str!("../static/bitflix.css"))),
@@ -73,8 +84,17 @@ pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Rou
             "/static/watch.js",
             get(|| asset("text/javascript", include_str!("../static/watch.js"))),
         )
-        .route("/api/catalog", get(api_catalog))
-        .route("/api/content/{id}", get(api_content))
+        .route(
+            "/static/player.js",
+            get(|| asset("text/javascript", include_str!("../static/player.js"))),
+        )
+        .route("/api/catalog", get(listing::api_catalog))
+        .route("/api/content/{id}", get(listing::api_content))
+        .route("/api/content/{id}/poster", get(poster::get))
+        .route("/api/content/{id}/media", get(mse::get_manifest))
+        .route("/api/content/{id}/media/init", get(mse::get_init))
+        .route("/api/content/{id}/media/{n}", get(mse::get_fragment))
+        .route("/api/content/{id}/events", get(mse::events))
         .route("/api/content/{id}/file", get(content::file))
         .route("/api/content/{id}/stream", get(content::stream))
         .route("/sandbox/{id}", get(content::sandbox))
@@ -86,8 +106,8 @@ pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Rou
             "/api/openapi.json",
             get(|| async { Json(openapi::document()) }),
         )
-        .route("/api/stats", stats::route(&stats))
-        .fallback(|| async { ApiError::NotFound("no such page".into()) })
+        .route("/api/stats", get(stats::get))
+        .fallback(fallback)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
@@ -119,17 +139,6 @@ async fn asset(mime: &'static str, body: &'static str) -> Response {
     resp
 }
 
-fn page(html: String) -> Response {
-    let mut resp = Html(html).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(security::PAGE_CSP),
-    );
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
-}
-
 fn parse_id(id: &str) -> Result<Txid, ApiError> {
     if id.len() != 64 {
         return Err(ApiError::BadRequest(
@@ -140,107 +149,11 @@ fn parse_id(id: &str) -> Result<Txid, ApiError> {
         .map_err(|_| ApiError::BadRequest("a content id is 64 hex characters".into()))
 }
 
-/// The query of the catalog routes: `all=1` lists every publisher's contents even when some are
-/// trusted; `q` filters by title.
-#[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct CatalogQuery {
-    #[serde(default)]
-    all: Option<String>,
-    #[serde(default)]
-    q: Option<String>,
-}
-
-/// The contents the catalog lists for `query`, with whether each publisher is trusted.
-fn listed<'a>(
-    snapshot: &'a index::Snapshot,
-    view: &View,
-    query: &CatalogQuery,
-) -> Vec<(&'a ContentSummary, bool)> {
-    let all = !view.any() || query.all.as_deref().is_some_and(|a| a == "1");
-    let needle = query
-        .q
-        .as_deref()
-        .map(index::publisher::normalize_title)
-        .filter(|q| !q.is_empty());
-    snapshot
-        .summaries()
-        .iter()
-        .map(|s| (s, view.trusts(s)))
-        .filter(|(_, trusted)| all || *trusted)
-        .filter(|(s, _)| {
-            needle.as_deref().is_none_or(|n| {
-                s.header
-                    .title
-                    .as_deref()
-                    .is_some_and(|t| index::publisher::normalize_title(t).contains(n))
-            })
-        })
-        .collect()
-}
-
-async fn catalog_page(
-    State(st): State<AppState>,
-    axum::extract::Query(q): axum::extract::Query<CatalogQuery>,
-) -> Result<Response, ApiError> {
-    let snap = st.published.get();
-    let items = listed(&snap, &st.view, &q);
-    Ok(page(pages::catalog(&items, st.view.any())))
-}
-
-async fn watch_page(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
-    let snap = st.published.get();
-    let s = snap
-        .summary(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))?;
-    Ok(page(pages::watch(s, st.view.trusts(s))))
-}
-
-/// A JSON body from a borrowed value (the snapshot's summaries are not copied into a `Vec`).
-fn json(v: &impl serde::Serialize) -> Result<Response, ApiError> {
-    let body = serde_json::to_vec(v).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut resp = body.into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Ok(resp)
-}
-
-/// A summary with what this viewer adds: whether its publisher is trusted.
-#[derive(serde::Serialize)]
-struct Listed<'a> {
-    #[serde(flatten)]
-    summary: &'a ContentSummary,
-    trusted: bool,
-}
-
-async fn api_catalog(
-    State(st): State<AppState>,
-    axum::extract::Query(q): axum::extract::Query<CatalogQuery>,
-) -> Result<Response, ApiError> {
-    let snap = st.published.get();
-    let items: Vec<Listed<'_>> = listed(&snap, &st.view, &q)
-        .into_iter()
-        .map(|(summary, trusted)| Listed { summary, trusted })
-        .collect();
-    json(&items)
-}
-
-async fn api_content(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
-    let snap = st.published.get();
-    let summary = snap
-        .summary(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))?;
-    json(&Listed {
-        summary,
-        trusted: st.view.trusts(summary),
-    })
+/// Unknown paths: JSON under `/api`, an HTML page elsewhere.
+async fn fallback(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::NotFound("no such API route (see /api/openapi.json)".into()).into_response()
+    } else {
+        listing::not_found_page(format!("There is no page at {}.", uri.path()))
+    }
 }

@@ -39,27 +39,82 @@ fn cached(mut responses: Value) -> Value {
     responses
 }
 
+fn html(summary: &str, params: Value) -> Value {
+    json!({ "get": { "summary": summary, "parameters": params, "responses": {
+        "200": { "description": "an HTML page (the page CSP; never stored)", "content": { "text/html": {} } },
+        "404": { "description": "an HTML page saying what was not found", "content": { "text/html": {} } }
+    } } })
+}
+
+fn asset(mime: &str) -> Value {
+    json!({ "get": { "summary": "the pages' own script or style", "responses": { "200": { "description": mime, "content": { mime: {} } } } } })
+}
+
+fn json_200(description: &str, schema: Value) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+}
+
+fn schema(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn catalog_params() -> Value {
+    json!([
+        { "name": "all", "in": "query", "required": false, "schema": { "type": "string", "enum": ["1"] }, "description": "list every publisher's contents even when some are trusted" },
+        { "name": "q", "in": "query", "required": false, "schema": { "type": "string" }, "description": "titles containing this text (case, white space and invisible characters folded)" },
+        { "name": "page", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1 }, "description": "the page, from 1 (newest first)" }
+    ])
+}
+
 /// The document.
 pub fn document() -> Value {
     let mut file_responses = cached(errors());
-    file_responses["200"] = json!({ "description": "the verified file, audio or video only, with a type from a fixed table (never the one declared on chain); video/x-cvpm is rewrapped to video/webm", "headers": validators(), "content": { "video/webm": {}, "video/mp4": {}, "audio/ogg": {}, "audio/mpeg": {} } });
+    file_responses["200"] = json!({ "description": "the verified file, audio or video only, with a type from a fixed table (never the one declared on chain); video/x-cvpm is muxed to a seekable video/webm in process", "headers": validators(), "content": { "video/webm": {}, "video/mp4": {}, "audio/ogg": {}, "audio/mpeg": {} } });
     file_responses["303"] = json!({ "description": "the content is not audio or video: it is served only at /sandbox/{id}", "headers": { "Location": { "schema": { "type": "string" } } } });
-    file_responses["422"] = json!({ "description": "declared video/x-cvpm but does not rewrap (not tried again for a minute)" });
+    file_responses["422"] = json!({ "description": "declared video/x-cvpm but is not a playable stream (not tried again for a minute)" });
     let mut sandbox_responses = cached(errors());
     sandbox_responses["200"] = json!({ "description": "the verified bytes in an opaque origin (Content-Security-Policy: sandbox allow-scripts): documents and images rendered with a type from a fixed table, audio and video played, anything else application/octet-stream as an attachment", "headers": validators() });
     let mut stream_responses = cached(errors());
     stream_responses["200"] = json!({ "description": "the raw verified stream as an attachment", "headers": validators(), "content": { "application/octet-stream": {} } });
     let mut content_responses = errors();
-    content_responses["200"] = json!({ "description": "metadata", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Content" } } } });
+    content_responses["200"] = json_200("metadata", schema("Content"));
+    let mut catalog_api_params = catalog_params();
+    if let Some(list) = catalog_api_params.as_array_mut() {
+        list.push(json!({ "name": "per_page", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 500 }, "description": "contents per page (default and most: 500)" }));
+    }
+    let mut poster_responses = errors();
+    poster_responses["200"] = json!({ "description": "the poster from the content's header, typed by its magic bytes (WebP, AVIF or JPEG of at most 64 KiB; anything else is not served); immutable", "content": { "image/webp": {}, "image/avif": {}, "image/jpeg": {} } });
+    poster_responses["304"] = json!({ "description": "If-None-Match names its ETag" });
+    let mut manifest_responses = errors();
+    manifest_responses["200"] = json_200(
+        "what the player needs now (never cached: it changes while the film arrives)",
+        schema("Manifest"),
+    );
+    manifest_responses["422"] =
+        json!({ "description": "declared video/x-cvpm but is not a playable stream" });
+    let mut init_responses = cached(errors());
+    init_responses["200"] = json!({ "description": "the WebM init segment (EBML header, Segment of unknown size, Info, Tracks); immutable once the film is complete", "headers": validators(), "content": { "video/webm": {} } });
+    let mut fragment_responses = cached(errors());
+    fragment_responses["200"] = json!({ "description": "fragment n (Clusters from one keyframe to the next), served once closed: its bytes never change, so it is immutable even while the film is arriving", "headers": validators(), "content": { "video/webm": {} } });
+    let mut events_responses = errors();
+    events_responses["200"] = json!({ "description": "server-sent events: `manifest` (data: a Manifest as JSON) now and whenever more of the film is verified, `gone` when the content leaves the index, `error` when the new part cannot be read; the stream ends once the film is complete or after 10 minutes (browsers reconnect)", "content": { "text/event-stream": {} } });
+    let fragment_params = json!([ id_param(), { "name": "n", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 0 }, "description": "the fragment's index in the manifest" } ]);
     json!({
         "openapi": "3.0.3",
-        "info": { "title": "BitFlix gateway", "version": env!("CARGO_PKG_VERSION"), "description": "Films found on chain under the CVP protocol, verified against their publisher's Merkle root and lineage." },
+        "info": { "title": "BitFlix gateway", "version": env!("CARGO_PKG_VERSION"), "description": "Films found on chain under the CVP protocol, verified against their publisher's Merkle root and lineage. Every route the gateway serves is listed here (a test checks the router against this document, and every JSON answer against its schema)." },
         "paths": {
-            "/api/catalog": { "get": { "summary": "every content found (with trusted publishers, only theirs unless all=1)", "parameters": [
-                { "name": "all", "in": "query", "required": false, "schema": { "type": "string", "enum": ["1"] }, "description": "list every publisher's contents even when some are trusted" },
-                { "name": "q", "in": "query", "required": false, "schema": { "type": "string" }, "description": "titles containing this text (case-folded)" }
-            ], "responses": { "200": { "description": "the catalog", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Content" } } } } } } } },
+            "/": html("the catalog: posters, newest first, search and pages", catalog_params()),
+            "/watch/{id}": html("one content: the player, its publisher, transactions, blocks, cost and state", json!([id_param()])),
+            "/static/bitflix.css": asset("text/css"),
+            "/static/watch.js": asset("text/javascript"),
+            "/static/player.js": asset("text/javascript"),
+            "/api/catalog": { "get": { "summary": "the contents found, newest first (with trusted publishers, only theirs unless all=1)", "parameters": catalog_api_params, "responses": { "200": json_200("the catalog", json!({ "type": "array", "items": schema("Content") })) } } },
             "/api/content/{id}": { "get": { "summary": "one content's metadata and state", "parameters": [id_param()], "responses": content_responses } },
+            "/api/content/{id}/poster": { "get": { "summary": "the content's poster", "parameters": [id_param()], "responses": poster_responses } },
+            "/api/content/{id}/media": { "get": { "summary": "a CVPM film's manifest for Media Source Extensions", "parameters": [id_param()], "responses": manifest_responses } },
+            "/api/content/{id}/media/init": { "get": { "summary": "a CVPM film's WebM init segment", "parameters": file_params(), "responses": init_responses } },
+            "/api/content/{id}/media/{n}": { "get": { "summary": "one WebM fragment of a CVPM film", "parameters": fragment_params, "responses": fragment_responses } },
+            "/api/content/{id}/events": { "get": { "summary": "a CVPM film's progress, pushed", "parameters": [id_param()], "responses": events_responses } },
             "/api/content/{id}/file": { "get": { "summary": "the verified file (Range supported)", "parameters": file_params(), "responses": file_responses } },
             "/api/content/{id}/stream": { "get": { "summary": "the raw verified stream, as published on chain (Range supported)", "parameters": file_params(), "responses": stream_responses } },
             "/sandbox/{id}": { "get": { "summary": "any content, in an opaque origin whose scripts cannot reach the gateway's (Range supported)", "parameters": file_params(), "responses": sandbox_responses } },
@@ -67,30 +122,68 @@ pub fn document() -> Value {
                 "post": { "summary": "trust a publisher (pinned from the watch page; same origin only)", "parameters": trust_params(), "responses": trust_responses() },
                 "delete": { "summary": "stop trusting a publisher", "parameters": trust_params(), "responses": trust_responses() }
             },
-            "/api/stats": { "get": { "summary": "requests that reached the gateway, by route class (never cached)", "responses": { "200": { "description": "{\"requests\": n, \"by_class\": {class: n}}", "content": { "application/json": {} } } } } },
-            "/api/openapi.json": { "get": { "summary": "this document", "responses": { "200": { "description": "OpenAPI 3" } } } }
+            "/api/stats": { "get": { "summary": "requests that reached the gateway, by route class (never cached)", "responses": { "200": json_200("the counts since the gateway started", schema("Stats")) } } },
+            "/api/openapi.json": { "get": { "summary": "this document", "responses": { "200": { "description": "OpenAPI 3", "content": { "application/json": {} } } } } }
         },
-        "components": { "schemas": {
-            "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
-            "Content": { "type": "object", "required": ["id", "header", "state", "segments_received", "segments_verified", "transactions", "flaws"], "properties": {
-                "id": { "type": "string" },
-                "header": { "type": "object", "description": "the CVP header (docs/cvp.md)", "properties": { "title": { "type": "string" }, "media_type": { "type": "string" }, "duration_ms": { "type": "integer" }, "total_length": { "type": "integer" }, "segment_count": { "type": "integer" }, "merkle_root": { "type": "string" }, "segment_size": { "type": "integer" } } },
-                "state": { "type": "string", "enum": ["complete", "verified", "arriving", "damaged"] },
-                "segments_received": { "type": "integer" },
-                "segments_verified": { "type": "integer" },
-                "transactions": { "type": "integer" },
-                "first_block": { "type": "integer", "nullable": true },
-                "last_block": { "type": "integer", "nullable": true },
-                "flaws": { "type": "array", "items": { "type": "string" } },
-                "verified_length": { "type": "integer", "description": "bytes of the verified segments" },
-                "cost_sat": { "type": "integer", "nullable": true },
-                "bytes_by_block": { "type": "array", "items": { "type": "array" } },
-                "publisher": { "type": "object", "nullable": true, "description": "the key of the coin the header spends (docs/cvp.md, Publishers)", "properties": { "key": { "type": "string" }, "fingerprint": { "type": "string" }, "name": { "type": "string", "description": "self-declared" } } },
-                "trusted": { "type": "boolean", "description": "the viewer trusts this publisher (bitflix serve --trust)" },
-                "lookalike_of": { "type": "string", "nullable": true, "description": "an earlier content of another publisher with the same title" },
-                "lookalikes": { "type": "array", "items": { "type": "string" } },
-                "forged_segments": { "type": "integer", "description": "segments outside the lineage shaped like this content's" }
-            } }
+        "components": { "schemas": schemas() }
+    })
+}
+
+fn schemas() -> Value {
+    let int = json!({ "type": "integer" });
+    let opt_int = json!({ "type": "integer", "nullable": true });
+    let string = json!({ "type": "string" });
+    json!({
+        "Error": { "type": "object", "required": ["error"], "properties": { "error": string } },
+        "Stats": { "type": "object", "required": ["requests", "by_class"], "properties": {
+            "requests": { "type": "integer", "description": "every request that reached the gateway" },
+            "by_class": { "type": "object", "description": "requests per route class (page, static, catalog, content, file, media, stream, sandbox, stats, other)", "additionalProperties": int }
+        } },
+        "Header": { "type": "object", "description": "the CVP header as declared by its publisher (docs/cvp.md); the poster's bytes are served at /api/content/{id}/poster, not here", "required": ["media_type"], "properties": {
+            "title": string, "media_type": string, "duration_ms": int, "total_length": int, "segment_count": int,
+            "merkle_root": { "type": "string", "description": "hex" }, "segment_size": int,
+            "unknown": { "type": "array", "description": "odd fields this reader does not know", "items": { "type": "object" } }
+        } },
+        "Publisher": { "type": "object", "required": ["key", "fingerprint"], "description": "the key of the coin the header spends (docs/cvp.md, Publishers)", "properties": {
+            "key": string, "fingerprint": string, "name": { "type": "string", "description": "self-declared" }
+        } },
+        "LineageTx": { "type": "object", "required": ["txid", "height"], "properties": { "txid": string, "height": opt_int } },
+        "Content": { "type": "object", "required": ["id", "header", "state", "segments_received", "segments_verified", "verified_length", "transactions", "cost_sat", "first_block", "last_block", "flaws", "bytes_by_block", "publisher", "lookalike_of", "lookalikes", "forged_segments", "lineage", "trusted", "poster_url", "duration_ms"], "properties": {
+            "id": string,
+            "header": schema("Header"),
+            "state": { "type": "string", "enum": ["complete", "verified", "arriving", "damaged"] },
+            "segments_received": int,
+            "segments_verified": int,
+            "verified_length": { "type": "integer", "description": "bytes of the verified segments" },
+            "transactions": int,
+            "cost_sat": opt_int,
+            "first_block": opt_int,
+            "last_block": opt_int,
+            "flaws": { "type": "array", "items": string },
+            "bytes_by_block": { "type": "array", "description": "[height or null for the mempool, bytes]", "items": { "type": "array", "items": {} } },
+            "publisher": { "allOf": [schema("Publisher")], "nullable": true },
+            "lookalike_of": { "type": "string", "nullable": true, "description": "an earlier content of another publisher with the same title" },
+            "lookalikes": { "type": "array", "items": string },
+            "forged_segments": { "type": "integer", "description": "segments outside the lineage shaped like this content's" },
+            "lineage": { "type": "array", "description": "the lineage transactions: the header's first, then by height (the mempool's last)", "items": schema("LineageTx") },
+            "trusted": { "type": "boolean", "description": "the viewer trusts this publisher (bitflix serve --trust)" },
+            "poster_url": { "type": "string", "nullable": true },
+            "duration_ms": { "type": "integer", "nullable": true, "description": "the header's duration, else the stream's once the gateway has read it" }
+        } },
+        "Fragment": { "type": "object", "required": ["index", "start_ms", "end_ms", "closed"], "properties": {
+            "index": int, "start_ms": int, "end_ms": int, "closed": { "type": "boolean", "description": "its next keyframe is here (or the film is complete): served, and never changes" }
+        } },
+        "Manifest": { "type": "object", "required": ["id", "mime", "complete", "state", "segments_verified", "segment_count", "duration_ms", "declared_duration_ms", "audio_left_out", "fragments"], "properties": {
+            "id": string,
+            "mime": { "type": "string", "description": "for MediaSource.addSourceBuffer" },
+            "complete": { "type": "boolean" },
+            "state": { "type": "string", "enum": ["complete", "verified", "arriving", "damaged"] },
+            "segments_verified": int,
+            "segment_count": opt_int,
+            "duration_ms": { "type": "integer", "description": "of what is here" },
+            "declared_duration_ms": opt_int,
+            "audio_left_out": { "type": "boolean", "description": "the audio (Codec 2) is not in the WebM: browsers do not play it" },
+            "fragments": { "type": "array", "items": schema("Fragment") }
         } }
     })
 }

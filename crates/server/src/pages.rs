@@ -1,23 +1,22 @@
-//! The HTML pages. Every value from the chain is escaped: titles are attacker-controlled.
+//! The HTML pages, from askama templates (`templates/`) with auto-escaping: every value from the
+//! chain (titles, names, media types, flaws) is attacker-controlled and reaches the page only
+//! through the templates' HTML escaping. No inline script or style (the page CSP allows `/static`
+//! only).
 
 use crate::content::{classify, Kind};
-use index::{ContentState, ContentSummary};
+use askama::Template;
+use index::{ContentState, ContentSummary, LineageTx, Publisher};
 
-fn esc(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '<' => "&lt;".into(),
-            '>' => "&gt;".into(),
-            '&' => "&amp;".into(),
-            '"' => "&quot;".into(),
-            '\'' => "&#39;".into(),
-            c => c.to_string(),
-        })
-        .collect()
-}
+/// Films per catalog page.
+pub(crate) const PER_PAGE: usize = 24;
+/// Lineage transactions listed on a watch page (the rest are counted).
+const TXS_SHOWN: usize = 200;
 
 fn title(s: &ContentSummary) -> String {
-    esc(s.header.title.as_deref().unwrap_or("(untitled)"))
+    s.header
+        .title
+        .clone()
+        .unwrap_or_else(|| "(untitled)".into())
 }
 
 fn state(s: ContentState) -> &'static str {
@@ -30,226 +29,238 @@ fn state(s: ContentState) -> &'static str {
 }
 
 fn cost(sat: Option<u64>) -> String {
-    sat.map_or("?".into(), |s| {
+    sat.map_or("not known yet".into(), |s| {
         format!("{s} sat ({:.8} BTC)", s as f64 / 1e8)
     })
 }
 
-fn duration(ms: Option<u64>) -> String {
-    ms.map_or("?".into(), |ms| {
-        format!("{}:{:02}", ms / 60_000, (ms / 1000) % 60)
-    })
-}
-
-/// A page: no inline script or style (the CSP allows only `/static`).
-fn page(head: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>{head}</title>\
-<link rel=stylesheet href=\"/static/bitflix.css\"></head><body>{body}</body></html>"
-    )
-}
-
-/// The player for a content, or, for what is not audio or video, a link to its sandbox.
-fn player(s: &ContentSummary) -> String {
-    let id = s.id;
-    let kind = classify(&s.header.media_type);
-    let video =
-        matches!(kind, Kind::Cvpm) || matches!(kind, Kind::Media(t) if t.starts_with("video/"));
-    if video {
-        return format!(
-            "<video id=v controls autoplay muted playsinline src=\"/api/content/{id}/file\"></video>"
-        );
-    }
-    match kind {
-        Kind::Cvpm | Kind::Media(_) => {
-            format!("<audio controls src=\"/api/content/{id}/file\"></audio>")
-        }
-        Kind::Document(_) | Kind::Download => format!(
-            "<p>This content is declared <code>{t}</code>: it is not audio or video, so it is not \
-shown on this site. <a href=\"/sandbox/{id}\" rel=noopener>Open it in a sandbox</a> (a separate, \
-opaque origin) or <a href=\"/api/content/{id}/stream\">download its bytes</a>.</p>",
-            t = esc(&s.header.media_type)
-        ),
-    }
-}
-
-/// Who published it: the key's fingerprint (what can be trusted), the self-declared name beside
-/// it, and whether this viewer trusts the key.
-fn publisher(s: &ContentSummary, trusted: bool) -> String {
-    let Some(p) = &s.publisher else {
-        return "<span class=warn>publisher not known yet</span>".into();
-    };
-    let name = p
-        .name
-        .as_deref()
-        .map(|n| format!(" &ldquo;{}&rdquo; (self-declared)", esc(n)))
-        .unwrap_or_default();
-    let mark = if trusted {
-        " <span class=trusted>trusted</span>"
+/// `h:mm:ss` or `m:ss`.
+pub(crate) fn duration(ms: u64) -> String {
+    let s = ms / 1000;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
     } else {
-        ""
-    };
-    format!(
-        "<code class=publisher title=\"{key}\">{fp}</code>{name}{mark}",
-        key = esc(&p.key),
-        fp = esc(&p.fingerprint)
-    )
+        format!("{}:{:02}", s / 60, s % 60)
+    }
 }
 
-/// The watch page's button that pins (or unpins) the publisher, wired by /static/watch.js (no
-/// inline script under the page's CSP).
-fn pin_button(s: &ContentSummary, trusted: bool) -> String {
-    let Some(p) = &s.publisher else {
-        return String::new();
+fn size(bytes: Option<u64>) -> String {
+    match bytes {
+        None => "size unknown".into(),
+        Some(b) if b < 10_000 => format!("{b} bytes"),
+        Some(b) if b < 10_000_000 => format!("{:.1} kB", b as f64 / 1e3),
+        Some(b) => format!("{:.1} MB", b as f64 / 1e6),
+    }
+}
+
+fn blocks(s: &ContentSummary) -> String {
+    let pending = s.lineage.iter().any(|t| t.height.is_none());
+    let mined = match (s.first_block, s.last_block) {
+        (Some(a), Some(b)) if a == b => format!("block {a}"),
+        (Some(a), Some(b)) => format!("blocks {a} to {b}"),
+        _ => "not mined yet".into(),
     };
-    let (label, action) = if trusted {
-        ("Stop trusting this publisher", "untrust")
+    if pending && s.first_block.is_some() {
+        format!("{mined}, and the mempool")
     } else {
-        ("Trust this publisher", "trust")
-    };
-    format!(
-        " <button class=pin data-key=\"{}\" data-action={action}>{label}</button>",
-        esc(&p.key)
-    )
+        mined
+    }
 }
 
-/// Warnings: a look-alike of another publisher's content, copies of this one, forged segments.
-fn warnings(s: &ContentSummary) -> String {
-    let mut out = String::new();
-    if let Some(orig) = s.lookalike_of {
-        out.push_str(&format!(
-            "<p class=warn>Look-alike: an earlier content by another publisher has the same title \
-(<a href=\"/watch/{orig}\">the original</a>). Check the publisher key.</p>"
-        ));
+/// What kind of thing a content without a poster is, for its placeholder.
+fn kind_label(declared: &str) -> &'static str {
+    match classify(declared) {
+        Kind::Cvpm => "film",
+        Kind::Media(t) if t.starts_with("audio/") => "audio",
+        Kind::Media(_) => "video",
+        Kind::Document(_) => "document",
+        Kind::Download => "file",
     }
-    if !s.lookalikes.is_empty() {
-        let links: Vec<String> = s
-            .lookalikes
-            .iter()
-            .map(|id| format!("<a href=\"/watch/{id}\">{}</a>", &id.to_string()[..16]))
-            .collect();
-        out.push_str(&format!(
-            "<p class=warn>Other publishers use this title: {}.</p>",
-            links.join(", ")
-        ));
-    }
-    if s.forged_segments > 0 {
-        out.push_str(&format!(
-            "<p class=warn>{} forged segment(s) shaped like this content's, published outside its \
-lineage, were ignored.</p>",
-            s.forged_segments
-        ));
-    }
-    out
 }
 
-/// The catalog page: `items` with whether each publisher is trusted; `trusted_only` when the
-/// list is limited to trusted publishers.
-pub(crate) fn catalog(items: &[(&ContentSummary, bool)], trusted_only: bool) -> String {
-    let mut rows = String::new();
-    for &(s, trusted) in items {
-        let size = s
-            .header
-            .total_length
-            .map_or("?".into(), |b| format!("{:.1} kB", b as f64 / 1000.0));
-        rows.push_str(&format!(
-            "<tr><td><a class=film href=\"/watch/{id}\">{t}</a>{look}</td><td>{p}</td><td>{d}</td><td>{size}</td><td>{tx}</td><td>{cost}</td><td>{st}</td></tr>",
-            id = s.id,
-            t = title(s),
-            look = if s.lookalike_of.is_some() {
-                " <span class=warn>look-alike</span>"
-            } else {
-                ""
+/// One film in the catalog.
+pub(crate) struct Card {
+    id: String,
+    title: String,
+    poster: bool,
+    kind: &'static str,
+    duration: String,
+    size: String,
+    when: String,
+    state: &'static str,
+    lookalike: bool,
+    publisher: Option<Publisher>,
+    trusted: bool,
+}
+
+impl Card {
+    pub(crate) fn new(s: &ContentSummary, trusted: bool, duration_ms: Option<u64>) -> Card {
+        Card {
+            id: s.id.to_string(),
+            title: title(s),
+            poster: crate::poster::of(s).is_some(),
+            kind: kind_label(&s.header.media_type),
+            duration: duration_ms.map_or("duration unknown".into(), duration),
+            size: size(s.header.total_length),
+            when: match s.last_block {
+                Some(h) => format!("block {h}"),
+                None => "in the mempool".into(),
             },
-            p = publisher(s, trusted),
-            d = duration(s.header.duration_ms),
-            tx = s.transactions,
-            cost = cost(s.cost_sat),
-            st = state(s.state),
-        ));
+            state: state(s.state),
+            lookalike: s.lookalike_of.is_some(),
+            publisher: s.publisher.clone(),
+            trusted,
+        }
     }
-    if items.is_empty() {
-        rows = "<tr><td colspan=7>No films found on this chain yet.</td></tr>".into();
-    }
-    let scope = if trusted_only {
-        "Only contents of the publishers you trust are listed (<a href=\"/?all=1\">show all</a>)."
-    } else {
-        "Anyone can publish any title: compare the publisher key, not the title."
-    };
-    page(
-        "BitFlix",
-        &format!("<h1>BitFlix</h1><p>Films found on chain, each checked against its publisher's Merkle root and lineage. {scope}</p>\
-<table><tr><th>title</th><th>publisher</th><th>duration</th><th>size</th><th>transactions</th><th>cost on chain</th><th>state</th></tr>{rows}</table>"),
-    )
 }
 
-/// An inline SVG bar chart of the film's bytes per block (the last bar, in grey: the mempool).
-fn chart(s: &ContentSummary) -> String {
-    let bars = &s.bytes_by_block;
-    let max = bars.iter().map(|(_, b)| *b).max().unwrap_or(0);
-    if bars.is_empty() || max == 0 {
-        return String::new();
+/// The catalog page.
+#[derive(Template)]
+#[template(path = "catalog.html")]
+pub(crate) struct CatalogPage {
+    pub cards: Vec<Card>,
+    pub query: String,
+    pub trusted_only: bool,
+    pub all_link: String,
+    pub page: usize,
+    pub pages: usize,
+    pub total: usize,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+/// How a watch page plays its content.
+pub(crate) enum Player {
+    /// CVPM through Media Source Extensions (`/static/player.js`).
+    Stream,
+    /// A video file the browser plays itself.
+    Video,
+    /// An audio file.
+    Audio,
+    /// Not audio or video: a link to the sandbox, with the declared type.
+    Sandbox(String),
+}
+
+/// One bar of the bytes-per-block chart.
+pub(crate) struct Bar {
+    x: String,
+    y: String,
+    w: String,
+    h: String,
+    class: &'static str,
+    label: String,
+}
+
+fn bars(s: &ContentSummary) -> Vec<Bar> {
+    let data = &s.bytes_by_block;
+    let max = data.iter().map(|(_, b)| *b).max().unwrap_or(0);
+    if data.is_empty() || max == 0 {
+        return Vec::new();
     }
     let (w, h) = (600.0_f64, 120.0_f64);
-    let bw = w / bars.len() as f64;
-    let mut rects = String::new();
-    for (i, (height, bytes)) in bars.iter().enumerate() {
-        let bh = (*bytes as f64 / max as f64 * (h - 20.0)).max(1.0);
-        let (fill, label) = match height {
-            Some(hgt) => ("#f7931a", format!("block {hgt}: {bytes} bytes")),
-            None => ("#999", format!("mempool: {bytes} bytes")),
-        };
-        rects.push_str(&format!(
-            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{fill}\"><title>{label}</title></rect>",
-            i as f64 * bw + 1.0,
-            h - bh,
-            (bw - 2.0).max(1.0)
-        ));
-    }
-    format!(
-        "<h2>Bytes per block</h2><svg role=img aria-label=\"bytes of this film per block\" viewBox=\"0 0 {w} {h}\" width=\"100%\" height=\"{h}\">{rects}</svg>\
-<p>{n} block(s); the largest holds {max} bytes of the film.</p>",
-        n = bars.iter().filter(|(b, _)| b.is_some()).count()
-    )
+    let bw = w / data.len() as f64;
+    data.iter()
+        .enumerate()
+        .map(|(i, (height, bytes))| {
+            let bh = (*bytes as f64 / max as f64 * (h - 20.0)).max(1.0);
+            let (class, label) = match height {
+                Some(hgt) => ("mined", format!("block {hgt}: {bytes} bytes")),
+                None => ("mempool", format!("mempool: {bytes} bytes")),
+            };
+            Bar {
+                x: format!("{:.1}", i as f64 * bw + 1.0),
+                y: format!("{:.1}", h - bh),
+                w: format!("{:.1}", (bw - 2.0).max(1.0)),
+                h: format!("{bh:.1}"),
+                class,
+                label,
+            }
+        })
+        .collect()
 }
 
-/// The watch page.
-pub(crate) fn watch(s: &ContentSummary, trusted: bool) -> String {
-    let total = s.header.segment_count.unwrap_or(0).max(1);
-    let pct = 100.0 * f64::from(s.segments_verified) / f64::from(total);
-    let flaws = if s.flaws.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "<h2>Flaws</h2><ul>{}</ul>",
-            s.flaws
-                .iter()
-                .map(|f| format!("<li>{}</li>", esc(f)))
-                .collect::<String>()
-        )
-    };
-    page(
-        &title(s),
-        &format!(
-            "<p><a href=\"/\">&larr; catalog</a></p><h1>{t}</h1>\
-<p>Published by {publisher}{pin}; content id <code>{id}</code>.</p>{warn}\
-{player}\
-<p>{v} of {n} segments on chain and verified ({pct:.0} %), in {tx} transactions, blocks {fb}&ndash;{lb}; cost on chain: {cost}; state: {st}.</p>\
-<progress max=100 value=\"{pct:.1}\"></progress>{chart}{flaws}<script src=\"/static/watch.js\"></script>",
-            t = title(s),
-            publisher = publisher(s, trusted),
-            pin = pin_button(s, trusted),
-            id = s.id,
-            warn = warnings(s),
-            player = player(s),
-            v = s.segments_verified,
-            n = total,
-            tx = s.transactions,
-            cost = cost(s.cost_sat),
-            fb = s.first_block.map_or("?".into(), |b| b.to_string()),
-            lb = s.last_block.map_or("?".into(), |b| b.to_string()),
-            st = state(s.state),
-            chart = chart(s),
-        ),
-    )
+/// The watch page of one content.
+#[derive(Template)]
+#[template(path = "watch.html")]
+pub(crate) struct WatchPage {
+    id: String,
+    title: String,
+    player: Player,
+    poster: bool,
+    publisher: Option<Publisher>,
+    trusted: bool,
+    lookalike_of: Option<String>,
+    lookalikes: Vec<String>,
+    forged_segments: u32,
+    state: &'static str,
+    verified: u32,
+    segments: u32,
+    pct: String,
+    media_type: String,
+    size: String,
+    duration: Option<String>,
+    blocks: String,
+    cost: String,
+    bars: Vec<Bar>,
+    txs: Vec<LineageTx>,
+    txs_more: usize,
+    flaws: Vec<String>,
+}
+
+impl WatchPage {
+    /// The page of `s`, with the duration known for it.
+    pub(crate) fn new(s: &ContentSummary, trusted: bool, duration_ms: Option<u64>) -> WatchPage {
+        let segments = s.header.segment_count.unwrap_or(0);
+        let pct = 100.0 * f64::from(s.segments_verified) / f64::from(segments.max(1));
+        let player = match classify(&s.header.media_type) {
+            Kind::Cvpm => Player::Stream,
+            Kind::Media(t) if t.starts_with("audio/") => Player::Audio,
+            Kind::Media(_) => Player::Video,
+            Kind::Document(_) | Kind::Download => Player::Sandbox(s.header.media_type.clone()),
+        };
+        WatchPage {
+            id: s.id.to_string(),
+            title: title(s),
+            player,
+            poster: crate::poster::of(s).is_some(),
+            publisher: s.publisher.clone(),
+            trusted,
+            lookalike_of: s.lookalike_of.map(|t| t.to_string()),
+            lookalikes: s.lookalikes.iter().map(ToString::to_string).collect(),
+            forged_segments: s.forged_segments,
+            state: state(s.state),
+            verified: s.segments_verified,
+            segments,
+            pct: format!("{pct:.0}"),
+            media_type: s.header.media_type.clone(),
+            size: size(s.header.total_length),
+            duration: duration_ms.map(duration),
+            blocks: blocks(s),
+            cost: cost(s.cost_sat),
+            bars: bars(s),
+            txs: s.lineage.iter().take(TXS_SHOWN).cloned().collect(),
+            txs_more: s.lineage.len().saturating_sub(TXS_SHOWN),
+            flaws: s.flaws.clone(),
+        }
+    }
+}
+
+/// The HTML page of a 404.
+#[derive(Template)]
+#[template(path = "not_found.html")]
+pub(crate) struct NotFoundPage {
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration;
+
+    #[test]
+    fn durations_read_as_clocks() {
+        assert_eq!(duration(0), "0:00");
+        assert_eq!(duration(59_999), "0:59");
+        assert_eq!(duration(61_000), "1:01");
+        assert_eq!(duration(3_600_000 + 62_000), "1:01:02");
+    }
 }

@@ -6,7 +6,6 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, MethodRouter};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -76,17 +75,12 @@ pub(crate) async fn count(State(stats): State<Arc<Stats>>, req: Request, next: N
 }
 
 /// `GET /api/stats`: the counts so far, never cached.
-pub(crate) fn route<S: Clone + Send + Sync + 'static>(stats: &Arc<Stats>) -> MethodRouter<S> {
-    let stats = Arc::clone(stats);
-    get(move || {
-        let stats = Arc::clone(&stats);
-        async move {
-            let mut resp = axum::Json(stats.report()).into_response();
-            resp.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            resp
-        }
-    })
+/// `GET /api/stats`: the counts (never cached).
+pub(crate) async fn get(State(stats): State<Arc<Stats>>) -> Response {
+    let mut resp = axum::Json(stats.report()).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
 
 #[cfg(test)]

@@ -213,7 +213,7 @@ async fn serves_the_verified_film_and_refuses_bad_requests() {
     assert_eq!(s, StatusCode::OK);
     let html = String::from_utf8(body).unwrap();
     assert!(
-        html.contains("&lt;b&gt;Fox&lt;/b&gt;"),
+        html.contains("&#60;b&#62;Fox&#60;/b&#62;"),
         "titles from the chain are escaped"
     );
     assert!(!html.contains("<b>Fox</b>"));
@@ -222,7 +222,7 @@ async fn serves_the_verified_film_and_refuses_bad_requests() {
     let watch = String::from_utf8(body).unwrap();
     assert!(watch.contains(&format!("/api/content/{}/file", f.id)));
     assert!(
-        watch.contains("<svg") && watch.contains("bytes of this film per block"),
+        watch.contains("<svg") && watch.contains("bytes of this content per block"),
         "the chart is drawn"
     );
     let total: u64 = list[0]["bytes_by_block"]

@@ -187,7 +187,7 @@ async fn a_publisher_pinned_from_the_page_is_trusted_and_other_origins_cannot_pi
     let (_, _, page) = get(app.clone(), &format!("/watch/{real}"), &[]).await;
     assert!(String::from_utf8(page)
         .unwrap()
-        .contains("data-action=trust"));
+        .contains("data-action=\"trust\""));
     let uri = format!("/api/trust/{fp}");
     // Without the header (a form or an image from anywhere) or from another origin: refused.
     assert_eq!(

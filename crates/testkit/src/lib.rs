@@ -9,6 +9,7 @@
 //! A dev-dependency only (`publish = false`). Helpers fail loudly: a panic with the reason is a
 //! test failure, which is what a helper that cannot do its job should be.
 
+pub mod browser;
 #[cfg(feature = "devnet")]
 pub mod devnet;
 mod tools;

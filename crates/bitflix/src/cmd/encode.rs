@@ -74,6 +74,10 @@ pub struct EncodeArgs {
     /// Encode only the first SECONDS of the input.
     #[arg(long)]
     max_seconds: Option<f64>,
+    /// At most SECONDS between keyframes: where playback can start or seek, and how far behind
+    /// a film still arriving plays (each keyframe costs bytes).
+    #[arg(long, value_name = "SECONDS", default_value_t = media::encode::DEFAULT_KEYFRAME_SECONDS)]
+    keyframe_every: f64,
     /// libaom speed, 0 (best) to 8 (fastest).
     #[arg(long, default_value_t = 4)]
     cpu_used: u8,
@@ -233,6 +237,7 @@ pub fn run(args: EncodeArgs) -> anyhow::Result<EncodeOut> {
         max_seconds: args.max_seconds,
         probe_seconds: args.probe_seconds,
         measure: !args.no_measure,
+        keyframe_seconds: args.keyframe_every,
     };
     let (stream, report) = encode(&args.input, &cfg)?;
     // A poster of an earlier encode must never be published with this film: it goes first, the

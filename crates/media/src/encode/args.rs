@@ -16,6 +16,8 @@ pub(super) struct Av1<'a> {
     pub kbps: f64,
     pub cpu_used: u8,
     pub span: (f64, f64),
+    /// At most this many frames between keyframes (libaom's kf-max-dist).
+    pub gop: u32,
 }
 
 impl Av1<'_> {
@@ -41,6 +43,8 @@ impl Av1<'_> {
             &self.cpu_used.to_string(),
             "-row-mt",
             "1",
+            "-g",
+            &self.gop.to_string(),
         ]));
         a.extend(strings(&[
             "-passlogfile",
@@ -122,9 +126,10 @@ mod tests {
             kbps: 11.456,
             cpu_used: 6,
             span: (1.5, 3.0),
+            gop: 120,
         };
         let common = "-y -v error -ss 1.500 -i in.mkv -t 3.000 -an -vf fps=12,scale=-2:144 \
-                      -c:v libaom-av1 -b:v 11.46k -cpu-used 6 -row-mt 1 -passlogfile /t/pass";
+                      -c:v libaom-av1 -b:v 11.46k -cpu-used 6 -row-mt 1 -g 120 -passlogfile /t/pass";
         assert_eq!(
             line(&av1.pass(1)),
             format!("{common} -pass 1 -f null /dev/null")

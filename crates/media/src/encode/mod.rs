@@ -23,6 +23,9 @@ use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
 
+/// The default keyframe interval, in seconds.
+pub const DEFAULT_KEYFRAME_SECONDS: f64 = 10.0;
+
 /// What to encode. Validate with [`EncodeConfig::check`] before spending minutes encoding.
 #[derive(Debug, Clone)]
 pub struct EncodeConfig {
@@ -48,6 +51,10 @@ pub struct EncodeConfig {
     pub probe_seconds: f64,
     /// Measure PSNR and SSIM of the result against the source (one more decode).
     pub measure: bool,
+    /// At most this many seconds between keyframes: where a player can start, seek, and where a
+    /// film still arriving becomes playable (the gateway serves a fragment from one keyframe to
+    /// the next once the next has arrived). Each keyframe costs bytes: see docs/media-format.md.
+    pub keyframe_seconds: f64,
 }
 
 impl Default for EncodeConfig {
@@ -65,6 +72,7 @@ impl Default for EncodeConfig {
             max_seconds: None,
             probe_seconds: 3.0,
             measure: false,
+            keyframe_seconds: DEFAULT_KEYFRAME_SECONDS,
         }
     }
 }
@@ -106,6 +114,13 @@ impl EncodeConfig {
             if b < 200 {
                 return bad("budget", format!("{b} bytes"), "at least 200 bytes");
             }
+        }
+        if !(0.5..=600.0).contains(&self.keyframe_seconds) {
+            return bad(
+                "keyframe seconds",
+                self.keyframe_seconds.to_string(),
+                "0.5..=600",
+            );
         }
         if !(0.5..=60.0).contains(&self.probe_seconds) {
             return bad("probe seconds", self.probe_seconds.to_string(), "0.5..=60");

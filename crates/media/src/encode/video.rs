@@ -25,6 +25,7 @@ pub(super) fn encode(
         kbps,
         cpu_used,
         span,
+        gop: gop(job.cfg.keyframe_seconds, shape.fps),
     };
     for pass in [1, 2] {
         run("ffmpeg", &av1.pass(pass))?;
@@ -55,4 +56,9 @@ pub(super) fn encode(
         })
         .collect();
     Ok((video, packets))
+}
+
+/// Frames between keyframes for one every `seconds` at `fps` (at least 1).
+fn gop(seconds: f64, fps: u32) -> u32 {
+    ((seconds * f64::from(fps)).round() as u32).max(1)
 }

@@ -70,16 +70,54 @@ impl Chain {
         title: &str,
         confirm: bool,
     ) -> Txid {
+        let info = ContentInfo {
+            title: Some(title.into()),
+            media_type: media_type.into(),
+            duration_ms: Some(1000),
+            poster: None,
+        };
+        self.publish_info(seed, stream, info, confirm)
+    }
+
+    /// The signed transactions of a publish of `stream` with `info` (large OP_RETURNs, fanned
+    /// out), in broadcast order, none sent: the test sends them with [`Chain::send`] when it
+    /// wants the content to grow.
+    pub fn plan(&self, seed: u8, stream: &[u8], info: ContentInfo) -> wallet::Plan {
+        let publisher = signer(seed);
+        let req = PlanRequest {
+            stream,
+            info,
+            carrier: Carrier::OpReturn,
+            feerate: FeeRate::from_sat_per_vb(1).unwrap(),
+            funding: fund(
+                &self.devnet,
+                &publisher,
+                1_000_000 + 20 * stream.len() as u64,
+            ),
+        };
+        wallet::plan_layout(&req, &publisher, wallet::Layout::FanOut).unwrap()
+    }
+
+    /// Send `txs` in order, mining a block whenever the mempool refuses a longer unconfirmed
+    /// chain, then mine one more.
+    pub fn send(&self, txs: &[wallet::plan::PlannedTx]) {
+        let miner = self.devnet.faucet_script();
+        for t in txs {
+            if self.devnet.submit_tx(t.tx.clone()).is_err() {
+                self.devnet.mine(1, &miner).unwrap();
+                self.devnet.submit_tx(t.tx.clone()).unwrap();
+            }
+        }
+        self.devnet.mine(1, &miner).unwrap();
+    }
+
+    /// Publish `stream` with `info` (see [`Chain::publish`]).
+    pub fn publish_info(&self, seed: u8, stream: &[u8], info: ContentInfo, confirm: bool) -> Txid {
         let d = &self.devnet;
         let publisher = signer(seed);
         let req = PlanRequest {
             stream,
-            info: ContentInfo {
-                title: Some(title.into()),
-                media_type: media_type.into(),
-                duration_ms: Some(1000),
-                poster: None,
-            },
+            info,
             carrier: Carrier::OpReturn,
             feerate: FeeRate::from_sat_per_vb(1).unwrap(),
             funding: fund(d, &publisher, 1_000_000 + 20 * stream.len() as u64),
@@ -144,4 +182,32 @@ pub async fn get(
 /// Serve `app` on a loopback port from a thread of its own, with `limits`; the address.
 pub fn serve(app: axum::Router, limits: httpd::Limits) -> SocketAddr {
     httpd::probe::serve_on_loopback(app, limits).unwrap()
+}
+
+/// A real CVPM film (AV1 at 400 kbit/s so that it spans several 100 kB segments, Opus, 320 px at
+/// 12 fps, a keyframe every second): the first `seconds` of the bundled demo clip, encoded once per machine and kept in the temporary
+/// directory (written whole, then renamed). `None` (the test skips, saying so) without ffmpeg.
+pub fn film(seconds: u32) -> Option<Vec<u8>> {
+    if !testkit::have_ffmpeg() {
+        return None;
+    }
+    let path = std::env::temp_dir().join(format!("bitflix-test-film-v3-{seconds}s.cvpm"));
+    if let Ok(b) = std::fs::read(&path) {
+        return Some(b);
+    }
+    let clip =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/bigbuckbunny.mp4");
+    let cfg = media::encode::EncodeConfig {
+        cpu_used: 8,
+        max_seconds: Some(f64::from(seconds)),
+        keyframe_seconds: 1.0,
+        video_kbps: 400.0,
+        ..Default::default()
+    };
+    let (stream, _) = media::encode::encode(&clip, &cfg).unwrap();
+    let bytes = stream.encode();
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, &bytes).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    Some(bytes)
 }
