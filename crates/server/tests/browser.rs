@@ -32,17 +32,8 @@ const SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\"><text id=\"t\" y=\"
 fn dump_dom(url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     let mut child = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-        ])
+        .args(testkit::browser::FLAGS)
+        .args(["--virtual-time-budget=5000", "--dump-dom"])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(url)
         .stdout(Stdio::piped())

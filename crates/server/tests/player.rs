@@ -11,20 +11,10 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{chain, get};
-use cvp::ContentInfo;
+use common::{chain, film_info, get};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::time::{Duration, Instant};
-
-fn info(title: &str, poster: Option<Vec<u8>>) -> ContentInfo {
-    ContentInfo {
-        title: Some(title.into()),
-        media_type: "video/x-cvpm".into(),
-        duration_ms: None,
-        poster,
-    }
-}
 
 async fn manifest(app: &axum::Router, id: &bitcoin::Txid) -> Value {
     let (s, _, body) = get(app.clone(), &format!("/api/content/{id}/media"), &[]).await;
@@ -77,7 +67,7 @@ async fn a_complete_film_is_served_as_init_and_fragments() {
     let Some(film) = common::film(6) else { return };
     let c = chain();
     let poster = b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00\x2f\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00".to_vec();
-    let id = c.publish_info(1, &film, info("Bunny", Some(poster.clone())), true);
+    let id = c.publish_info(1, &film, film_info("Bunny", Some(poster.clone())), true);
     let app = server::app(c.catalog());
     let m = manifest(&app, &id).await;
     assert_eq!(m["complete"], true);
@@ -174,7 +164,7 @@ async fn a_complete_film_is_served_as_init_and_fragments() {
 async fn a_film_still_arriving_grows_and_its_closed_fragments_never_change() {
     let Some(film) = common::film(6) else { return };
     let c = chain();
-    let plan = c.plan(2, &film, info("Growing", None));
+    let plan = c.plan(2, &film, film_info("Growing", None));
     let id = plan.content_id;
     let (mut ix, published) = c.index();
     let app = server::app(published.clone());

@@ -10,6 +10,18 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tungstenite::{stream::MaybeTlsStream, Message, WebSocket};
 
+/// The flags every Chromium of the project runs with (headless, no sandbox, no GPU, nothing
+/// fetched in the background).
+pub const FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+];
+
 /// A headless Chromium with a fresh profile, killed on drop.
 #[derive(Debug)]
 pub struct Browser {
@@ -30,17 +42,8 @@ impl Browser {
     pub fn start(extra: &[&str]) -> Result<Browser, String> {
         let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
         let mut child = Command::new("chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--remote-debugging-port=0",
-                "--remote-allow-origins=*",
-            ])
+            .args(FLAGS)
+            .args(["--remote-debugging-port=0", "--remote-allow-origins=*"])
             .args(extra)
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")

@@ -232,7 +232,7 @@ pub fn publish_file_with(
         info: ContentInfo {
             title: Some(what.title.into()),
             media_type: what.media_type.into(),
-            duration_ms: None,
+            duration_ms: duration_of(what.media_type, &stream),
             poster: what.poster.bytes(),
         },
         carrier: what.carrier,
@@ -387,6 +387,19 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
         g.json,
         args.psbt.as_deref(),
     )?])
+}
+
+/// The duration the header declares: a CVPM stream's own (the catalog shows it before anything
+/// is downloaded); unknown for other files.
+fn duration_of(media_type: &str, stream: &[u8]) -> Option<u64> {
+    if media_type != "video/x-cvpm" {
+        return None;
+    }
+    media::format::Stream::decode(stream)
+        .ok()?
+        .duration_ms()
+        .ok()
+        .filter(|d| *d > 0)
 }
 
 /// Finalize a signed funding PSBT and record it in the journal that planned it.

@@ -84,18 +84,28 @@ impl Chain {
     /// wants the content to grow.
     pub fn plan(&self, seed: u8, stream: &[u8], info: ContentInfo) -> wallet::Plan {
         let publisher = signer(seed);
-        let req = PlanRequest {
+        let req = self.request(&publisher, stream, info);
+        wallet::plan_layout(&req, &publisher, wallet::Layout::FanOut).unwrap()
+    }
+
+    /// A publish of `stream` with `info` in large OP_RETURNs at 1 sat/vB, funded by the faucet.
+    fn request<'a>(
+        &self,
+        publisher: &Signer,
+        stream: &'a [u8],
+        info: ContentInfo,
+    ) -> PlanRequest<'a> {
+        PlanRequest {
             stream,
             info,
             carrier: Carrier::OpReturn,
             feerate: FeeRate::from_sat_per_vb(1).unwrap(),
             funding: fund(
                 &self.devnet,
-                &publisher,
+                publisher,
                 1_000_000 + 20 * stream.len() as u64,
             ),
-        };
-        wallet::plan_layout(&req, &publisher, wallet::Layout::FanOut).unwrap()
+        }
     }
 
     /// Send `txs` in order, mining a block whenever the mempool refuses a longer unconfirmed
@@ -115,13 +125,7 @@ impl Chain {
     pub fn publish_info(&self, seed: u8, stream: &[u8], info: ContentInfo, confirm: bool) -> Txid {
         let d = &self.devnet;
         let publisher = signer(seed);
-        let req = PlanRequest {
-            stream,
-            info,
-            carrier: Carrier::OpReturn,
-            feerate: FeeRate::from_sat_per_vb(1).unwrap(),
-            funding: fund(d, &publisher, 1_000_000 + 20 * stream.len() as u64),
-        };
+        let req = self.request(&publisher, stream, info);
         let miner = d.faucet_script();
         let datadir = self.dir.path().join(format!("publisher-{seed}"));
         std::fs::create_dir_all(&datadir).unwrap();
@@ -210,4 +214,23 @@ pub fn film(seconds: u32) -> Option<Vec<u8>> {
     std::fs::write(&tmp, &bytes).unwrap();
     std::fs::rename(&tmp, &path).unwrap();
     Some(bytes)
+}
+
+/// The header info of a CVPM film titled `title`.
+pub fn film_info(title: &str, poster: Option<Vec<u8>>) -> ContentInfo {
+    ContentInfo {
+        title: Some(title.into()),
+        media_type: "video/x-cvpm".into(),
+        duration_ms: None,
+        poster,
+    }
+}
+
+/// The poster the publisher's own code makes from the bundled clip (`media::poster::make`).
+pub fn poster() -> Vec<u8> {
+    let clip =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/bigbuckbunny.mp4");
+    media::poster::make(&clip, &media::poster::PosterConfig::default())
+        .unwrap()
+        .bytes
 }
