@@ -178,6 +178,17 @@ impl Page {
         Ok(r["result"]["value"].clone())
     }
 
+    /// Save a PNG of what the page shows to `path`.
+    pub fn screenshot(&mut self, path: &std::path::Path) -> Result<(), String> {
+        use base64::Engine as _;
+        let r = self.call("Page.captureScreenshot", json!({ "format": "png" }))?;
+        let data = r["data"].as_str().ok_or("no screenshot data")?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|e| e.to_string())?;
+        std::fs::write(path, png).map_err(|e| e.to_string())
+    }
+
     /// Evaluate `expr` until it is truthy (an exception counts as not yet: the page may still be
     /// loading), for at most `limit`; the truthy value, or what it was at the end.
     pub fn wait_for(&mut self, expr: &str, limit: Duration) -> Result<Value, String> {
