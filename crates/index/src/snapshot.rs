@@ -1,7 +1,10 @@
 //! What readers see: an immutable state of the catalog, built by the scanner after each change and
 //! swapped in whole (`Arc`), never cloned or changed per request. Summaries are computed once per
-//! state; a content's verified bytes are read from the store by range, segment by segment, and
-//! each segment is checked against its leaf hash again on the way out.
+//! state; a content's verified bytes are read from the store by range, segment by segment. The
+//! first time a snapshot serves a segment, the segment is read whole from its stored transaction
+//! and checked against its leaf hash again; a segment carried in an OP_RETURN output is then served
+//! by that snapshot as a slice of the stored transaction at the place just checked (see
+//! [`Sliced`]), the part a range needs only. Envelope segments are checked on every read.
 
 use crate::catalog::{Catalog, Content, SegSource};
 use crate::publisher::{self, Publisher};
@@ -11,7 +14,7 @@ use cvp::{Header, Record};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Where a content stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -91,6 +94,21 @@ struct SegRead {
     index: u32,
     hash: [u8; 32],
     source: SegSource,
+    /// Set once this snapshot has checked the segment and found it sliceable.
+    sliced: OnceLock<Sliced>,
+}
+
+/// Where a checked segment's payload lies in its stored transaction: inside an OP_RETURN output,
+/// which the txid commits to, before any witness. Two serializations under one txid differ only in
+/// their witnesses, so a stored transaction of the same length holds the same bytes there; a
+/// different length (the mined copy of a mempool transaction with another witness) sends the read
+/// back to the full check. What this trusts: that the store is not changed under the process
+/// (a disk fault, another writer) between a snapshot's first read of a segment and its last; each
+/// new snapshot (every block and mempool change) checks every segment it serves again.
+#[derive(Debug, Clone, Copy)]
+struct Sliced {
+    at: u32,
+    raw_len: u32,
 }
 
 /// Why bytes could not be read.
@@ -206,10 +224,20 @@ impl Snapshot {
             if s.offset >= range.end {
                 break;
             }
-            let payload = self.segment(id, s)?;
             let from = range.start.saturating_sub(s.offset) as usize;
-            let to = ((range.end - s.offset) as usize).min(payload.len());
-            out.extend_from_slice(&payload[from..to]);
+            let to = ((range.end - s.offset) as usize).min(s.len);
+            if let Some(at) = s.sliced.get() {
+                let part = at.at as usize + from..at.at as usize + to;
+                let txid = &s.source.txid;
+                if self
+                    .store
+                    .read_tx_part(txid, at.raw_len as usize, part, &mut out)?
+                {
+                    continue;
+                }
+            }
+            let payload = self.segment(id, s)?;
+            out.extend_from_slice(payload.get(from..to).ok_or(ReadError::Changed(*id))?);
         }
         Ok(out)
     }
@@ -232,17 +260,54 @@ impl Snapshot {
         let found = cvp::carrier::records_in_tx(&tx)
             .into_iter()
             .nth(usize::from(s.source.unit));
-        match found.map(|f| f.record) {
-            Some(Ok(Record::Segment(seg)))
-                if seg.index == s.index
-                    && seg.payload.len() == s.len
-                    && cvp::merkle::leaf_hash(&seg.payload) == s.hash =>
-            {
-                Ok(seg.payload)
-            }
-            _ => Err(ReadError::Changed(*id)),
+        let Some((location, Ok(Record::Segment(seg)))) = found.map(|f| (f.location, f.record))
+        else {
+            return Err(ReadError::Changed(*id));
+        };
+        if seg.index != s.index
+            || seg.payload.len() != s.len
+            || cvp::merkle::leaf_hash(&seg.payload) != s.hash
+        {
+            return Err(ReadError::Changed(*id));
         }
+        if let Some(sliced) = sliced_at(&raw, &tx, location, &seg.payload) {
+            let _ = s.sliced.set(sliced);
+        }
+        Ok(seg.payload)
     }
+}
+
+/// Where `payload`, found in `location` of `tx` (decoded from `raw`), lies in `raw`: the end of an
+/// OP_RETURN output's script, checked byte for byte. `None` for an envelope (in the witness) or
+/// any other shape.
+fn sliced_at(
+    raw: &[u8],
+    tx: &bitcoin::Transaction,
+    location: cvp::carrier::Location,
+    payload: &[u8],
+) -> Option<Sliced> {
+    let cvp::carrier::Location::Output(vout) = location else {
+        return None;
+    };
+    let vout = usize::try_from(vout).ok()?;
+    let varint = |n: usize| bitcoin::consensus::encode::VarInt(n as u64).size();
+    let marker = if raw.len() == tx.base_size() { 0 } else { 2 };
+    let outputs_start = 4
+        + marker
+        + varint(tx.input.len())
+        + tx.input.iter().map(bitcoin::TxIn::base_size).sum::<usize>()
+        + varint(tx.output.len());
+    let script_end = outputs_start
+        + tx.output
+            .get(..=vout)?
+            .iter()
+            .map(bitcoin::TxOut::size)
+            .sum::<usize>();
+    let at = script_end.checked_sub(payload.len())?;
+    (raw.get(at..script_end)? == payload).then_some(Sliced {
+        at: u32::try_from(at).ok()?,
+        raw_len: u32::try_from(raw.len()).ok()?,
+    })
 }
 
 fn summarize(catalog: &Catalog, c: &Content) -> (ContentSummary, Vec<SegRead>) {
@@ -265,6 +330,7 @@ fn summarize(catalog: &Catalog, c: &Content) -> (ContentSummary, Vec<SegRead>) {
             index,
             hash: leaf.hash,
             source: leaf.tag,
+            sliced: OnceLock::new(),
         });
         offset = offset.saturating_add(leaf.len as u64);
     }
@@ -386,5 +452,72 @@ impl Published {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *guard = snapshot;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a test fails loudly")]
+mod tests {
+    use super::*;
+    use bitcoin::{absolute::LockTime, transaction::Version, Amount, ScriptBuf, TxIn, TxOut};
+    use cvp::carrier::Location;
+
+    /// A transaction with a segment record in its second output; with or without a witness.
+    fn carrying(payload: &[u8], witness: bool) -> (Vec<u8>, bitcoin::Transaction) {
+        let unit = Record::Segment(cvp::Segment {
+            index: 3,
+            payload: payload.to_vec(),
+        })
+        .encode();
+        let mut input = TxIn::default();
+        if witness {
+            input.witness.push([7u8; 64]);
+        }
+        let tx = bitcoin::Transaction {
+            version: Version::TWO,
+            lock_time: LockTime::ZERO,
+            input: vec![input.clone(), input],
+            output: vec![
+                TxOut {
+                    value: Amount::from_sat(1_000),
+                    script_pubkey: ScriptBuf::from_bytes(vec![0x51; 34]),
+                },
+                TxOut {
+                    value: Amount::ZERO,
+                    script_pubkey: cvp::carrier::op_return_script(&unit),
+                },
+            ],
+        };
+        (bitcoin::consensus::serialize(&tx), tx)
+    }
+
+    #[test]
+    fn an_op_return_payload_is_found_where_it_lies_in_the_raw_transaction() {
+        for (len, witness) in [(1, false), (75, true), (300, false), (99_794, true)] {
+            let payload: Vec<u8> = (0..len).map(|i| (i * 13 % 256) as u8).collect();
+            let (raw, tx) = carrying(&payload, witness);
+            let found = cvp::carrier::records_in_tx(&tx);
+            let location = found.first().unwrap().location;
+            assert_eq!(location, Location::Output(1));
+            let s = sliced_at(&raw, &tx, location, &payload).unwrap();
+            let at = s.at as usize;
+            assert_eq!(&raw[at..at + len], payload.as_slice());
+            assert_eq!(s.raw_len as usize, raw.len());
+        }
+    }
+
+    #[test]
+    fn other_bytes_another_output_or_an_input_are_never_sliced() {
+        let payload = vec![9u8; 500];
+        let (raw, tx) = carrying(&payload, true);
+        let other = vec![8u8; 500];
+        assert!(sliced_at(&raw, &tx, Location::Output(1), &other).is_none());
+        assert!(sliced_at(&raw, &tx, Location::Output(0), &payload).is_none());
+        assert!(sliced_at(&raw, &tx, Location::Output(2), &payload).is_none());
+        assert!(sliced_at(&raw, &tx, Location::Input(0), &payload).is_none());
+        let s = sliced_at(&raw, &tx, Location::Output(1), &payload).unwrap();
+        let mut changed = raw.clone();
+        changed[s.at as usize + 499] ^= 1;
+        assert!(sliced_at(&changed, &tx, Location::Output(1), &payload).is_none());
     }
 }

@@ -8,6 +8,7 @@
 use bitcoin::hashes::Hash;
 use bitcoin::{BlockHash, OutPoint, TxOut, Txid};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// redb's page cache: enough for the tables' upper levels and recent reads, far below the films
@@ -324,6 +325,32 @@ impl Store {
 
     /// A stored transaction, confirmed or in the stored mempool.
     pub fn raw_tx(&self, txid: &Txid) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with_tx(txid, <[u8]>::to_vec)
+    }
+
+    /// Append bytes `part` of the stored transaction `txid` to `out` without copying the rest,
+    /// if it is stored with exactly `len` bytes; `false` (and `out` unchanged) if it is not stored,
+    /// has another length, or `part` lies outside it.
+    pub fn read_tx_part(
+        &self,
+        txid: &Txid,
+        len: usize,
+        part: Range<usize>,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, StoreError> {
+        let found = self.with_tx(txid, |raw| match raw.get(part) {
+            Some(bytes) if raw.len() == len => {
+                out.extend_from_slice(bytes);
+                true
+            }
+            _ => false,
+        })?;
+        Ok(found == Some(true))
+    }
+
+    /// `f` over a stored transaction's bytes, confirmed or in the stored mempool, as redb holds
+    /// them (no copy).
+    fn with_tx<R>(&self, txid: &Txid, f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>, StoreError> {
         let txn = self.db.begin_read().map_err(|e| self.err(e))?;
         for table in [TXS, MEMPOOL] {
             let t = txn.open_table(table).map_err(|e| self.err(e))?;
@@ -331,7 +358,7 @@ impl Store {
                 .get(txid.as_byte_array().as_slice())
                 .map_err(|e| self.err(e))?
             {
-                return Ok(Some(v.value().to_vec()));
+                return Ok(Some(f(v.value())));
             }
         }
         Ok(None)

@@ -161,3 +161,30 @@ fn reorgs_and_restarts_keep_the_index_true() {
     assert_eq!(state(&ix), "complete", "re-mined");
     assert_eq!(ix.snapshot().read_all(&id).unwrap().len(), 250_000);
 }
+
+#[test]
+fn a_part_of_a_stored_transaction_is_read_only_at_the_length_it_was_checked() {
+    let s = Store::in_memory().unwrap();
+    let (mined, pending) = (
+        Txid::from_byte_array([3; 32]),
+        Txid::from_byte_array([4; 32]),
+    );
+    s.put_block(
+        1,
+        BlockHash::from_byte_array([1; 32]),
+        &[(mined, &[1, 2, 3, 4, 5][..])],
+    )
+    .unwrap();
+    s.update_mempool(&[(pending, vec![6, 7, 8])], &[]).unwrap();
+    let mut out = vec![0];
+    assert!(s.read_tx_part(&mined, 5, 1..4, &mut out).unwrap());
+    assert!(s.read_tx_part(&pending, 3, 2..3, &mut out).unwrap());
+    assert_eq!(out, [0, 2, 3, 4, 8]);
+    // Another length (another serialization under the txid), a part outside it, no such txid.
+    assert!(!s.read_tx_part(&mined, 6, 1..4, &mut out).unwrap());
+    assert!(!s.read_tx_part(&mined, 5, 3..6, &mut out).unwrap());
+    assert!(!s
+        .read_tx_part(&Txid::from_byte_array([5; 32]), 5, 0..1, &mut out)
+        .unwrap());
+    assert_eq!(out, [0, 2, 3, 4, 8]);
+}
