@@ -40,6 +40,20 @@
     if (!r.ok) throw new Error(await reason(r));
     return r.arrayBuffer();
   };
+  // Started with the manifest, not after it: the init segment and the first fragment are what
+  // every playback needs first, and fetching them in parallel saves two round trips.
+  const early = new Map();
+  const prefetch = (url) => {
+    const p = fetchBytes(url);
+    p.catch(() => {});
+    early.set(url, p);
+  };
+  const take = (url) => {
+    const p = early.get(url);
+    early.delete(url);
+    // A prefetch that failed (a fragment not closed yet then) is simply asked again.
+    return p ? p.catch(() => fetchBytes(url)) : fetchBytes(url);
+  };
 
   // Append one buffer and wait for the browser to take it.
   const append = (buf) =>
@@ -118,7 +132,7 @@
     busy = true;
     try {
       for (let f = next(); f; f = next()) {
-        const buf = await fetchBytes(base + '/media/' + f.index);
+        const buf = await take(base + '/media/' + f.index);
         try {
           await append(buf);
         } catch (e) {
@@ -187,7 +201,7 @@
     await new Promise((resolve) => ms.addEventListener('sourceopen', resolve, { once: true }));
     try {
       sb = ms.addSourceBuffer(m.mime);
-      await append(await fetchBytes(base + '/media/init'));
+      await append(await take(base + '/media/init'));
     } catch (e) {
       fail('This film cannot be played: ' + e.message + '.');
       return;
@@ -215,6 +229,8 @@
 
   (async () => {
     say('Loading\u2026');
+    prefetch(base + '/media/init');
+    prefetch(base + '/media/0');
     let r;
     try {
       r = await fetch(base + '/media');
