@@ -44,7 +44,10 @@ fn serve(data: &Path, listen: &str) -> Child {
         .unwrap();
     let start = Instant::now();
     while get(&format!("http://{listen}/api/catalog")).is_none_or(|b| !b.starts_with(b"[{")) {
-        assert!(start.elapsed() < Duration::from_secs(60), "the gateway did not start");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the gateway did not start"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child
@@ -56,7 +59,13 @@ fn ttff(url: &str, expr: &str) -> f64 {
     let mut page = browser.open(url).unwrap();
     let v = page.wait_for(expr, Duration::from_secs(30)).unwrap();
     let text = v.as_str().unwrap();
-    let ms = text.split("ttff=").nth(1).unwrap().split(' ').next().unwrap();
+    let ms = text
+        .split("ttff=")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
     ms.parse().unwrap()
 }
 
@@ -66,7 +75,10 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(5);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(5);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let ok = Command::new(bitflix())
@@ -97,7 +109,13 @@ fn main() {
     .unwrap();
     let sport = testkit::free_port();
     let mut statics = Command::new("python3")
-        .args(["-m", "http.server", &sport.to_string(), "--bind", "127.0.0.1"])
+        .args([
+            "-m",
+            "http.server",
+            &sport.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
         .current_dir(&web)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -106,7 +124,10 @@ fn main() {
     let base_url = format!("http://127.0.0.1:{sport}/index.html");
     let start = Instant::now();
     while get(&base_url).is_none() {
-        assert!(start.elapsed() < Duration::from_secs(30), "no static server");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no static server"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let watch = format!("http://{listen}/watch/{id}");
@@ -122,7 +143,12 @@ fn main() {
         stat.push(ttff(&base_url, base));
     }
     let _ = statics.kill();
-    let runs = |v: &[f64]| v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" ");
+    let runs = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.0}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let line = format!(
         "cold gateway runs: {} | warm gateway runs: {} | static baseline runs: {}",
         runs(&cold),
@@ -130,7 +156,10 @@ fn main() {
         runs(&stat)
     );
     let (c, w, b) = (median(&mut cold), median(&mut warm), median(&mut stat));
-    println!("time to first frame, median of {n} (ms from navigation), {} bytes of film", film.len());
+    println!(
+        "time to first frame, median of {n} (ms from navigation), {} bytes of film",
+        film.len()
+    );
     println!("{line}");
     println!("cold {c:.0} ms ({:.2}x the baseline), warm {w:.0} ms ({:.2}x), static file baseline {b:.0} ms", c / b, w / b);
 }
