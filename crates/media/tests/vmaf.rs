@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::synth;
+use common::testsrc;
 use media::{encode, quality, EncodeConfig};
 
 fn have_vmaf() -> bool {
@@ -39,18 +39,7 @@ fn vmaf_is_near_100_for_the_same_clip_and_falls_with_degradation() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let src = synth(
-        dir.path(),
-        "t.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25:duration=4",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-    );
+    let src = testsrc(dir.path());
     let same = quality::vmaf(&src, &src, 4.0).unwrap().unwrap();
     assert!(same > 97.0, "identical: {same}");
     // A side that cannot be decoded is an error naming it, not a run stuck on its pipe.
