@@ -36,5 +36,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# VMAF (bitflix encode's report, the media benchmark): Netflix's `vmaf` tool, which Debian does
+# not package, is looked for in $BITFLIX_VMAF, then ../shared/vmaf/vmaf beside the checkout, then
+# PATH. Build it from https://github.com/Netflix/vmaf (libvmaf: meson setup build
+# -Dbuilt_in_models=true && ninja -C build; the tool is build/tools/vmaf). Without it VMAF is
+# reported as not measured.
+[ -n "${BITFLIX_VMAF:-}" ] || [ -x "$(dirname "$0")/../../shared/vmaf/vmaf" ] || command -v vmaf >/dev/null \
+  || echo "setup: no vmaf tool (optional: VMAF is not measured without it; see scripts/setup.sh)"
+
 command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust (rustup) first" >&2; exit 1; }
 echo "setup: ok ($(ffmpeg -version | head -n1 | cut -d' ' -f1-3); $(cargo --version))"

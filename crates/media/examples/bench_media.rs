@@ -1,7 +1,9 @@
 //! The media benchmark (scripts/bench-media.sh runs it): for each clip and rate, our encoder
 //! (`media::encode`, size and frame rate chosen by measurement, libaom two-pass, CVPM) against two
 //! baselines at the same byte count, all measured by the same PSNR/SSIM code
-//! (`media::quality`: decoded video upscaled to the source's grid).
+//! (`media::quality`: decoded video upscaled to the source's grid), and VMAF (model v0.6.1) on
+//! the same grid when a `vmaf` tool is found (`media::quality::vmaf_tool`); "-" and a note above
+//! the table when it is not.
 //!
 //! Baselines, each given the byte count our stream reached (rate searched as the encoder's budget search does, at most 6 encodes,
 //! stopping early at the encoder's floor; the largest file not above it is kept; if none fits, the
@@ -32,6 +34,7 @@ struct Row {
     bytes: u64,
     psnr: f64,
     ssim: f64,
+    vmaf: Option<f64>,
     fps: f64,
     fits: bool,
     note: String,
@@ -119,6 +122,7 @@ fn baseline(
         bytes,
         psnr: q.psnr,
         ssim: q.ssim,
+        vmaf: quality::vmaf(src, &file, seconds).unwrap(),
         fps: frames / secs,
         fits,
         note: String::new(),
@@ -141,10 +145,13 @@ fn main() {
     let name = src.file_name().unwrap().to_string_lossy().to_string();
     let dir = tempfile::tempdir().unwrap();
     let cpu_s = cpu.to_string();
+    if quality::vmaf_tool().unwrap().is_none() {
+        println!("# VMAF not measured: no vmaf tool (BITFLIX_VMAF, ../shared/vmaf/vmaf or PATH)");
+    }
     println!(
-        "| clip | kbit/s | encoder | bytes | kbit/s | PSNR dB | SSIM | encode fps | size, rate |"
+        "| clip | kbit/s | encoder | bytes | kbit/s | PSNR dB | SSIM | VMAF | encode fps | size, rate |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for k in &args[3..] {
         let kbps: f64 = k.parse().unwrap();
         let budget = (kbps * 1000.0 / 8.0 * seconds) as u64;
@@ -165,6 +172,7 @@ fn main() {
                     bytes: r.bytes,
                     psnr: r.psnr.unwrap(),
                     ssim: r.ssim.unwrap(),
+                    vmaf: r.vmaf,
                     fps: r.encode_fps,
                     fits: r.bytes <= budget,
                     note: format!("{}x{} {} fps", r.width, r.height, r.fps),
@@ -172,7 +180,7 @@ fn main() {
                 (r.width, r.height, r.fps),
             ),
             Err(e) => {
-                println!("| {name} | {kbps} | ours | - | - | - | - | - | {e} |");
+                println!("| {name} | {kbps} | ours | - | - | - | - | - | - | {e} |");
                 continue;
             }
         };
@@ -227,12 +235,13 @@ fn main() {
                 row.note.clone()
             };
             println!(
-                "| {name} | {kbps} | {label} | {}{} | {:.2} | {:.2} | {:.4} | {:.1} | {note} |",
+                "| {name} | {kbps} | {label} | {}{} | {:.2} | {:.2} | {:.4} | {} | {:.1} | {note} |",
                 row.bytes,
                 if row.fits { "" } else { " (cannot reach)" },
                 row.bytes as f64 * 8.0 / 1000.0 / seconds,
                 row.psnr,
                 row.ssim,
+                row.vmaf.map_or("-".into(), |v| format!("{v:.2}")),
                 row.fps,
             );
         }

@@ -67,7 +67,7 @@ pub(crate) fn run_stderr<S: AsRef<OsStr>>(
     Ok(String::from_utf8_lossy(&run_output(tool, args)?.stderr).into_owned())
 }
 
-fn spawn_error(tool: &'static str, e: std::io::Error) -> MediaError {
+pub(crate) fn spawn_error(tool: &'static str, e: std::io::Error) -> MediaError {
     if e.kind() == std::io::ErrorKind::NotFound {
         MediaError::Missing(tool)
     } else {

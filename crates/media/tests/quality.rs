@@ -7,26 +7,10 @@
 
 mod common;
 
-use common::synth;
+use common::{synth, testsrc};
 use media::format::{AudioCodec, Stream};
 use media::{encode, probe, quality, EncodeConfig};
-use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn testsrc(dir: &Path) -> PathBuf {
-    synth(
-        dir,
-        "t.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25:duration=4",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-    )
-}
 
 fn fixed(kbps: f64) -> EncodeConfig {
     EncodeConfig {

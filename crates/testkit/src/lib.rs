@@ -14,7 +14,7 @@ pub mod browser;
 pub mod devnet;
 mod tools;
 
-pub use tools::{bitcoind_exe, have_chromium, have_ffmpeg, have_tool, in_ci};
+pub use tools::{bitcoind_exe, have_chromium, have_ffmpeg, have_tool, in_ci, present};
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! The external programs tests need (ffmpeg, Chromium, bitcoind), under one rule: outside CI a
+//! The external programs tests need (ffmpeg, Chromium, bitcoind, vmaf), under one rule: outside CI a
 //! test without its tool is skipped and says so ("skipped: ..."); in CI, where `scripts/setup.sh`
 //! installs them, a missing tool is a failure, so a test cannot pass there without running.
 
@@ -15,8 +15,8 @@ pub fn in_ci() -> bool {
 const SETUP: &str = "scripts/setup.sh installs it";
 
 /// The rule: true when `ok`; otherwise a panic in CI, and outside CI "skipped: {why}" and false
-/// (the caller's test then returns).
-fn present(ok: bool, why: &str, hint: &str) -> bool {
+/// (the caller's test then returns). For a tool found by other code (such as media's `vmaf`).
+pub fn present(ok: bool, why: &str, hint: &str) -> bool {
     if ok {
         return true;
     }

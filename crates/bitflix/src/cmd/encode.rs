@@ -1,5 +1,5 @@
 //! `bitflix encode`: any media file to a CVPM stream at a rate or a byte budget, with its size,
-//! rate, quality against the source (PSNR, SSIM) and speed.
+//! rate, quality against the source (PSNR, SSIM, and VMAF when a `vmaf` tool is found) and speed.
 
 use crate::poster::{Chosen, PosterOut};
 use anyhow::{bail, Context};
@@ -32,8 +32,10 @@ pub struct EncodeArgs {
     /// The CVPM stream to write.
     #[arg(short, long)]
     output: PathBuf,
-    /// Video kbit/s (ignored with --budget-bytes).
-    #[arg(long, default_value_t = 12.0)]
+    /// The whole stream's kbit/s: video, audio and the stream's framing over the duration encoded
+    /// (a byte budget of KBPS x seconds / 8, the video rate searched to land within 5 % under it).
+    /// Ignored with --budget-bytes or --budget-sats.
+    #[arg(long, default_value_t = 20.0)]
     kbps: f64,
     /// Hit this total size in bytes instead (the video rate is searched).
     #[arg(long, conflicts_with = "budget_sats")]
@@ -81,7 +83,7 @@ pub struct EncodeArgs {
     /// libaom speed, 0 (best) to 8 (fastest).
     #[arg(long, default_value_t = 4)]
     cpu_used: u8,
-    /// Skip the PSNR/SSIM measurement against the source.
+    /// Skip the PSNR/SSIM (and VMAF) measurement against the source.
     #[arg(long)]
     no_measure: bool,
     /// The poster, written beside the output (OUTPUT with the extension `.poster.webp`) where
@@ -124,8 +126,20 @@ impl fmt::Display for EncodeOut {
                 "as given".to_string()
             },
         )?;
-        match (r.psnr, r.ssim) {
-            (Some(p), Some(s)) => write!(f, "PSNR {p:.2} dB, SSIM {s:.4}, ")?,
+        if let Some(t) = r.target_bytes {
+            write!(f, "aimed at {t} bytes, ")?;
+            if r.at_ceiling {
+                write!(f, "smaller because higher rates gave no more bytes, ")?;
+            }
+        }
+        match (r.psnr, r.ssim, r.vmaf) {
+            (Some(p), Some(s), Some(v)) => write!(f, "PSNR {p:.2} dB, SSIM {s:.4}, VMAF {v:.1}, ")?,
+            (Some(p), Some(s), None) => write!(
+                f,
+                "PSNR {p:.2} dB, SSIM {s:.4}, VMAF: not measured (no vmaf tool; see \
+                 scripts/setup.sh or set {}), ",
+                media::quality::VMAF_ENV
+            )?,
             _ => write!(f, "quality not measured, ")?,
         }
         write!(
@@ -223,7 +237,7 @@ pub fn run(args: EncodeArgs) -> anyhow::Result<EncodeOut> {
         args.audio
     };
     let cfg = EncodeConfig {
-        video_kbps: args.kbps,
+        stream_kbps: budget_bytes.is_none().then_some(args.kbps),
         audio_kbps: (audio != AudioArg::None).then_some(args.audio_kbps),
         audio_codec: match audio {
             AudioArg::Codec2_1200 => AudioCodec::Codec2_1200,
@@ -238,6 +252,7 @@ pub fn run(args: EncodeArgs) -> anyhow::Result<EncodeOut> {
         probe_seconds: args.probe_seconds,
         measure: !args.no_measure,
         keyframe_seconds: args.keyframe_every,
+        ..EncodeConfig::default()
     };
     let (stream, report) = encode(&args.input, &cfg)?;
     // A poster of an earlier encode must never be published with this film: it goes first, the

@@ -17,6 +17,9 @@ pub(super) struct Searched {
     pub kbps: f64,
     /// Passes run.
     pub attempts: u32,
+    /// The encoder could not use the budget: a higher rate gave no more bytes (the picture is as
+    /// good as this size and frame rate get), so the stream stays under it.
+    pub at_ceiling: bool,
 }
 
 /// The step of a search for the rate that lands an encoder on a byte target: proportional to how
@@ -74,7 +77,9 @@ fn next_rate(bracket: &mut RateBracket, kbps: f64, size: u64, budget: u64, audio
 
 /// Encode the whole span at `shape`: once at `kbps` without a budget; with one, searched until the
 /// stream (with `audio_bytes` of audio) lands within 5 % under it, keeping the largest result
-/// that fits after [`MAX_ATTEMPTS`] passes, or an error when none did.
+/// that fits after [`MAX_ATTEMPTS`] passes, or an error when none did. When a rate 50 % above
+/// one that fitted gives less than 2 % more bytes, the encoder is at its ceiling (simple
+/// pictures): the search stops there, with the largest result.
 pub(super) fn search(
     job: &Job<'_>,
     shape: Shape,
@@ -83,6 +88,7 @@ pub(super) fn search(
 ) -> Result<Searched, MediaError> {
     // The largest result within the budget so far, and the smallest size seen.
     let mut fit: Option<(u64, Video, Vec<Packet>, f64)> = None;
+    let mut at_ceiling = false;
     let mut smallest = u64::MAX;
     let mut bracket = RateBracket::default();
     let mut attempts = 0;
@@ -91,24 +97,29 @@ pub(super) fn search(
         let (v, packets) = video::encode(job, job.cfg.cpu_used, shape, kbps, (0.0, job.seconds))?;
         let size = packet_bytes(&packets) + audio_bytes;
         smallest = smallest.min(size);
-        let Some(b) = job.cfg.budget_bytes else {
+        let Some(b) = job.budget else {
             return Ok(Searched {
                 video: v,
                 packets,
                 kbps,
                 attempts,
+                at_ceiling,
             });
         };
+        if let Some((fsize, .., fkbps)) = &fit {
+            at_ceiling = size <= b && kbps >= fkbps * 1.5 && (size as f64) < *fsize as f64 * 1.02;
+        }
         if size <= b && fit.as_ref().is_none_or(|f| size > f.0) {
             fit = Some((size, v, packets, kbps));
         }
-        if size <= b && size as f64 >= b as f64 * 0.95 || attempts >= MAX_ATTEMPTS {
+        if size <= b && size as f64 >= b as f64 * 0.95 || attempts >= MAX_ATTEMPTS || at_ceiling {
             return match fit.take() {
                 Some((_, video, packets, kbps)) => Ok(Searched {
                     video,
                     packets,
                     kbps,
                     attempts,
+                    at_ceiling,
                 }),
                 None => Err(MediaError::Input(format!(
                     "the smallest stream this input reached at {}x{} {} fps in {attempts} passes \

@@ -7,7 +7,8 @@
 //! by more than 10 % cannot reach the budget and is skipped. Audio: libopus mono at 60 ms frames,
 //! or codec2 1200 (8 kHz mono). The raw temporal units and packets are taken out of ffmpeg's IVF,
 //! Ogg and codec2raw output; no container goes on chain. With a byte budget the video rate is
-//! searched (rate control overshoots at these rates) until the stream lands within 5 % under it.
+//! searched (rate control overshoots at these rates) until the stream lands within 5 % under it;
+//! a rate for the whole stream ([`EncodeConfig::stream_kbps`]) is that budget over the duration.
 
 mod args;
 mod audio;
@@ -29,8 +30,12 @@ pub const DEFAULT_KEYFRAME_SECONDS: f64 = 10.0;
 /// What to encode. Validate with [`EncodeConfig::check`] before spending minutes encoding.
 #[derive(Debug, Clone)]
 pub struct EncodeConfig {
-    /// Video bit rate in kbit/s (ignored when `budget_bytes` is set).
+    /// Video bit rate in kbit/s given to the encoder as is (ignored when `budget_bytes` or
+    /// `stream_kbps` is set; rate control misses it at these rates).
     pub video_kbps: f64,
+    /// The whole stream's kbit/s (video, audio and CVPM framing over the seconds encoded): the
+    /// byte budget `stream_kbps` x seconds / 8, searched like `budget_bytes` (which wins).
+    pub stream_kbps: Option<f64>,
     /// Opus bit rate in kbit/s; `None`: no audio.
     pub audio_kbps: Option<f64>,
     /// The audio codec (`audio_kbps` applies to Opus; codec2 1200 has its fixed rate).
@@ -49,7 +54,7 @@ pub struct EncodeConfig {
     pub max_seconds: Option<f64>,
     /// Seconds of the input (from its middle) each candidate size/rate is tried on when choosing.
     pub probe_seconds: f64,
-    /// Measure PSNR and SSIM of the result against the source (one more decode).
+    /// Measure PSNR, SSIM and (with a `vmaf` tool) VMAF of the result against the source.
     pub measure: bool,
     /// At most this many seconds between keyframes: where a player can start, seek, and where a
     /// film still arriving becomes playable (the gateway serves a fragment from one keyframe to
@@ -62,6 +67,7 @@ impl Default for EncodeConfig {
     fn default() -> Self {
         EncodeConfig {
             video_kbps: 12.0,
+            stream_kbps: None,
             audio_kbps: Some(8.0),
             audio_codec: AudioCodec::Opus,
             width: Some(320),
@@ -89,6 +95,11 @@ impl EncodeConfig {
         };
         if !(1.0..=20_000.0).contains(&self.video_kbps) {
             return bad("video kbit/s", self.video_kbps.to_string(), "1..=20000");
+        }
+        if let Some(r) = self.stream_kbps {
+            if !(1.0..=20_000.0).contains(&r) {
+                return bad("stream kbit/s", r.to_string(), "1..=20000");
+            }
         }
         if let Some(a) = self.audio_kbps {
             if !(6.0..=256.0).contains(&a) && self.audio_codec == AudioCodec::Opus {
@@ -168,6 +179,9 @@ pub struct Report {
     pub fps: u32,
     /// Whether the size and rate were chosen by measurement (false: forced).
     pub chosen: bool,
+    /// The byte budget the video rate was searched for: `budget_bytes`, or `stream_kbps` over
+    /// the seconds encoded; `None`: the video rate was given to the encoder as is.
+    pub target_bytes: Option<u64>,
     /// Video kbit/s given to the encoder in the final pass.
     pub video_kbps: f64,
     /// Bytes of video and of audio packets (with their framing).
@@ -178,10 +192,16 @@ pub struct Report {
     pub audio_codec: Option<AudioCodec>,
     /// Encoder passes run (the budget search).
     pub attempts: u32,
+    /// The stream stays under `target_bytes` because the encoder could not use them: a higher
+    /// rate gave no more bytes (simple pictures at this size and frame rate).
+    pub at_ceiling: bool,
     /// PSNR of the video against the source in dB (see [`crate::quality`]), if measured.
     pub psnr: Option<f64>,
     /// SSIM, if measured.
     pub ssim: Option<f64>,
+    /// VMAF (model v0.6.1) on the same grid, if measured and a `vmaf` tool was found
+    /// ([`crate::quality::vmaf_tool`]).
+    pub vmaf: Option<f64>,
     /// Wall-clock seconds of the whole encode (probes, audio, search; not the measurement).
     pub encode_seconds: f64,
     /// Output video frames per wall-clock second of the whole encode.
@@ -218,12 +238,14 @@ fn header_bound(audio: Option<Audio>) -> u64 {
     .len() as u64
 }
 
-/// One encode's fixed inputs: the file, the scratch directory, the settings, the seconds encoded.
+/// One encode's fixed inputs: the file, the scratch directory, the settings, the seconds encoded
+/// and the byte budget, if any.
 struct Job<'a> {
     input: &'a Path,
     dir: &'a Path,
     cfg: &'a EncodeConfig,
     seconds: f64,
+    budget: Option<u64>,
 }
 
 /// What the video passes produced.
@@ -233,6 +255,7 @@ struct VideoOut {
     /// The rate of the pass kept (the starting rate when there is no video).
     kbps: f64,
     attempts: u32,
+    at_ceiling: bool,
     tried: Vec<Candidate>,
 }
 
@@ -247,6 +270,9 @@ pub fn encode(input: &Path, cfg: &EncodeConfig) -> Result<(Stream, Report), Medi
         dir: dir.path(),
         cfg,
         seconds,
+        budget: cfg
+            .budget_bytes
+            .or(cfg.stream_kbps.map(|r| (r * 1000.0 / 8.0 * seconds) as u64)),
     };
     let audio = match (info.audio, cfg.audio_kbps) {
         (true, Some(kbps)) => Some(match cfg.audio_codec {
@@ -258,7 +284,7 @@ pub fn encode(input: &Path, cfg: &EncodeConfig) -> Result<(Stream, Report), Medi
     // What the video's budget must leave: the audio and the stream's header.
     let audio_bytes = audio.as_ref().map_or(0, |(_, p)| packet_bytes(p))
         + header_bound(audio.as_ref().map(|(a, _)| *a));
-    let kbps = match cfg.budget_bytes {
+    let kbps = match job.budget {
         Some(b) => ((b.saturating_sub(audio_bytes) as f64 * 8.0 / 1000.0 / seconds) * 0.9).max(1.0),
         None => cfg.video_kbps,
     };
@@ -268,6 +294,7 @@ pub fn encode(input: &Path, cfg: &EncodeConfig) -> Result<(Stream, Report), Medi
             packets: Vec::new(),
             kbps,
             attempts: 0,
+            at_ceiling: false,
             tried: Vec::new(),
         },
         Some(src) => {
@@ -278,6 +305,7 @@ pub fn encode(input: &Path, cfg: &EncodeConfig) -> Result<(Stream, Report), Medi
                 packets: s.packets,
                 kbps: s.kbps,
                 attempts: s.attempts,
+                at_ceiling: s.at_ceiling,
                 tried,
             }
         }
@@ -331,14 +359,21 @@ fn finish(
         packets: interleave(video, out.packets, apackets),
     };
     let encode_seconds = started.elapsed().as_secs_f64();
-    let q = match (job.cfg.measure, video) {
-        (true, Some(_)) => Some(quality::measure_on(
-            job.input,
-            &stream,
-            (0.0, seconds),
-            Grid::of(info.video.unwrap_or_default()),
-        )?),
-        _ => None,
+    let (q, vmaf) = match (job.cfg.measure, video) {
+        (true, Some(_)) => {
+            let grid = Grid::of(info.video.unwrap_or_default());
+            let decoded = job.dir.join("measured.ivf");
+            std::fs::write(
+                &decoded,
+                crate::ivf::of_stream(&stream, crate::ivf::Start::Zero)?,
+            )?;
+            let span = (0.0, seconds);
+            (
+                Some(quality::compare_on(job.input, &decoded, span, grid)?),
+                quality::vmaf_on(job.input, &decoded, span, grid)?,
+            )
+        }
+        _ => (None, None),
     };
     let bytes = stream.encode().len() as u64;
     let report = Report {
@@ -349,13 +384,16 @@ fn finish(
         height: video.map_or(0, |v| v.height),
         fps: video.map_or(0, |v| v.fps_num),
         chosen: !out.tried.is_empty(),
+        target_bytes: job.budget,
         video_kbps: out.kbps,
         video_bytes,
         audio_bytes,
         audio_codec: audio_params.map(|a| a.codec),
         attempts: out.attempts,
+        at_ceiling: out.at_ceiling,
         psnr: q.map(|q| q.psnr),
         ssim: q.map(|q| q.ssim),
+        vmaf,
         encode_seconds,
         encode_fps: frames as f64 / encode_seconds.max(1e-9),
         candidates: out.tried,

@@ -23,6 +23,22 @@ pub fn synth(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     out
 }
 
+/// 4 s of ffmpeg's moving test pattern at 320x240, 25 fps, no audio.
+pub fn testsrc(dir: &Path) -> PathBuf {
+    synth(
+        dir,
+        "t.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25:duration=4",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    )
+}
+
 /// The demo clip's quick settings for tests: 3 s at 160 px wide, 8 fps, 16 + 8 kbit/s, fastest.
 pub fn fast() -> media::EncodeConfig {
     media::EncodeConfig {
