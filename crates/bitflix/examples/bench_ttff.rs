@@ -143,6 +143,7 @@ fn main() {
         stat.push(ttff(&base_url, base));
     }
     let _ = statics.kill();
+    let _ = statics.wait();
     let runs = |v: &[f64]| {
         v.iter()
             .map(|x| format!("{x:.0}"))
