@@ -49,6 +49,9 @@ pub enum ChainError {
     /// (a block whose hash or Merkle root is not the one requested).
     #[error("malformed answer from backend: {0}")]
     Decode(String),
+    /// A Bitcoin Core block directory (`blocksdir=`) that cannot be used.
+    #[error("block files: {0}")]
+    BlockFiles(#[from] crate::core::BlockFilesError),
     /// The backend is on a different network than asked for.
     #[error("network mismatch: expected {expected}, backend serves {actual}")]
     NetworkMismatch {

@@ -2,13 +2,14 @@
 //! made by the [`bitflix!`] macro inside the bitflix crate's tests), free loopback ports
 //! ([`free_port`]), the devnet daemon ([`Daemon`]), temporary data directories ([`tempdir`]),
 //! publish journals on disk ([`journals`], [`journal_txids`], [`has_journal`]), a real bitcoind
-//! ([`bitcoind_exe`]), the external tools tests need ([`have_ffmpeg`], [`have_chromium`],
+//! ([`bitcoind_exe`], and [`bitcoind`]: a node started and blocks filled), the external tools tests need ([`have_ffmpeg`], [`have_chromium`],
 //! [`have_tool`]: skipped with a message outside CI, a failure in CI, see [`in_ci`]) and, with the
 //! `devnet` feature, an in-process devnet with faucet-funded keys ([`devnet`]).
 //!
 //! A dev-dependency only (`publish = false`). Helpers fail loudly: a panic with the reason is a
 //! test failure, which is what a helper that cannot do its job should be.
 
+pub mod bitcoind;
 pub mod browser;
 #[cfg(feature = "devnet")]
 pub mod devnet;

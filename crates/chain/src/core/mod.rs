@@ -1,6 +1,7 @@
 //! Bitcoin Core as a [`ChainBackend`]: JSON-RPC (corepc-client) for everything, REST
 //! (`/rest/block/<hash>.bin`) for raw blocks when the node runs with `-rest`, and ZMQ
-//! (`-zmqpubsequence`) for a push stream of mempool and tip changes.
+//! (`-zmqpubsequence`) for a push stream of mempool and tip changes. With `blocksdir=PATH`, raw
+//! blocks come from the node's block files ([`BlockFiles`]) first, the chain still from RPC.
 //!
 //! Only RPCs whose answers have kept their shape since Bitcoin Core 0.17 are used, through
 //! corepc-client's generic `call`, so one client speaks to every supported version. Looking up a
@@ -11,9 +12,11 @@
     reason = "corepc-client 0.18 marks its blocking client deprecated in favour of a test-only crate; it is still rust-bitcoin's blocking JSON-RPC client for Core, and the only deprecated item used here"
 )]
 
+mod blockfiles;
 mod url;
 mod zmq;
 
+pub use blockfiles::{unxor, BlockFileStats, BlockFiles, BlockFilesError};
 pub use url::{CoreUrl, Login};
 
 use crate::{BlockRef, ChainBackend, ChainError, ChainEvent, TxStatus};
@@ -45,6 +48,7 @@ pub struct CoreBackend {
     network: Network,
     rest: bool,
     txindex: bool,
+    files: Option<BlockFiles>,
 }
 
 fn map_err(method: &str, e: ClientError) -> ChainError {
@@ -114,6 +118,7 @@ impl CoreBackend {
             network: expected,
             rest: false,
             txindex: false,
+            files: None,
         };
         let info: Value = b.call("getblockchaininfo", &[])?;
         let chain = info["chain"].as_str().unwrap_or_default();
@@ -121,6 +126,9 @@ impl CoreBackend {
             .ok_or_else(|| ChainError::Decode(format!("unknown chain '{chain}'")))?;
         if actual != expected {
             return Err(ChainError::NetworkMismatch { expected, actual });
+        }
+        if let Some(dir) = &url.blocksdir {
+            b.files = Some(BlockFiles::open(dir, expected)?);
         }
         b.rest = url.rest && b.get_rest("/rest/chaininfo.json").is_ok();
         b.txindex = b
@@ -137,6 +145,11 @@ impl CoreBackend {
     /// Whether raw blocks come over REST (true) or JSON-RPC (false).
     pub fn uses_rest(&self) -> bool {
         self.rest
+    }
+
+    /// The node's block files, when `blocksdir=` names them.
+    pub fn block_files(&self) -> Option<&BlockFiles> {
+        self.files.as_ref()
     }
 
     /// Whether the node keeps a transaction index.
@@ -192,6 +205,9 @@ impl ChainBackend for CoreBackend {
     }
 
     fn raw_block(&self, hash: &BlockHash) -> Result<Vec<u8>, ChainError> {
+        if let Some(raw) = self.files.as_ref().and_then(|f| f.read(hash)) {
+            return Ok(raw);
+        }
         if self.rest {
             match self.get_rest(&format!("/rest/block/{hash}.bin")) {
                 Ok(raw) => return Ok(raw),

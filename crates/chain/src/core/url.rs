@@ -1,8 +1,9 @@
 //! The `core:URL` form: where the node's JSON-RPC listens, how to log in, and where its ZMQ and
 //! REST interfaces are.
 //!
-//! `http://[user:pass@]host:port[?cookie=PATH][&zmq=tcp://host:port][&rest=0]`. With neither
-//! credentials nor `cookie`, no authentication is sent (a node behind a proxy that adds it).
+//! `http://[user:pass@]host:port[?cookie=PATH][&zmq=tcp://host:port][&rest=0][&blocksdir=PATH]`.
+//! With neither credentials nor `cookie`, no authentication is sent (a node behind a proxy that
+//! adds it).
 
 use std::path::PathBuf;
 
@@ -39,6 +40,8 @@ pub struct CoreUrl {
     pub zmq: Option<String>,
     /// Whether to read raw blocks over REST (`-rest`); falls back to RPC when the node refuses.
     pub rest: bool,
+    /// The node's blocks directory (`blk*.dat`, `xor.dat`), read directly when given.
+    pub blocksdir: Option<PathBuf>,
 }
 
 impl std::str::FromStr for CoreUrl {
@@ -68,6 +71,7 @@ impl std::str::FromStr for CoreUrl {
             login: Login::None,
             zmq: None,
             rest: true,
+            blocksdir: None,
         };
         if let Some(u) = userinfo {
             let (user, pass) = u
@@ -93,9 +97,16 @@ impl std::str::FromStr for CoreUrl {
                         _ => return Err(format!("rest={v}: expected 0 or 1")),
                     }
                 }
+                "blocksdir" if v.is_empty() => {
+                    return Err("blocksdir= names no directory: give the node's blocks directory, e.g. blocksdir=/home/me/.bitcoin/blocks".into())
+                }
+                "blocksdir" if url.blocksdir.is_some() => {
+                    return Err("blocksdir= is given twice".into())
+                }
+                "blocksdir" => url.blocksdir = Some(PathBuf::from(v)),
                 _ => {
                     return Err(format!(
-                        "unknown core URL option '{k}': expected cookie=PATH, zmq=tcp://HOST:PORT or rest=0|1"
+                        "unknown core URL option '{k}': expected cookie=PATH, zmq=tcp://HOST:PORT, rest=0|1 or blocksdir=PATH"
                     ))
                 }
             }
@@ -144,6 +155,11 @@ mod tests {
             .unwrap();
         assert_eq!(u.login, Login::Cookie("/d/regtest/.cookie".into()));
         assert!(!u.rest);
+        assert_eq!(u.blocksdir, None);
+        let u: CoreUrl = "http://h:1?rest=0&blocksdir=/d/regtest/blocks"
+            .parse()
+            .unwrap();
+        assert_eq!(u.blocksdir, Some(PathBuf::from("/d/regtest/blocks")));
         assert_eq!("http://h:2".parse::<CoreUrl>().unwrap().login, Login::None);
     }
 
@@ -158,6 +174,9 @@ mod tests {
             ("http://h:1?zmq=ipc:///x", "tcp://"),
             ("http://h:1?rest=maybe", "expected 0 or 1"),
             ("http://h:1?wallet=x", "unknown core URL option"),
+            ("http://h:1?blocksdir=", "names no directory"),
+            ("http://h:1?blocksdir", "names no directory"),
+            ("http://h:1?blocksdir=/a&blocksdir=/b", "twice"),
         ] {
             let e = bad.parse::<CoreUrl>().unwrap_err();
             assert!(e.contains(says), "{bad}: {e}");
