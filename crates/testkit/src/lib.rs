@@ -211,14 +211,18 @@ impl Drop for Daemon {
 }
 
 /// Every publish journal (`plan.json`) under `DATADIR/publish`, with `"replaced"` set when the
-/// publish was replaced (`replaced-by` beside it).
+/// publish was replaced (`replaced-by` beside it). A directory without `plan.json` (a kill after
+/// it was made and before the journal's rename: nothing was broadcast) is no journal, as
+/// `wallet::Journal::all` reads it.
 pub fn journals(datadir: &Path) -> Vec<Value> {
     let dir = datadir.join("publish");
     let rd = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     rd.map(|e| {
-        let p = e
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .path();
+        e.unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .path()
+    })
+    .filter(|p| p.join("plan.json").exists())
+    .map(|p| {
         let file = p.join("plan.json");
         let body = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let mut j: Value = serde_json::from_slice(&body)
