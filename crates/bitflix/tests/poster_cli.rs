@@ -38,7 +38,7 @@ fn indexed_poster(index: &Value, title: &str) -> Option<String> {
         .iter()
         .find(|c| c["header"]["title"] == title)
         .unwrap_or_else(|| panic!("{title} is indexed: {index}"));
-    c["header"]["poster"].as_str().map(str::to_string)
+    c["poster"].as_str().map(str::to_string)
 }
 
 #[test]

@@ -34,9 +34,29 @@ pub struct IndexOut {
     /// Reorgs handled in this run.
     pub reorgs: u32,
     /// Contents.
-    pub contents: Vec<ContentSummary>,
+    pub contents: Vec<IndexedContent>,
     /// Records claiming content that never attached (forgeries, or parents not seen yet).
     pub unattributed: usize,
+}
+
+/// One content as `bitflix index` prints it: the summary (whose JSON leaves the poster's bytes
+/// out, as the gateway's API does) and the header's poster, in hex.
+#[derive(Debug, Serialize)]
+pub struct IndexedContent {
+    /// What the index knows of it.
+    #[serde(flatten)]
+    pub summary: ContentSummary,
+    /// The header's poster bytes, hex.
+    pub poster: Option<String>,
+}
+
+impl From<&ContentSummary> for IndexedContent {
+    fn from(s: &ContentSummary) -> Self {
+        IndexedContent {
+            poster: s.header.poster.as_deref().map(hex::encode),
+            summary: s.clone(),
+        }
+    }
 }
 
 impl fmt::Display for IndexOut {
@@ -48,7 +68,7 @@ impl fmt::Display for IndexOut {
             self.reorgs,
             self.unattributed
         )?;
-        for c in &self.contents {
+        for c in self.contents.iter().map(|c| &c.summary) {
             writeln!(
                 f,
                 "{} {:?} {:?}: {}/{} segments verified, {} flaw(s)",
@@ -92,7 +112,7 @@ pub fn run(g: &super::Global, args: IndexArgs) -> anyhow::Result<IndexOut> {
     Ok(IndexOut {
         height: ix.cursor()?.map(|(h, _)| h),
         reorgs: ix.reorgs,
-        contents: snap.summaries().to_vec(),
+        contents: snap.summaries().iter().map(IndexedContent::from).collect(),
         unattributed: snap.unattributed(),
     })
 }
