@@ -7,7 +7,7 @@ use crate::ffmpeg::MediaError;
 use crate::format::{Packet, Video};
 
 /// Encoder passes the budget search may run (each two-pass).
-const MAX_ATTEMPTS: u32 = 6;
+const MAX_ATTEMPTS: u32 = 10;
 
 /// The video of the whole encode.
 pub(super) struct Searched {
