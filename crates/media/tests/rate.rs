@@ -1,6 +1,7 @@
 //! `stream_kbps` (`bitflix encode --kbps`): the whole stream (video, audio and CVPM framing) lands
 //! within 5 % of the rate asked for over the clip's duration, on the bundled clip and on a
-//! generated one with hard cuts and motion, at two rates each; real ffmpeg encodes.
+//! generated one with hard cuts and motion (where libaom's size jumps over the window), at two
+//! and three rates; real ffmpeg encodes.
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly on the first unexpected error"
@@ -14,20 +15,23 @@ use std::path::{Path, PathBuf};
 
 /// 8 s at 320x240, 25 fps: four scenes cut hard into each other (a moving test pattern, a
 /// zooming fractal, a cellular automaton, a noisy
-/// picture panned across), no audio.
-fn cuts_and_motion(dir: &Path) -> PathBuf {
-    let graph = "testsrc2=s=320x240:r=25:d=2,format=yuv420p[a];\
-                 mandelbrot=s=320x240:r=25,trim=duration=2,format=yuv420p[b];\
-                 life=s=320x240:r=25:mold=10:ratio=0.3,trim=duration=2,format=yuv420p[c];\
-                 smptehdbars=s=960x540:r=25:d=2,noise=alls=20:allf=t,\
-                 crop=320:240:t*150:t*100,format=yuv420p[d];\
-                 [a][b][c][d]concat=n=4:v=1:a=0[out]";
+/// picture panned across), no audio. The automaton and the noise are seeded with `seed`: the same
+/// seed gives the same clip.
+fn cuts_and_motion(dir: &Path, seed: u32) -> PathBuf {
+    let graph = format!(
+        "testsrc2=s=320x240:r=25:d=2,format=yuv420p[a];\
+         mandelbrot=s=320x240:r=25,trim=duration=2,format=yuv420p[b];\
+         life=s=320x240:r=25:mold=10:ratio=0.3:seed={seed},trim=duration=2,format=yuv420p[c];\
+         smptehdbars=s=960x540:r=25:d=2,noise=alls=20:allf=t:all_seed={seed},\
+         crop=320:240:t*150:t*100,format=yuv420p[d];\
+         [a][b][c][d]concat=n=4:v=1:a=0[out]"
+    );
     synth(
         dir,
         "cuts.mp4",
         &[
             "-filter_complex",
-            graph,
+            &graph,
             "-map",
             "[out]",
             "-c:v",
@@ -94,11 +98,9 @@ fn a_clip_with_cuts_and_motion_lands_on_the_rate() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let src = cuts_and_motion(dir.path());
-    // The goal is 5 % (issue 14, item 3), met on this clip when the machine is quiet (31.37 for 32
-    // in 4 passes) but not under CI's load, where libaom's multi-threaded passes vary and the
-    // search ended at 25.3 (6 passes) and 27.9 (10 passes) for 32. Until the search lands
-    // reliably, this checks 25 % (the worst seen: 21 % under), and the gap is stated in the issue's
-    // note.
-    lands_within(&src, false, &[32.0, 64.0], 0.25);
+    // With this seed, at 32 kbit/s libaom's size jumps over the window (29,371 bytes at 12.76
+    // kbit/s, 35,373 at 13.55): the search must go on under the steadier rate control (it lands
+    // in 8 passes). Other seeds, tried by hand, land in 2 to 11.
+    let src = cuts_and_motion(dir.path(), 2);
+    lands_within(&src, false, &[32.0, 48.0, 64.0], 0.05);
 }

@@ -1,13 +1,20 @@
 //! The byte-budget search: rate control overshoots at these rates, so the video rate is corrected
-//! by how far each whole encode lands until the stream is within 5 % under the budget.
+//! by how far each whole encode lands until the stream is within 5 % under the budget. Where
+//! libaom's size jumps over that window (a hard section moved off the top quantizer), the search
+//! goes on under the steadier rate control, whose size grows smoothly with the rate.
 
+use super::args::RateControl;
 use super::choose::Shape;
 use super::{packet_bytes, video, Job};
 use crate::ffmpeg::MediaError;
 use crate::format::{Packet, Video};
 
 /// Encoder passes the budget search may run (each two-pass).
-const MAX_ATTEMPTS: u32 = 10;
+const MAX_ATTEMPTS: u32 = 14;
+
+/// A bracket this narrow (the lowest rate that overshot over the highest that fitted) with no
+/// landing: the size jumps over the window, and another rate control is tried.
+const GAP: f64 = 1.08;
 
 /// The video of the whole encode.
 pub(super) struct Searched {
@@ -63,6 +70,11 @@ impl RateBracket {
         }
         next
     }
+
+    /// The lowest rate that overshot over the highest that fitted, once both are known.
+    pub fn width(&self) -> Option<f64> {
+        (self.fitted > 0.0 && self.overshot < f64::MAX).then(|| self.overshot / self.fitted)
+    }
 }
 
 /// The budget search's step: after `kbps` gave `size` bytes (audio included) against `budget`,
@@ -75,26 +87,38 @@ fn next_rate(bracket: &mut RateBracket, kbps: f64, size: u64, budget: u64, audio
         .clamp(0.5, 20_000.0)
 }
 
+/// The largest stream within the budget so far.
+struct Fit {
+    size: u64,
+    video: Video,
+    packets: Vec<Packet>,
+    kbps: f64,
+    control: RateControl,
+}
+
 /// Encode the whole span at `shape`: once at `kbps` without a budget; with one, searched until the
 /// stream (with `audio_bytes` of audio) lands within 5 % under it, keeping the largest result
-/// that fits after [`MAX_ATTEMPTS`] passes, or an error when none did. When a rate 50 % above
-/// one that fitted gives less than 2 % more bytes, the encoder is at its ceiling (simple
-/// pictures): the search stops there, with the largest result.
+/// that fits after [`MAX_ATTEMPTS`] passes, or an error when none did. When the size jumps over
+/// the window under libaom's default rate control, the search goes on under
+/// [`RateControl::Steady`]. When a rate 50 % above one that fitted (under the same control) gives
+/// less than 2 % more bytes, the encoder is at its ceiling (simple pictures): the search stops
+/// there, with the largest result.
 pub(super) fn search(
     job: &Job<'_>,
     shape: Shape,
     mut kbps: f64,
     audio_bytes: u64,
 ) -> Result<Searched, MediaError> {
-    // The largest result within the budget so far, and the smallest size seen.
-    let mut fit: Option<(u64, Video, Vec<Packet>, f64)> = None;
+    let mut fit: Option<Fit> = None;
     let mut at_ceiling = false;
     let mut smallest = u64::MAX;
     let mut bracket = RateBracket::default();
+    let mut control = RateControl::Default;
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let (v, packets) = video::encode(job, job.cfg.cpu_used, shape, kbps, (0.0, job.seconds))?;
+        let span = (0.0, job.seconds);
+        let (v, packets) = video::encode(job, job.cfg.cpu_used, shape, (kbps, control), span)?;
         let size = packet_bytes(&packets) + audio_bytes;
         smallest = smallest.min(size);
         let Some(b) = job.budget else {
@@ -106,18 +130,25 @@ pub(super) fn search(
                 at_ceiling,
             });
         };
-        if let Some((fsize, .., fkbps)) = &fit {
-            at_ceiling = size <= b && kbps >= fkbps * 1.5 && (size as f64) < *fsize as f64 * 1.02;
+        if let Some(f) = fit.as_ref().filter(|f| f.control == control) {
+            at_ceiling = size <= b && kbps >= f.kbps * 1.5 && (size as f64) < f.size as f64 * 1.02;
         }
-        if size <= b && fit.as_ref().is_none_or(|f| size > f.0) {
-            fit = Some((size, v, packets, kbps));
+        let landed = size <= b && size as f64 >= b as f64 * 0.95;
+        if size <= b && fit.as_ref().is_none_or(|f| size > f.size) {
+            fit = Some(Fit {
+                size,
+                video: v,
+                packets,
+                kbps,
+                control,
+            });
         }
-        if size <= b && size as f64 >= b as f64 * 0.95 || attempts >= MAX_ATTEMPTS || at_ceiling {
+        if landed || attempts >= MAX_ATTEMPTS || at_ceiling {
             return match fit.take() {
-                Some((_, video, packets, kbps)) => Ok(Searched {
-                    video,
-                    packets,
-                    kbps,
+                Some(f) => Ok(Searched {
+                    video: f.video,
+                    packets: f.packets,
+                    kbps: f.kbps,
                     attempts,
                     at_ceiling,
                 }),
@@ -130,6 +161,15 @@ pub(super) fn search(
             };
         }
         kbps = next_rate(&mut bracket, kbps, size, b, audio_bytes);
+        if control == RateControl::Default && bracket.width().is_some_and(|w| w < GAP) {
+            // The size jumps over the window here: start again from the largest fit, which the
+            // steadier control (fewer bytes at a rate) would fit too, stepping up from it.
+            control = RateControl::Steady;
+            bracket = RateBracket::default();
+            if let Some(f) = &fit {
+                kbps = next_rate(&mut bracket, f.kbps, f.size, b, audio_bytes);
+            }
+        }
     }
 }
 
@@ -153,5 +193,15 @@ mod tests {
         // The clamp: never under 0.5 kbit/s.
         let mut low = RateBracket::default();
         assert!((next_rate(&mut low, 0.6, 100_000, 1000, 0) - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_width_is_known_once_a_rate_fitted_and_one_overshot() {
+        let mut b = RateBracket::default();
+        assert_eq!(b.width(), None);
+        b.next(13.4, 900, 980.0, true);
+        assert_eq!(b.width(), None);
+        b.next(13.6, 1300, 980.0, false);
+        assert!((b.width().unwrap() - 13.6 / 13.4).abs() < 1e-12);
     }
 }

@@ -1,6 +1,7 @@
 //! Choosing the size and frame rate by measurement: the candidates a source allows, the lower
 //! fallbacks, and the trial of each on a short excerpt scored by PSNR and SSIM.
 
+use super::args::RateControl;
 use super::{packet_bytes, video, Candidate, EncodeConfig, Job};
 use crate::ffmpeg::MediaError;
 use crate::format::Stream;
@@ -183,12 +184,13 @@ fn trial(
     // libaom's rate control misses by up to a third on a few seconds at these rates, and not
     // in the same direction for every size: one corrected retry puts the candidates at about
     // the same byte count before their quality is compared.
-    let (mut v, mut packets) = video::encode(job, cpu, shape, at.kbps, at.span)?;
+    let (mut v, mut packets) =
+        video::encode(job, cpu, shape, (at.kbps, RateControl::Default), at.span)?;
     let mut bytes = packet_bytes(&packets);
     let off = bytes as f64 / at.target;
     if !(0.9..=1.1).contains(&off) {
         let again = (at.kbps / off).clamp(0.5, 20_000.0);
-        (v, packets) = video::encode(job, cpu, shape, again, at.span)?;
+        (v, packets) = video::encode(job, cpu, shape, (again, RateControl::Default), at.span)?;
         bytes = packet_bytes(&packets);
     }
     let skipped = bytes as f64 > at.target * 1.10;

@@ -1,18 +1,18 @@
 //! One libaom-av1 two-pass encode of the video, taken out of ffmpeg's IVF as CVPM packets.
 
-use super::args::Av1;
+use super::args::{Av1, RateControl};
 use super::choose::Shape;
 use super::Job;
 use crate::ffmpeg::{run, utf8, MediaError};
 use crate::format::{Packet, Video};
 use crate::ivf;
 
-/// Encode `seconds` of the input from `start` at `shape` and `kbps`.
+/// Encode `seconds` of the input from `start` at `shape` and `kbps`, under `control`.
 pub(super) fn encode(
     job: &Job<'_>,
     cpu_used: u8,
     shape: Shape,
-    kbps: f64,
+    (kbps, control): (f64, RateControl),
     span: (f64, f64),
 ) -> Result<(Video, Vec<Packet>), MediaError> {
     let log = job.dir.join("pass");
@@ -26,6 +26,7 @@ pub(super) fn encode(
         cpu_used,
         span,
         gop: gop(job.cfg.keyframe_seconds, shape.fps),
+        control,
     };
     for pass in [1, 2] {
         run("ffmpeg", &av1.pass(pass))?;
