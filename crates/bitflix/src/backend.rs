@@ -14,21 +14,36 @@ pub fn without_devnet(what: &str) -> anyhow::Error {
     )
 }
 
-/// Open the devnet a `--chain devnet:DIR` names (publishing needs the devnet's faucet and miner).
+/// Open the devnet a `--chain devnet:DIR` names (publishing needs the devnet's faucet and miner);
+/// its chain is regtest's, checked against `network` by its genesis block.
 #[cfg(feature = "devnet")]
-pub fn open_devnet(spec: &ChainSpec) -> anyhow::Result<devnet::Devnet> {
+pub fn open_devnet(spec: &ChainSpec, network: bitcoin::Network) -> anyhow::Result<devnet::Devnet> {
     match spec {
-        ChainSpec::Devnet(dir) => devnet::Devnet::open(dir, devnet::DevnetConfig::default())
-            .with_context(|| format!("opening the devnet in {}", dir.display())),
+        ChainSpec::Devnet(dir) => {
+            let d = devnet::Devnet::open(dir, devnet::DevnetConfig::default())
+                .with_context(|| format!("opening the devnet in {}", dir.display()))?;
+            crate::network::check(&d, network).context("the devnet is a regtest chain")?;
+            Ok(d)
+        }
         _ => bail!("publishing works with --chain devnet:DIR only in this build (the wallet cannot yet fund itself from another backend)"),
     }
 }
 
-/// Any backend, for reading: the devnet in-process, an Esplora server or a Bitcoin Core node.
+/// Any backend, for reading: the devnet in-process, an Esplora server or a Bitcoin Core node;
+/// its genesis block checked against `network` (see [`crate::network`]).
 pub fn open(spec: &ChainSpec, network: bitcoin::Network) -> anyhow::Result<Arc<dyn ChainBackend>> {
+    let b = open_unchecked(spec, network)?;
+    crate::network::check(b.as_ref(), network)?;
+    Ok(b)
+}
+
+fn open_unchecked(
+    spec: &ChainSpec,
+    network: bitcoin::Network,
+) -> anyhow::Result<Arc<dyn ChainBackend>> {
     match spec {
         #[cfg(feature = "devnet")]
-        ChainSpec::Devnet(_) => Ok(Arc::new(open_devnet(spec)?)),
+        ChainSpec::Devnet(_) => Ok(Arc::new(open_devnet(spec, network)?)),
         #[cfg(not(feature = "devnet"))]
         ChainSpec::Devnet(_) => Err(without_devnet("--chain devnet:DIR")),
         ChainSpec::Esplora(url) => {

@@ -5,6 +5,9 @@
 //! - `wallet.watch.json`: instead of the mnemonic, the public descriptors of a watch-only wallet
 //!   (`bitflix wallet import-descriptor`); it plans publishes and exports their funding as PSBT.
 //! - `wallet-<network>.sqlite`: bdk's store (addresses revealed, transactions, checkpoints).
+//! - `wallet-<network>.birthday`: the height the wallet starts syncing at on that network: the tip
+//!   when a command with a backend created the wallet, or `wallet restore --from-height`. Without
+//!   it the wallet syncs from genesis.
 //! - `publisher.key` (0600, before the HD wallet): kept, never rewritten. Its coins stay spendable
 //!   as a single-key bdk wallet (`legacy-<network>.sqlite`, descriptor `tr(WIF)`) that
 //!   `bitflix wallet balance` shows and `bitflix wallet sweep-legacy` sweeps into the HD wallet.
@@ -61,7 +64,72 @@ pub fn descriptors(datadir: &Path, network: Network) -> anyhow::Result<Descripto
 pub fn open_wallet(datadir: &Path, network: Network) -> anyhow::Result<HdWallet> {
     let d = descriptors(datadir, network)?;
     let db = datadir.join(format!("wallet-{}.sqlite", network_name(network)));
-    Ok(HdWallet::open(&db, &d, network)?)
+    Ok(HdWallet::open(&db, &d, network)?.with_birthday(birthday(datadir, network)?))
+}
+
+fn birthday_path(datadir: &Path, network: Network) -> PathBuf {
+    datadir.join(format!("wallet-{}.birthday", network_name(network)))
+}
+
+/// The wallet's birthday on `network`, if stored.
+pub fn birthday(datadir: &Path, network: Network) -> anyhow::Result<Option<u32>> {
+    let path = birthday_path(datadir, network);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let h = text
+        .trim()
+        .parse()
+        .with_context(|| format!("{} holds no height", path.display()))?;
+    Ok(Some(h))
+}
+
+fn save_birthday(datadir: &Path, network: Network, height: u32) -> anyhow::Result<()> {
+    let path = birthday_path(datadir, network);
+    durable::write(&path, height.to_string().as_bytes())
+        .with_context(|| format!("saving {}", path.display()))
+}
+
+/// Before a command that has a backend opens the wallet: a data directory without a wallet gets
+/// its mnemonic now, and its birthday on `network` is the backend's tip (nothing can have paid
+/// it before).
+pub fn create_with_birthday(
+    datadir: &Path,
+    network: Network,
+    backend: &dyn chain::ChainBackend,
+) -> anyhow::Result<()> {
+    if datadir.join(MNEMONIC).exists() || datadir.join(WATCH).exists() {
+        return Ok(());
+    }
+    let tip = backend
+        .tip()
+        .context("the tip, the new wallet's birthday")?;
+    descriptors(datadir, network)?;
+    save_birthday(datadir, network, tip.height)
+}
+
+/// `wallet restore`: this data directory's wallet from `words`, syncing on `network` from
+/// `from_height` (0: genesis). Refuses when the directory already holds a wallet.
+pub fn restore(
+    datadir: &Path,
+    network: Network,
+    words: &str,
+    from_height: u32,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(datadir).with_context(|| format!("creating {}", datadir.display()))?;
+    for f in [MNEMONIC, WATCH] {
+        if datadir.join(f).exists() {
+            bail!(
+                "{} already holds a wallet ({f}): restore into a new data directory",
+                datadir.display()
+            );
+        }
+    }
+    let m = wallet::hd::parse_mnemonic(words).context("the mnemonic")?;
+    save_birthday(datadir, network, from_height)?;
+    write_secret(&datadir.join(MNEMONIC), m.to_string().as_bytes())
 }
 
 /// The mnemonic, for `bitflix wallet backup` only (`None` for a watch-only wallet).

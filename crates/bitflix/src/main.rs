@@ -7,8 +7,10 @@
 mod backend;
 mod cmd;
 mod keys;
+mod network;
 mod output;
 mod poster;
+mod rails;
 mod signal;
 
 use clap::Parser;

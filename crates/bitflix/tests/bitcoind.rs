@@ -17,82 +17,21 @@ use chain::{ChainBackend, ChainEvent};
 use cvp::{Carrier, ContentInfo};
 use devnet::{Devnet, DevnetConfig};
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
+use testkit::bitcoind::{Node, NodeOptions};
 
-/// A `bitcoind -regtest` in a temporary directory, stopped (killed) on drop.
-struct Node {
-    child: Child,
-    _dir: tempfile::TempDir,
-    url: CoreUrl,
-    backend: CoreBackend,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.backend.call::<Value>("stop", &[]);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-    }
-}
-
-/// Start a node, or say why not: `None` means no bitcoind binary here.
+/// Start a node (ZMQ on, bitcoind's wallet only when asked), or say why not: `None` means no
+/// bitcoind binary here.
 fn start(test: &str, with_wallet: bool) -> Option<Node> {
-    let Some(exe) = testkit::bitcoind_exe() else {
-        println!("{test}: skipped: no bitcoind (set BITCOIND_EXE or put bitcoind on PATH)");
-        return None;
-    };
-    let dir = testkit::tempdir();
-    let (rpc, zmq) = (testkit::free_port(), testkit::free_port());
-    let mut cmd = Command::new(&exe);
-    cmd.arg("-regtest")
-        .arg(format!("-datadir={}", dir.path().display()))
-        .arg(format!("-rpcport={rpc}"))
-        .arg("-rpcbind=127.0.0.1")
-        .arg("-rpcallowip=127.0.0.1")
-        .arg("-rpcuser=bitflix")
-        .arg("-rpcpassword=bitflix")
-        .arg("-listen=0")
-        .arg("-server=1")
-        .arg("-rest=1")
-        .arg("-txindex=1")
-        .arg(format!("-zmqpubsequence=tcp://127.0.0.1:{zmq}"))
-        .arg("-datacarriersize=100000")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if with_wallet {
-        cmd.arg("-fallbackfee=0.0001");
-    } else {
-        cmd.arg("-disablewallet=1");
-    }
-    let child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {}: {e}", exe.display()));
-    let url: CoreUrl = format!("http://bitflix:bitflix@127.0.0.1:{rpc}?zmq=tcp://127.0.0.1:{zmq}")
-        .parse()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let backend = loop {
-        match CoreBackend::connect(&url, Network::Regtest) {
-            Ok(b) if b.call::<Value>("getblockcount", &[]).is_ok() => break b,
-            _ if Instant::now() > deadline => panic!("bitcoind did not answer in 60 s"),
-            _ => std::thread::sleep(Duration::from_millis(200)),
-        }
-    };
-    println!("{test}: running against {}", exe.display());
-    Some(Node {
-        child,
-        _dir: dir,
-        url,
-        backend,
-    })
+    Node::start_with(
+        test,
+        &NodeOptions {
+            zmq: true,
+            no_wallet: !with_wallet,
+            ..Default::default()
+        },
+    )
 }
 
 /// Mining and funding through bitcoind's own wallet.

@@ -1,7 +1,13 @@
-//! A real `bitcoind -regtest` for tests and benchmarks: started in a data directory (temporary or
-//! kept), reached through the Core backend, stopped on drop; and blocks filled with large
-//! OP_RETURN outputs, mined with `generateblock` from coins that anyone can spend (`OP_TRUE`), so
-//! no wallet or signature is needed to make gigabytes of chain.
+//! A real `bitcoind` for tests and benchmarks, on regtest or on a custom signet whose blocks need
+//! no signature (`-signet -signetchallenge=51`): started in a data directory (temporary or kept),
+//! reached through the Core backend, stopped on drop; and blocks filled with large OP_RETURN
+//! outputs, mined with `generateblock` from coins that anyone can spend (`OP_TRUE`), so no wallet
+//! or signature is needed to make gigabytes of chain.
+//!
+//! The custom signet keeps signet's proof of work (about 5 million hashes a block, a few seconds of
+//! bitcoind's miner here), so [`Node::start_signet`] loads the first blocks from
+//! `data/signet51-blocks.hex` (mined once by bitcoind, coinbases to `OP_TRUE`; the node validates
+//! each one on `submitblock`) and [`Node::mine`] grinds only the few blocks a test adds.
 
 use bitcoin::{Amount, OutPoint, ScriptBuf, Transaction, TxIn, TxOut};
 use chain::core::{CoreBackend, CoreUrl};
@@ -11,14 +17,67 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A running `bitcoind -regtest`, stopped on drop.
+/// Which chain a node runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NodeChain {
+    /// `-regtest`.
+    #[default]
+    Regtest,
+    /// `-signet -signetchallenge=51`: signet's rules, prefixes and proof of work; blocks need no
+    /// signature.
+    Signet51,
+}
+
+impl NodeChain {
+    /// The network rust-bitcoin knows it as.
+    pub fn network(self) -> bitcoin::Network {
+        match self {
+            NodeChain::Regtest => bitcoin::Network::Regtest,
+            NodeChain::Signet51 => bitcoin::Network::Signet,
+        }
+    }
+
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            NodeChain::Regtest => &["-regtest"],
+            // A custom signet has no seeds; no peer is wanted anyway.
+            NodeChain::Signet51 => &["-signet", "-signetchallenge=51", "-connect=0", "-dnsseed=0"],
+        }
+    }
+
+    fn subdir(self) -> &'static str {
+        match self {
+            NodeChain::Regtest => "regtest",
+            NodeChain::Signet51 => "signet",
+        }
+    }
+}
+
+/// How to start a node beyond its chain.
+#[derive(Debug, Clone, Default)]
+pub struct NodeOptions<'a> {
+    /// The chain.
+    pub chain: NodeChain,
+    /// A kept `-datadir` (else a temporary one).
+    pub datadir: Option<&'a Path>,
+    /// Publish ZMQ `sequence` notifications on a free port (and name it in [`Node::url`]).
+    pub zmq: bool,
+    /// `-disablewallet=1`.
+    pub no_wallet: bool,
+    /// More arguments.
+    pub args: &'a [&'a str],
+}
+
+/// A running `bitcoind`, stopped on drop.
 #[derive(Debug)]
 pub struct Node {
     child: Child,
     _tmp: Option<tempfile::TempDir>,
+    /// Its chain.
+    pub chain: NodeChain,
     /// Its `-datadir`.
     pub datadir: PathBuf,
-    /// How to reach it (user:password, REST on, no ZMQ).
+    /// How to reach it (user:password, REST on, ZMQ when asked).
     pub url: CoreUrl,
     /// The Core backend on it, without block files.
     pub backend: CoreBackend,
@@ -47,6 +106,42 @@ impl Node {
 
     /// Start bitcoind in `datadir` (kept), or a temporary directory when `None`.
     pub fn start_in(test: &str, datadir: Option<&Path>, args: &[&str]) -> Option<Node> {
+        Self::start_with(
+            test,
+            &NodeOptions {
+                datadir,
+                args,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// A custom signet (`-signetchallenge=51`) holding the fixture's blocks: 105 blocks whose
+    /// coinbases pay `OP_TRUE` (see [`Node::op_true_coin`]), the first five of them mature.
+    pub fn start_signet(test: &str, opts: NodeOptions<'_>) -> Option<Node> {
+        let node = Self::start_with(
+            test,
+            &NodeOptions {
+                chain: NodeChain::Signet51,
+                ..opts
+            },
+        )?;
+        for (i, line) in SIGNET51_BLOCKS.lines().enumerate() {
+            let r: Value = node.call("submitblock", &[json!(line.trim())]);
+            assert!(
+                r.is_null() || r == json!("duplicate"),
+                "the signet fixture's block {}: {r}",
+                i + 1
+            );
+        }
+        Some(node)
+    }
+
+    /// Start bitcoind as `opts` says, or `None` (having printed "skipped: no bitcoind") when there
+    /// is no bitcoind here.
+    pub fn start_with(test: &str, opts: &NodeOptions<'_>) -> Option<Node> {
+        let datadir = opts.datadir;
+        let args = opts.args;
         let Some(exe) = crate::bitcoind_exe() else {
             println!("{test}: skipped: no bitcoind (set BITCOIND_EXE or put bitcoind on PATH)");
             return None;
@@ -63,8 +158,18 @@ impl Node {
             }
         };
         let rpc = crate::free_port();
-        let child = Command::new(&exe)
-            .arg("-regtest")
+        let zmq = opts
+            .zmq
+            .then(|| format!("tcp://127.0.0.1:{}", crate::free_port()));
+        let mut cmd = Command::new(&exe);
+        cmd.args(opts.chain.args());
+        if let Some(z) = &zmq {
+            cmd.arg(format!("-zmqpubsequence={z}"));
+        }
+        if opts.no_wallet {
+            cmd.arg("-disablewallet=1");
+        }
+        let child = cmd
             .arg(format!("-datadir={}", datadir.display()))
             .arg(format!("-rpcport={rpc}"))
             .args(["-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1"])
@@ -81,12 +186,13 @@ impl Node {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", exe.display()));
-        let url: CoreUrl = format!("http://bitflix:bitflix@127.0.0.1:{rpc}")
+        let zmq_query = zmq.map_or(String::new(), |z| format!("?zmq={z}"));
+        let url: CoreUrl = format!("http://bitflix:bitflix@127.0.0.1:{rpc}{zmq_query}")
             .parse()
             .unwrap_or_else(|e| panic!("{e}"));
         let deadline = Instant::now() + Duration::from_secs(120);
         let backend = loop {
-            match CoreBackend::connect(&url, bitcoin::Network::Regtest) {
+            match CoreBackend::connect(&url, opts.chain.network()) {
                 Ok(b) if b.call::<Value>("getblockcount", &[]).is_ok() => break b,
                 _ if Instant::now() > deadline => panic!("bitcoind did not answer in 120 s"),
                 _ => std::thread::sleep(Duration::from_millis(200)),
@@ -96,15 +202,95 @@ impl Node {
         Some(Node {
             child,
             _tmp: tmp,
+            chain: opts.chain,
             datadir,
             url,
             backend,
         })
     }
 
-    /// `DATADIR/regtest/blocks`, where `blk*.dat` and `xor.dat` are.
+    /// `DATADIR/regtest/blocks` (or `signet/blocks`), where `blk*.dat` and `xor.dat` are.
     pub fn blocks_dir(&self) -> PathBuf {
-        self.datadir.join("regtest").join("blocks")
+        self.datadir.join(self.chain.subdir()).join("blocks")
+    }
+
+    /// The node's `core:` chain spec for `bitflix --chain`.
+    pub fn chain_spec(&self) -> String {
+        format!("core:{}", self.url_string())
+    }
+
+    /// The node's URL as given to bitflix.
+    pub fn url_string(&self) -> String {
+        let port = self.url.rpc.rsplit(':').next().unwrap_or_default();
+        let mut u = format!("http://bitflix:bitflix@127.0.0.1:{port}");
+        if let Some(z) = &self.url.zmq {
+            u.push_str(&format!("?zmq={z}"));
+        }
+        u
+    }
+
+    /// Mine `n` blocks paying `OP_TRUE`, with bitcoind's own miner (on the signet, grinding its
+    /// proof of work: a few seconds a block).
+    pub fn mine(&self, n: u32) -> Vec<bitcoin::BlockHash> {
+        let hashes: Vec<String> = self.call(
+            "generatetodescriptor",
+            &[json!(n), json!(OP_TRUE_DESCRIPTOR), json!(u32::MAX)],
+        );
+        assert_eq!(hashes.len(), n as usize, "bitcoind mined {n} blocks");
+        hashes
+            .iter()
+            .map(|h| h.parse().unwrap_or_else(|e| panic!("{e}")))
+            .collect()
+    }
+
+    /// Pay `amount` to `script` from the `OP_TRUE` coinbase at `height` (which must be mature and
+    /// unspent), the change back to `OP_TRUE`, in a block of its own (a spend of bare `OP_TRUE` is
+    /// not standard, so it skips the mempool); returns the txid.
+    pub fn pay_from_coinbase(
+        &self,
+        height: u32,
+        script: &bitcoin::Script,
+        amount: Amount,
+    ) -> bitcoin::Txid {
+        let hash = self
+            .backend
+            .block_hash(height)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let block =
+            chain::decode_block(&self.getblock_raw(&hash)).unwrap_or_else(|e| panic!("{e}"));
+        let cb = &block.txdata[0];
+        let fee = Amount::from_sat(10_000);
+        let tx = Transaction {
+            version: bitcoin::transaction::Version::TWO,
+            lock_time: bitcoin::absolute::LockTime::ZERO,
+            input: vec![TxIn {
+                previous_output: OutPoint::new(cb.compute_txid(), 0),
+                ..TxIn::default()
+            }],
+            output: vec![
+                TxOut {
+                    value: amount,
+                    script_pubkey: script.to_owned(),
+                },
+                TxOut {
+                    value: cb.output[0].value - amount - fee,
+                    script_pubkey: ScriptBuf::from_bytes(vec![0x51]),
+                },
+            ],
+        };
+        let hex = bitcoin::consensus::encode::serialize_hex(&tx);
+        // generateblock grinds at most a million nonces: on signet that fails about four times in
+        // five, so it is asked again.
+        for _ in 0..200 {
+            if self
+                .backend
+                .call::<Value>("generateblock", &[json!(OP_TRUE_DESCRIPTOR), json!([hex])])
+                .is_ok()
+            {
+                return tx.compute_txid();
+            }
+        }
+        panic!("generateblock found no block in 200 tries");
     }
 
     /// The node's URL with `blocksdir=` pointing at `dir`.
@@ -127,6 +313,12 @@ impl Node {
         hex::decode(hex.trim()).unwrap_or_else(|e| panic!("getblock hex: {e}"))
     }
 }
+
+/// `raw(51)` with its checksum: outputs anyone can spend.
+pub const OP_TRUE_DESCRIPTOR: &str = "raw(51)#8lvh9jxk";
+
+/// The custom signet's first blocks, one hex block a line from height 1 (see the module's doc).
+const SIGNET51_BLOCKS: &str = include_str!("../data/signet51-blocks.hex");
 
 /// Mines blocks full of OP_RETURN data on a node, spending an `OP_TRUE` coin from tx to tx.
 #[derive(Debug)]

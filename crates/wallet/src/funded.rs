@@ -71,6 +71,10 @@ pub enum FundError {
         /// Why not.
         reason: String,
     },
+    /// The publisher's approval was refused (a fee cap, no confirmation): nothing was signed,
+    /// journaled or broadcast.
+    #[error("{0}")]
+    Refused(String),
     /// No journal is funded by the signed PSBT's transaction.
     #[error("no publish in {datadir} is funded by {txid}")]
     NoSuchFunding {
@@ -180,9 +184,63 @@ pub fn publish_from_wallet(
     wait_for_block: impl FnMut() -> Result<(), ChainError>,
     progress: impl FnMut(&Progress),
 ) -> Result<(Plan, Published), FundError> {
-    let (_, need) = what.cost()?;
+    publish_from_wallet_approved(
+        datadir,
+        backend,
+        w,
+        signer,
+        what,
+        psbt_out,
+        |_| Ok(()),
+        wait_for_block,
+        progress,
+    )
+}
+
+/// What a publish will pay, known once the wallet built the funding and before anything is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cost {
+    /// The funding transaction's fee.
+    pub funding_fee: Amount,
+    /// The plan's fees (exact: the estimate is the plan's own code).
+    pub plan_fee: Amount,
+    /// Transactions, the funding one included.
+    pub transactions: u64,
+}
+
+impl Cost {
+    /// Every fee the publish pays.
+    pub fn total_fee(&self) -> Amount {
+        self.funding_fee + self.plan_fee
+    }
+}
+
+/// [`publish_from_wallet`], asking `approve` with the exact [`Cost`] before the funding is signed
+/// or exported: an `Err(reason)` stops it as [`FundError::Refused`], with no journal written.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each is a distinct input of the flow; the callbacks keep it free of chain policy"
+)]
+pub fn publish_from_wallet_approved(
+    datadir: &Path,
+    backend: &dyn ChainBackend,
+    w: &mut HdWallet,
+    signer: &Signer,
+    what: &Publication<'_>,
+    psbt_out: Option<&Path>,
+    approve: impl FnOnce(&Cost) -> Result<(), String>,
+    wait_for_block: impl FnMut() -> Result<(), ChainError>,
+    progress: impl FnMut(&Progress),
+) -> Result<(Plan, Published), FundError> {
+    let (est, need) = what.cost()?;
     let mut psbt = w.funding_psbt(signer.script(), need, what.feerate)?;
     let fee = fee_of(&psbt)?;
+    approve(&Cost {
+        funding_fee: fee,
+        plan_fee: Amount::from_sat(est.fee_sat),
+        transactions: est.transactions + 1,
+    })
+    .map_err(FundError::Refused)?;
     let (tx, signed) = match psbt_out {
         Some(path) => {
             durable::write(path, psbt.to_string().as_bytes())?;

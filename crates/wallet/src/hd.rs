@@ -9,7 +9,7 @@
 //! its first internal address, so every change and dust output of the plan is the wallet's own;
 //! for a watch-only wallet, a key the caller keeps (the funding transaction then goes out as a PSBT).
 
-use crate::sync::{sync, SyncError, SyncStats};
+use crate::sync::{SyncError, SyncStats};
 use crate::Signer;
 use bdk_wallet::bitcoin::bip32::{ChildNumber, DerivationPath, Xpriv};
 use bdk_wallet::bitcoin::psbt::Psbt;
@@ -153,6 +153,8 @@ impl Descriptors {
 pub struct HdWallet {
     wallet: PersistedWallet<Connection>,
     db: Connection,
+    /// Where a wallet that never synced starts (its birthday), if known.
+    birthday: Option<u32>,
     path: String,
     account: Option<Xpriv>,
     network: Network,
@@ -228,11 +230,19 @@ impl HdWallet {
         Ok(HdWallet {
             wallet,
             db,
+            birthday: None,
             path,
             account: descriptors.account,
             network,
             signers,
         })
+    }
+
+    /// Start syncing at `height` while the wallet has never synced past genesis (see
+    /// [`crate::sync::sync_from`]).
+    pub fn with_birthday(mut self, height: Option<u32>) -> HdWallet {
+        self.birthday = height;
+        self
     }
 
     /// The bdk wallet, for reading.
@@ -263,7 +273,7 @@ impl HdWallet {
 
     /// Sync from `backend` and persist.
     pub fn sync(&mut self, backend: &dyn ChainBackend) -> Result<SyncStats, HdError> {
-        let r = sync(&mut self.wallet, backend);
+        let r = crate::sync::sync_from(&mut self.wallet, backend, self.birthday);
         // Keep what was applied even when the sync stopped half-way.
         self.persist()?;
         Ok(r?)

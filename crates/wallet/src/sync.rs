@@ -2,10 +2,12 @@
 //!
 //! Blocks are applied from the newest checkpoint the backend still has (so a reorg unwinds to the
 //! fork point and the replaced blocks are applied again), then the mempool's relevant transactions,
-//! then the wallet's unconfirmed transactions that left the mempool are marked evicted.
+//! then the wallet's unconfirmed transactions that left the mempool are marked evicted. A wallet
+//! with a birthday (the tip height when it was created, or `--from-height` of a restore) that has
+//! never synced past genesis starts at its birthday block instead: no earlier block is read.
 
-use bdk_wallet::chain::BlockId;
-use bdk_wallet::Wallet;
+use bdk_wallet::chain::{BlockId, CheckPoint};
+use bdk_wallet::{Update, Wallet};
 use chain::{ChainBackend, ChainError};
 use serde::Serialize;
 use std::collections::HashSet;
@@ -54,6 +56,16 @@ fn now_secs() -> u64 {
 
 /// Bring `wallet` up to the backend's tip and mempool. The caller persists the staged changeset.
 pub fn sync(wallet: &mut Wallet, backend: &dyn ChainBackend) -> Result<SyncStats, SyncError> {
+    sync_from(wallet, backend, None)
+}
+
+/// [`sync`], starting a wallet that has never synced past genesis at `birthday` (no block below
+/// it is read: coins paid to the wallet before it are not seen).
+pub fn sync_from(
+    wallet: &mut Wallet,
+    backend: &dyn ChainBackend,
+    birthday: Option<u32>,
+) -> Result<SyncStats, SyncError> {
     let tip = backend.tip()?;
     // The newest checkpoint the backend agrees with: the fork point after a reorg.
     let mut base: Option<BlockId> = None;
@@ -70,14 +82,42 @@ pub fn sync(wallet: &mut Wallet, backend: &dyn ChainBackend) -> Result<SyncStats
             Err(e) => return Err(e.into()),
         }
     }
-    let base = base.ok_or(SyncError::NoCommonBlock)?;
+    let mut base = base.ok_or(SyncError::NoCommonBlock)?;
+    // A wallet that never synced past genesis starts at its birthday: the block below it becomes
+    // its checkpoint, connected to genesis, and blocks are read from the birthday on.
+    let mut first = base.height + 1;
+    if let Some(b) = birthday.filter(|b| base.height == 0 && *b > 1) {
+        if b > tip.height {
+            first = tip.height + 1;
+        } else {
+            let at = BlockId {
+                height: b - 1,
+                hash: backend.block_hash(b - 1)?,
+            };
+            let cp = CheckPoint::from_block_ids([base, at]).map_err(|_| SyncError::Connect {
+                height: b,
+                reason: "the birthday does not follow genesis".into(),
+            })?;
+            wallet
+                .apply_update(Update {
+                    chain: Some(cp),
+                    ..Default::default()
+                })
+                .map_err(|e| SyncError::Connect {
+                    height: b,
+                    reason: e.to_string(),
+                })?;
+            base = at;
+            first = b;
+        }
+    }
     let mut stats = SyncStats {
         from_height: base.height,
         tip_height: tip.height,
         ..Default::default()
     };
     let mut connected = base;
-    for height in base.height + 1..=tip.height {
+    for height in first..=tip.height {
         let hash = backend.block_hash(height)?;
         let block = chain::decode_block(&backend.raw_block(&hash)?)?;
         wallet

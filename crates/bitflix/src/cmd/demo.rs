@@ -77,6 +77,9 @@ fn step(quiet: bool, n: u32, text: &str) {
 }
 
 pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
+    if g.network() != bitcoin::Network::Regtest {
+        anyhow::bail!("bitflix demo runs the embedded devnet, a regtest chain: drop --network (or BITFLIX_NETWORK)");
+    }
     let q = g.json;
     step(
         q,

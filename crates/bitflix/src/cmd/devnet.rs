@@ -66,6 +66,9 @@ impl fmt::Display for DevnetOut {
 }
 
 pub fn run(g: &super::Global, args: DevnetArgs) -> anyhow::Result<DevnetOut> {
+    if g.network() != bitcoin::Network::Regtest {
+        anyhow::bail!("bitflix devnet runs the embedded devnet, a regtest chain: drop --network (or BITFLIX_NETWORK)");
+    }
     let dir = g.datadir.join("devnet");
     let d = Devnet::open(
         &dir,

@@ -22,9 +22,13 @@ pub struct EstimateArgs {
     /// ... at this many kbit/s (video and audio together).
     #[arg(long)]
     kbps: Option<f64>,
-    /// Fee rate in sat/vB (at least 0.1).
-    #[arg(long, default_value_t = 1.0)]
-    feerate: f64,
+    /// Fee rate in sat/vB (at least 0.1); default: the estimate of --chain, else 1.
+    #[arg(long)]
+    feerate: Option<f64>,
+    /// Ask this backend for the fee rate (Core `estimatesmartfee`, Esplora `fee-estimates`, the
+    /// devnet's mempool), as `bitflix publish` does; --feerate overrides it.
+    #[arg(long)]
+    chain: Option<chain::ChainSpec>,
     /// Only this carrier (op-return-80, op-return, envelope); default: all three.
     #[arg(long)]
     carrier: Option<Carrier>,
@@ -79,6 +83,9 @@ pub struct Row {
 pub struct EstimateOut {
     /// Fee rate, sat/vB.
     pub feerate: f64,
+    /// Where the fee rate came from: `--feerate`, `backend` (the estimate of --chain) or
+    /// `default` (1 sat/vB).
+    pub feerate_source: &'static str,
     /// Rows.
     pub rows: Vec<Row>,
     /// The announcement's claim, beside ours (with `--table`).
@@ -90,14 +97,16 @@ const ANNOUNCED: &str = "announced: a two-hour 4K film in 76 bytes, 7,200 transa
 That cannot be: a 76-byte record can name at most 2^608 different things, and a film is one of far more \
 possible films; no compression, \"quantum\" or \"fractal\", can index them all in 608 bits.";
 
-pub fn run(args: EstimateArgs) -> anyhow::Result<EstimateOut> {
-    if !(0.1..=100_000.0).contains(&args.feerate) {
-        bail!(
-            "fee rate {} sat/vB is outside 0.1..=100000 (0.1 is the minimum relay fee)",
-            args.feerate
-        );
-    }
-    let feerate = FeeRate::from_sat_per_kwu((args.feerate * 250.0).round() as u64);
+pub fn run(g: &super::Global, args: EstimateArgs) -> anyhow::Result<EstimateOut> {
+    let (feerate, feerate_source) = match (args.feerate, &args.chain) {
+        (Some(r), _) => (super::wallet::feerate_arg(r)?, "--feerate"),
+        (None, Some(spec)) => {
+            let b = crate::backend::open(spec, g.network())?;
+            let rate = b.fee_estimate(1).context("the backend's fee estimate")?;
+            (rate, "backend")
+        }
+        (None, None) => (FeeRate::from_sat_per_kwu(250), "default"),
+    };
     let carriers: Vec<Carrier> = args.carrier.map_or(Carrier::ALL.to_vec(), |c| vec![c]);
     let mut streams: Vec<(String, u64)> = Vec::new();
     let poster = match &args.file {
@@ -156,7 +165,8 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<EstimateOut> {
         }
     }
     Ok(EstimateOut {
-        feerate: args.feerate,
+        feerate: crate::rails::sat_per_vb(feerate),
+        feerate_source,
         rows,
         announced: args.table.then_some(ANNOUNCED),
     })
@@ -164,7 +174,11 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<EstimateOut> {
 
 impl fmt::Display for EstimateOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "fee rate {} sat/vB", self.feerate)?;
+        writeln!(
+            f,
+            "fee rate {} sat/vB ({})",
+            self.feerate, self.feerate_source
+        )?;
         writeln!(
             f,
             "{:<36} {:<13} {:>12} {:>9} {:>8} {:>12} {:>12} {:>11} {:>7} {:>9} {:>10}",

@@ -15,9 +15,6 @@ pub struct IndexArgs {
     /// The chain: devnet:DIR, esplora:URL or core:URL (Bitcoin Core: http://[user:pass@]host:port[?cookie=PATH&zmq=tcp://host:port&rest=0]).
     #[arg(long, default_value = "devnet:bitflix-data/devnet")]
     chain: ChainSpec,
-    /// The network the chain serves.
-    #[arg(long, default_value = "regtest")]
-    network: chain::NetworkArg,
     /// Keep following the tip (Ctrl-C to stop); without it, catch up once and print the catalog.
     #[arg(long)]
     follow: bool,
@@ -85,7 +82,7 @@ impl fmt::Display for IndexOut {
 }
 
 pub fn run(g: &super::Global, args: IndexArgs) -> anyhow::Result<IndexOut> {
-    let backend = crate::backend::open(&args.chain, args.network.into())?;
+    let backend = crate::backend::open(&args.chain, g.network())?;
     std::fs::create_dir_all(&g.datadir)
         .with_context(|| format!("creating {}", g.datadir.display()))?;
     let path = g.datadir.join("index.redb");

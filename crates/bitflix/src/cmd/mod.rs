@@ -49,6 +49,22 @@ pub struct Global {
         default_value = "bitflix-data"
     )]
     pub datadir: PathBuf,
+    /// The network: regtest, signet (any challenge), testnet4 or mainnet. The wallet's addresses
+    /// and coin type follow it, and every backend's genesis block is checked against it.
+    #[arg(
+        long,
+        global = true,
+        env = "BITFLIX_NETWORK",
+        default_value = "regtest"
+    )]
+    pub network: chain::NetworkArg,
+}
+
+impl Global {
+    /// The network, as rust-bitcoin names it.
+    pub fn network(&self) -> bitcoin::Network {
+        self.network.into()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,7 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Devnet(_) => Err(crate::backend::without_devnet("bitflix devnet")),
         Command::Encode(a) => crate::output::emit(g.json, &encode::run(a)?),
         Command::Extract(a) => crate::output::emit(g.json, &extract::run(g, a)?),
-        Command::Estimate(a) => crate::output::emit(g.json, &estimate::run(a)?),
+        Command::Estimate(a) => crate::output::emit(g.json, &estimate::run(g, a)?),
         Command::Index(a) => crate::output::emit(g.json, &index::run(g, a)?),
         Command::Publish(a) => crate::output::emit(g.json, &publish::Many(publish::run(g, a)?)),
         Command::Serve(a) => crate::output::emit(g.json, &serve::run(g, a)?),

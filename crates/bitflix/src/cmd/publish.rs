@@ -14,7 +14,7 @@ use clap::Args;
 use cvp::{Carrier, ContentInfo};
 #[cfg(feature = "devnet")]
 use devnet::Devnet;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -44,10 +44,15 @@ pub struct PublishArgs {
     /// The poster in the header, and its byte budget.
     #[command(flatten)]
     poster: crate::poster::PosterArgs,
-    /// Fee rate in sat/vB (default: the backend's estimate).
+    /// Fee rate in sat/vB (default: the backend's estimate for the next block; more than 10 times
+    /// it needs --force).
     #[arg(long)]
     feerate: Option<f64>,
-    /// The chain: devnet:DIR, or a regtest esplora:URL or core:URL (see `bitflix index --help`).
+    /// --yes, --max-fee SATS, --force.
+    #[command(flatten)]
+    rails: crate::rails::RailArgs,
+    /// The chain: devnet:DIR, esplora:URL or core:URL (see `bitflix index --help`), serving
+    /// --network.
     #[arg(long, default_value = "devnet:bitflix-data/devnet")]
     chain: ChainSpec,
     /// Finish every interrupted publish in the data directory instead of starting one.
@@ -129,12 +134,19 @@ fn bar(len: usize, quiet: bool) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }
-    let b = ProgressBar::new(len as u64);
+    // Drawn once the publish is approved (the confirmation's question must stay readable).
+    let b = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::hidden());
     if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} transactions") {
         b.set_style(style.progress_chars("=> "));
     }
     b.set_message("publishing");
     b
+}
+
+fn show(b: &ProgressBar, quiet: bool) {
+    if !quiet {
+        b.set_draw_target(ProgressDrawTarget::stderr());
+    }
 }
 
 /// One file to publish.
@@ -166,6 +178,15 @@ pub fn publish_file(
     quiet: bool,
 ) -> anyhow::Result<PublishOut> {
     publish_file_with(datadir, &Chain::Devnet(d.clone()), what, quiet, None)
+}
+
+/// Where, and under which rails, a publish pays.
+#[derive(Debug, Clone)]
+pub struct Paying<'a> {
+    /// The network (the wallet's, checked against the backend).
+    pub network: Network,
+    /// --yes, --max-fee, --force.
+    pub rails: &'a crate::rails::RailArgs,
 }
 
 /// Where a publish goes: the in-process devnet (which funds the wallet and mines when asked) or
@@ -217,12 +238,34 @@ impl Chain {
 /// signing it: then the journal is written and nothing is broadcast. The plan key is the
 /// publisher key, the same for every publish: the wallet's first internal address, or for a
 /// watch-only wallet `DATADIR/publish-keys/publisher.key` (see `wallet::funded`).
+#[cfg_attr(
+    not(feature = "devnet"),
+    allow(dead_code, reason = "the devnet's publish_file calls it")
+)]
 pub fn publish_file_with(
     datadir: &Path,
     chain: &Chain,
     what: &FileToPublish<'_>,
     quiet: bool,
     psbt_out: Option<&Path>,
+) -> anyhow::Result<PublishOut> {
+    let rails = crate::rails::RailArgs::default();
+    let paying = Paying {
+        network: Network::Regtest,
+        rails: &rails,
+    };
+    publish_on(datadir, chain, what, quiet, psbt_out, &paying)
+}
+
+/// [`publish_file_with`] on `paying.network`, under its rails: the exact total fee is checked
+/// against `--max-fee` and, where the network needs it, confirmed before anything is signed.
+pub fn publish_on(
+    datadir: &Path,
+    chain: &Chain,
+    what: &FileToPublish<'_>,
+    quiet: bool,
+    psbt_out: Option<&Path>,
+    paying: &Paying<'_>,
 ) -> anyhow::Result<PublishOut> {
     let backend = chain.backend();
     let stream =
@@ -248,7 +291,8 @@ pub fn publish_file_with(
         what.feerate,
         what.layout,
     )?;
-    let mut w = crate::keys::open_wallet(datadir, Network::Regtest)?;
+    crate::keys::create_with_birthday(datadir, paying.network, backend)?;
+    let mut w = crate::keys::open_wallet(datadir, paying.network)?;
     if psbt_out.is_none() && !w.can_sign() {
         bail!("this wallet is watch-only: publish with --psbt OUT and sign the funding elsewhere");
     }
@@ -261,14 +305,34 @@ pub fn publish_file_with(
     } else {
         crate::keys::new_plan_key(datadir)?.0
     };
-    let pb = bar(est.transactions as usize + 1, quiet || psbt_out.is_some());
-    let (plan, done) = funded::publish_from_wallet(
+    let hide = quiet || psbt_out.is_some();
+    let pb = bar(est.transactions as usize + 1, hide);
+    let approve = |cost: &funded::Cost| -> Result<(), String> {
+        let quote = crate::rails::Quote {
+            total_fee: cost.total_fee(),
+            transactions: cost.transactions,
+            feerate: what.feerate,
+        };
+        paying
+            .rails
+            .approve(
+                paying.network,
+                &quote,
+                &mut std::io::stdin().lock(),
+                &mut std::io::stderr(),
+            )
+            .map_err(|e| e.to_string())?;
+        show(&pb, hide);
+        Ok(())
+    };
+    let (plan, done) = funded::publish_from_wallet_approved(
         datadir,
         backend,
         &mut w,
         &signer,
         &publication,
         psbt_out,
+        approve,
         || chain.wait_for_block(),
         |p| pb.set_position((p.sent + p.already_sent) as u64),
     )?;
@@ -304,35 +368,59 @@ fn top_up(chain: &Chain, w: &mut HdWallet, need: bitcoin::Amount) -> anyhow::Res
     }
 }
 
+/// The fee rate of a publish: `--feerate` or the backend's estimate for the next block. Off
+/// regtest (where the confirmation applies too), a rate more than 10 times the estimate is
+/// refused without `--force`.
+fn feerate(
+    d: &dyn ChainBackend,
+    network: Network,
+    given: Option<f64>,
+    force: bool,
+) -> anyhow::Result<FeeRate> {
+    let estimate = d.fee_estimate(1);
+    let force = force || !crate::network::needs_confirmation(network);
+    match (given, estimate) {
+        (Some(r), Ok(e)) => {
+            let r = super::wallet::feerate_arg(r)?;
+            crate::rails::check_rate(r, e, force)?;
+            Ok(r)
+        }
+        (Some(r), Err(_)) if force => super::wallet::feerate_arg(r),
+        (Some(_), Err(e)) => Err(anyhow::anyhow!(
+            "the backend gives no fee estimate to check --feerate against ({e}): pass --force"
+        )),
+        (None, estimate) => Ok(estimate.context("the backend's fee estimate")?),
+    }
+}
+
 pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOut>> {
+    let network = g.network();
     let chain = match &args.chain {
         #[cfg(feature = "devnet")]
-        ChainSpec::Devnet(_) => Chain::Devnet(crate::backend::open_devnet(&args.chain)?),
+        ChainSpec::Devnet(_) => Chain::Devnet(crate::backend::open_devnet(&args.chain, network)?),
         #[cfg(not(feature = "devnet"))]
         ChainSpec::Devnet(_) => return Err(crate::backend::without_devnet("--chain devnet:DIR")),
         ChainSpec::Esplora(_) | ChainSpec::Core(_) => {
-            Chain::Other(crate::backend::open(&args.chain, Network::Regtest)?)
+            Chain::Other(crate::backend::open(&args.chain, network)?)
         }
         _ => bail!("publishing works with --chain devnet:DIR, esplora:URL or core:URL"),
     };
     let d = chain.backend();
-    let feerate = match args.feerate {
-        Some(r) => super::wallet::feerate_arg(r)?,
-        None => d.fee_estimate(1)?,
-    };
+    let feerate = feerate(d, network, args.feerate, args.rails.force)?;
     if args.resume {
         if let Some(signed) = &args.psbt_signed {
-            import_signed(&g.datadir, signed)?;
+            import_signed(&g.datadir, network, signed)?;
         }
         if let Some(rate) = args.bump_to {
-            let rate = super::wallet::feerate_arg(rate)?;
-            let mut w = crate::keys::open_wallet(&g.datadir, Network::Regtest)?;
+            let rate = self::feerate(d, network, Some(rate), args.rails.force)?;
+            let mut w = crate::keys::open_wallet(&g.datadir, network)?;
             funded::bump(&g.datadir, d, &mut w, rate)?;
         }
         let mut out = Vec::new();
         for path in Journal::all(&g.datadir) {
             let journal = Journal::load(&path)?;
             let pb = bar(journal.txs.len(), g.json);
+            show(&pb, g.json);
             let done = wallet::publish::resume(
                 &path,
                 d,
@@ -380,12 +468,17 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
         layout: args.layout,
         poster: &poster,
     };
-    Ok(vec![publish_file_with(
+    let paying = Paying {
+        network,
+        rails: &args.rails,
+    };
+    Ok(vec![publish_on(
         &g.datadir,
         &chain,
         &what,
         g.json,
         args.psbt.as_deref(),
+        &paying,
     )?])
 }
 
@@ -403,14 +496,14 @@ fn duration_of(media_type: &str, stream: &[u8]) -> Option<u64> {
 }
 
 /// Finalize a signed funding PSBT and record it in the journal that planned it.
-fn import_signed(datadir: &Path, file: &Path) -> anyhow::Result<()> {
+fn import_signed(datadir: &Path, network: Network, file: &Path) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let mut psbt: bitcoin::Psbt = text
         .trim()
         .parse()
         .with_context(|| format!("{} is not a base64 PSBT", file.display()))?;
-    let w = crate::keys::open_wallet(datadir, Network::Regtest)?;
+    let w = crate::keys::open_wallet(datadir, network)?;
     funded::import_signed_funding(datadir, &w, &mut psbt)?;
     Ok(())
 }

@@ -17,9 +17,6 @@ pub struct ServeArgs {
     /// The chain: devnet:DIR, esplora:URL or core:URL (Bitcoin Core: http://[user:pass@]host:port[?cookie=PATH&zmq=tcp://host:port&rest=0]).
     #[arg(long, default_value = "devnet:bitflix-data/devnet")]
     chain: ChainSpec,
-    /// The network the chain serves.
-    #[arg(long, default_value = "regtest")]
-    network: chain::NetworkArg,
     /// Address to listen on (loopback by default).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -116,7 +113,7 @@ pub fn serve_blocking(
 }
 
 pub fn run(g: &super::Global, args: ServeArgs) -> anyhow::Result<ServeOut> {
-    let backend = crate::backend::open(&args.chain, args.network.into())?;
+    let backend = crate::backend::open(&args.chain, g.network())?;
     std::fs::create_dir_all(&g.datadir)
         .with_context(|| format!("creating {}", g.datadir.display()))?;
     let mut keys = Vec::new();

@@ -16,9 +16,6 @@ pub struct WalletArgs {
     /// The chain: devnet:DIR, or esplora:URL or core:URL for address, balance and descriptors.
     #[arg(long, global = true, default_value = "devnet:bitflix-data/devnet")]
     chain: ChainSpec,
-    /// The network the chain serves.
-    #[arg(long, global = true, default_value = "regtest")]
-    network: chain::NetworkArg,
 }
 
 #[derive(Debug, Subcommand)]
@@ -35,6 +32,13 @@ enum Action {
     },
     /// Print the mnemonic (the only command that ever shows it) and the legacy key, if any.
     Backup,
+    /// Make this (new) data directory's wallet from a mnemonic read from stdin (12 or 24 words on
+    /// one line), syncing on --network from --from-height instead of genesis.
+    Restore {
+        /// The first block that can hold the wallet's coins (its birthday; 0: genesis).
+        #[arg(long, default_value_t = 0)]
+        from_height: u32,
+    },
     /// Print the public descriptors (for a watch-only copy: `wallet import-descriptor`).
     Descriptors,
     /// Make this data directory a watch-only wallet from public descriptors (xpub/tpub).
@@ -74,6 +78,12 @@ pub struct WalletOut {
     /// Height the wallet is synced to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub synced_height: Option<u32>,
+    /// The height the wallet syncs from (none: genesis).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub birthday: Option<u32>,
+    /// Blocks read by this sync.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub synced_blocks: Option<u32>,
     /// Confirmed balance, sat.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirmed_sat: Option<u64>,
@@ -115,6 +125,9 @@ impl fmt::Display for WalletOut {
                 "confirmed {c} sat, unconfirmed {u} sat (synced to height {h})"
             ));
         }
+        if let Some(b) = self.birthday {
+            lines.push(format!("birthday: height {b} (no earlier block is read)"));
+        }
         if let Some(l) = self.legacy_sat.filter(|l| *l > 0) {
             lines.push(format!(
                 "legacy publisher.key: {l} sat (move it with `bitflix wallet sweep-legacy`)"
@@ -154,7 +167,7 @@ pub fn feerate_arg(r: f64) -> anyhow::Result<FeeRate> {
 }
 
 pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
-    let network: Network = args.network.into();
+    let network: Network = g.network();
     if let Action::ImportDescriptor { external, internal } = &args.action {
         crate::keys::import_watch_only(&g.datadir, external, internal)?;
         // Opening checks that both parse and belong to the network.
@@ -167,13 +180,35 @@ pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
             ..Default::default()
         });
     }
+    if let Action::Restore { from_height } = &args.action {
+        let mut words = String::new();
+        std::io::stdin()
+            .read_line(&mut words)
+            .context("reading the mnemonic from stdin")?;
+        crate::keys::restore(&g.datadir, network, &words, *from_height)?;
+        let mut w = crate::keys::open_wallet(&g.datadir, network)?;
+        return Ok(WalletOut {
+            address: Some(w.receive_address()?.to_string()),
+            birthday: Some(*from_height),
+            ..Default::default()
+        });
+    }
+    // A command with a backend creates a new wallet with the tip as its birthday.
+    let backend = match &args.action {
+        Action::Balance | Action::SweepLegacy { .. } => {
+            let b = crate::backend::open(&args.chain, network)?;
+            crate::keys::create_with_birthday(&g.datadir, network, b.as_ref())?;
+            Some(b)
+        }
+        _ => None,
+    };
     let mut w = crate::keys::open_wallet(&g.datadir, network)?;
     let mut out = WalletOut {
         watch_only: !w.can_sign(),
         ..Default::default()
     };
     match args.action {
-        Action::ImportDescriptor { .. } => {}
+        Action::ImportDescriptor { .. } | Action::Restore { .. } => {}
         Action::Address => out.address = Some(w.receive_address()?.to_string()),
         Action::Backup => {
             out.mnemonic = crate::keys::mnemonic(&g.datadir, network)?;
@@ -186,11 +221,13 @@ pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
             out.internal_descriptor = i;
         }
         Action::Balance => {
-            let backend = crate::backend::open(&args.chain, network)?;
+            let backend = backend.context("no backend")?;
+            out.birthday = crate::keys::birthday(&g.datadir, network)?;
             let s = w.sync(backend.as_ref()).context("syncing the wallet")?;
             let b = w.balance();
             out.address = Some(w.receive_address()?.to_string());
             out.synced_height = Some(s.tip_height);
+            out.synced_blocks = Some(s.blocks);
             out.confirmed_sat = Some(b.confirmed.to_sat());
             out.unconfirmed_sat = Some((b.trusted_pending + b.untrusted_pending).to_sat());
             if let Some(mut l) = crate::keys::legacy_wallet(&g.datadir, network)? {
@@ -204,7 +241,7 @@ pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
             }
             let amount = Amount::from_btc(btc).context("amount")?;
             let address = w.receive_address()?;
-            out.txid = Some(faucet(&args.chain, &address, amount)?.to_string());
+            out.txid = Some(faucet(&args.chain, network, &address, amount)?.to_string());
             out.address = Some(address.to_string());
         }
         Action::SignPsbt { psbt, out: path } => {
@@ -223,7 +260,7 @@ pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
             let Some(mut l) = crate::keys::legacy_wallet(&g.datadir, network)? else {
                 bail!("this data directory has no legacy publisher.key");
             };
-            let backend = crate::backend::open(&args.chain, network)?;
+            let backend = backend.context("no backend")?;
             l.sync(backend.as_ref()).context("syncing the legacy key")?;
             if l.balance().total() == Amount::ZERO {
                 bail!("the legacy publisher.key holds no coins");
@@ -243,10 +280,11 @@ pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
 #[cfg(feature = "devnet")]
 fn faucet(
     chain: &chain::ChainSpec,
+    network: Network,
     address: &bitcoin::Address,
     amount: Amount,
 ) -> anyhow::Result<bitcoin::Txid> {
-    let d = crate::backend::open_devnet(chain)?;
+    let d = crate::backend::open_devnet(chain, network)?;
     d.faucet(&address.script_pubkey(), amount)
         .context("the devnet faucet")
 }
@@ -254,6 +292,7 @@ fn faucet(
 #[cfg(not(feature = "devnet"))]
 fn faucet(
     _chain: &chain::ChainSpec,
+    _network: Network,
     _address: &bitcoin::Address,
     _amount: Amount,
 ) -> anyhow::Result<bitcoin::Txid> {
