@@ -294,7 +294,15 @@ fn a_custom_signet_through_core_end_to_end() {
     // Each carrier, mined by bitcoind whenever its mempool holds something.
     let stop = AtomicBool::new(false);
     let mut published = Vec::new();
+    /// Stops the miner when the publishes end, a failed assertion included.
+    struct Stop<'a>(&'a AtomicBool);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
     std::thread::scope(|s| {
+        let _stop = Stop(&stop);
         s.spawn(|| {
             while !stop.load(Ordering::Relaxed) {
                 let pending: Vec<Value> = node.call("getrawmempool", &[]);

@@ -42,7 +42,7 @@ pub fn broadcast(
                     match backend.broadcast(tx) {
                         Ok(_) => break,
                         Err(ChainError::Rejected { reason })
-                            if reason.contains("too-long-mempool-chain") && tries < 3 =>
+                            if chain_limit(&reason) && tries < 3 =>
                         {
                             tries += 1;
                             wait_for_block()?;
@@ -64,4 +64,11 @@ pub fn broadcast(
         }
     }
     Ok(p)
+}
+
+/// Whether a refusal is the mempool's limit on unconfirmed chains, which a block lifts: the
+/// ancestor/descendant limits (`too-long-mempool-chain`) or, since Core 31's cluster mempool, the
+/// cluster limit (`too-large-cluster`).
+fn chain_limit(reason: &str) -> bool {
+    reason.contains("too-long-mempool-chain") || reason.contains("too-large-cluster")
 }
