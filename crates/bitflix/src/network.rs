@@ -100,7 +100,7 @@ mod tests {
         assert!(why.contains("serves regtest"), "{why}");
         assert!(why.contains("not signet"), "{why}");
         assert!(why.contains("--network regtest"), "{why}");
-        let unknown = BlockHash::from_byte_array([7; 32]);
+        let unknown: BlockHash = bitcoin::hashes::Hash::from_byte_array([7; 32]);
         let why = mismatch(Network::Bitcoin, &unknown).unwrap_or_default();
         assert!(why.contains("does not know"), "{why}");
     }
