@@ -48,6 +48,36 @@ fn with_stdin(args: &[&str], stdin: &str) -> (i32, Value, String) {
     )
 }
 
+/// Restore the wallet of `words` with birthday `from` into a new data directory (checking it is
+/// the wallet of `address`) and return `wallet balance` through `chain_args`.
+fn restore_and_balance(words: &str, from: u32, address: &Address, chain_args: &[&str]) -> Value {
+    let other = testkit::tempdir();
+    let o = other.path().to_str().unwrap();
+    let from = from.to_string();
+    let network: Vec<&str> = chain_args
+        .iter()
+        .position(|a| *a == "--network")
+        .map_or(vec![], |i| chain_args[i..i + 2].to_vec());
+    let mut args = vec![
+        "wallet",
+        "restore",
+        "--from-height",
+        &from,
+        "--datadir",
+        o,
+        "--json",
+    ];
+    args.extend(&network);
+    let (code, out, err) = with_stdin(&args, &format!("{words}\n"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out["address"], address.to_string(), "the same wallet");
+    let mut args = vec!["wallet", "balance", "--datadir", o, "--json"];
+    args.extend(chain_args);
+    let r = bitflix(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.json
+}
+
 /// The number after "total fee " in the confirmation's question.
 fn asked_total(stderr: &str) -> u64 {
     let at = stderr
@@ -203,40 +233,15 @@ fn a_custom_signet_through_core_end_to_end() {
         .unwrap()
         .to_string();
     for (from, sat) in [(funded_at, 100_000_000u64), (funded_at + 1, 0)] {
-        let other = testkit::tempdir();
-        let o = other.path().to_str().unwrap();
-        let from_s = from.to_string();
-        let (code, out, err) = with_stdin(
-            &[
-                "wallet",
-                "restore",
-                "--from-height",
-                &from_s,
-                "--network",
-                "signet",
-                "--datadir",
-                o,
-                "--json",
-            ],
-            &format!("{words}\n"),
+        let b = restore_and_balance(
+            &words,
+            from,
+            &address,
+            &["--network", "signet", "--chain", &chain],
         );
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(out["address"], address.to_string(), "the same wallet");
-        let r = bitflix(&[
-            "wallet",
-            "balance",
-            "--network",
-            "signet",
-            "--datadir",
-            o,
-            "--chain",
-            &chain,
-            "--json",
-        ]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        assert_eq!(r.json["confirmed_sat"], sat, "from {from}: {}", r.json);
-        assert_eq!(r.json["birthday"], from, "{}", r.json);
-        assert_eq!(r.json["synced_blocks"], tip - from + 1, "{}", r.json);
+        assert_eq!(b["confirmed_sat"], sat, "from {from}: {b}");
+        assert_eq!(b["birthday"], from, "{b}");
+        assert_eq!(b["synced_blocks"], tip - from + 1, "{b}");
     }
 
     // The backend's fee rate reaches estimate.
@@ -390,35 +395,9 @@ fn a_restored_wallet_reads_from_its_birthday() {
         at
     };
     for (from, sat) in [(funded_at, 100_000_000u64), (funded_at + 1, 0)] {
-        let other = testkit::tempdir();
-        let o = other.path().to_str().unwrap();
-        let from_s = from.to_string();
-        let (code, out, err) = with_stdin(
-            &[
-                "wallet",
-                "restore",
-                "--from-height",
-                &from_s,
-                "--datadir",
-                o,
-                "--json",
-            ],
-            &format!("{words}\n"),
-        );
-        assert_eq!(code, 0, "{err}");
-        assert_eq!(out["address"], address.to_string(), "the same wallet");
-        let r = bitflix(&[
-            "wallet",
-            "balance",
-            "--datadir",
-            o,
-            "--chain",
-            &chain,
-            "--json",
-        ]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        assert_eq!(r.json["confirmed_sat"], sat, "from {from}: {}", r.json);
-        assert_eq!(r.json["synced_blocks"], funded_at + 2 - from, "{}", r.json);
+        let b = restore_and_balance(&words, from, &address, &["--chain", &chain]);
+        assert_eq!(b["confirmed_sat"], sat, "from {from}: {b}");
+        assert_eq!(b["synced_blocks"], funded_at + 2 - from, "{b}");
     }
     // A second restore into a directory holding a wallet is refused.
     let (code, _, err) = with_stdin(
