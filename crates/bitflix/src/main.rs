@@ -9,6 +9,7 @@ mod cmd;
 mod keys;
 mod output;
 mod poster;
+mod progress;
 mod signal;
 
 use clap::Parser;
