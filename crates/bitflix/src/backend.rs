@@ -3,7 +3,7 @@
 use anyhow::{bail, Context};
 use chain::core::{CoreBackend, CoreUrl};
 use chain::esplora::EsploraBackend;
-use chain::{ChainBackend, ChainSpec};
+use chain::{ChainBackend, ChainSpec, Multi};
 use std::sync::Arc;
 
 /// The error of a command or `--chain` spec that needs the embedded devnet in a build without it.
@@ -59,5 +59,79 @@ fn open_unchecked(
             Ok(Arc::new(b))
         }
         _ => bail!("unsupported chain"),
+    }
+}
+
+/// The backend to read, and the [`Multi`] behind it when there are several.
+pub type Opened = (Arc<dyn ChainBackend>, Option<Arc<Multi>>);
+
+/// The backends of one or more `--chain` flags: one is used as it is; several are read through
+/// [`Multi`] (the first healthy one, failing over, block hashes cross-checked), returned too so
+/// that its report can be printed. Backends that cannot be reached at start are left out with a
+/// warning, as long as one can.
+pub fn open_all(specs: &[ChainSpec], network: bitcoin::Network) -> anyhow::Result<Opened> {
+    if let [one] = specs {
+        return Ok((open(one, network)?, None));
+    }
+    let mut members = Vec::new();
+    let mut failed = Vec::new();
+    for spec in specs {
+        let name = label(spec);
+        match open(spec, network) {
+            Ok(b) => members.push((name, b)),
+            Err(e) => {
+                tracing::warn!("chain backend {name} left out: {e:#}");
+                failed.push(format!("{name}: {e:#}"));
+            }
+        }
+    }
+    if members.is_empty() {
+        bail!("no chain backend could be reached: {}", failed.join("; "));
+    }
+    let multi = Arc::new(Multi::new(members).context("combining the chain backends")?);
+    Ok((Arc::clone(&multi) as Arc<dyn ChainBackend>, Some(multi)))
+}
+
+/// A `--chain` spec as reports print it: any password in a URL replaced by `***`.
+pub fn label(spec: &ChainSpec) -> String {
+    let redact = |url: &str| {
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return url.to_string();
+        };
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        match authority.rsplit_once('@') {
+            Some((login, host)) => {
+                let user = login.split_once(':').map_or(login, |(u, _)| u);
+                format!("{scheme}://{user}:***@{host}{tail}")
+            }
+            None => url.to_string(),
+        }
+    };
+    match spec {
+        ChainSpec::Devnet(dir) => format!("devnet:{}", dir.display()),
+        ChainSpec::Esplora(url) => format!("esplora:{}", redact(url)),
+        ChainSpec::Core(url) => format!("core:{}", redact(url)),
+        _ => "chain".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label;
+
+    #[test]
+    fn labels_hide_passwords() {
+        let core = "core:http://alice:secret@127.0.0.1:8332?zmq=tcp://h:1"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            label(&core),
+            "core:http://alice:***@127.0.0.1:8332?zmq=tcp://h:1"
+        );
+        let plain = "esplora:http://127.0.0.1:3002"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(label(&plain), "esplora:http://127.0.0.1:3002");
     }
 }

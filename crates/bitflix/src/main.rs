@@ -11,6 +11,7 @@ mod network;
 mod output;
 mod poster;
 mod rails;
+mod progress;
 mod signal;
 
 use clap::Parser;

@@ -52,6 +52,10 @@ pub enum ChainError {
     /// A Bitcoin Core block directory (`blocksdir=`) that cannot be used.
     #[error("block files: {0}")]
     BlockFiles(#[from] crate::core::BlockFilesError),
+    /// The backend's answer contradicts the other backends or the request (a block that is not
+    /// the one asked for); see [`Multi`](crate::multi::Multi). Final for that backend.
+    #[error("backend disagrees: {0}")]
+    Disagrees(String),
     /// The backend is on a different network than asked for.
     #[error("network mismatch: expected {expected}, backend serves {actual}")]
     NetworkMismatch {

@@ -13,12 +13,14 @@ pub mod core;
 mod error;
 pub mod esplora;
 mod http;
+pub mod multi;
 pub mod retry;
 mod spec;
 pub mod testsuite;
 
 pub use error::ChainError;
 pub use http::{MAX_BLOCK, MAX_MEMPOOL_LIST};
+pub use multi::{BackendStatus, Health, Multi};
 pub use retry::{Retry, Retrying};
 pub use spec::{ChainSpec, NetworkArg};
 

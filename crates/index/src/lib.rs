@@ -18,5 +18,5 @@ pub mod store;
 
 pub use catalog::{Catalog, Content, SegSource};
 pub use publisher::Publisher;
-pub use scanner::{IndexError, Indexer, PollReport};
+pub use scanner::{default_start_height, IndexError, Indexer, PollReport, Progress};
 pub use snapshot::{ContentState, ContentSummary, LineageTx, Published, ReadError, Snapshot};

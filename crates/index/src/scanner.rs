@@ -53,6 +53,33 @@ pub struct PollReport {
     pub dropped: usize,
 }
 
+/// Where a poll stands, given to [`Indexer::poll_with`]'s callback after each block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// The height this poll began at.
+    pub first: u32,
+    /// The block just indexed.
+    pub height: u32,
+    /// The backend's tip when the poll began.
+    pub tip: u32,
+}
+
+/// The height below which no CVP content can exist on `network`'s chain whose genesis is
+/// `genesis`: blocks mined before the protocol was written (docs/index-schema.md, "Start height").
+/// Regtest and chains that are not the public one (a custom signet) start at 0.
+pub fn default_start_height(network: bitcoin::Network, genesis: BlockHash) -> u32 {
+    use bitcoin::Network;
+    if bitcoin::constants::genesis_block(network).block_hash() != genesis {
+        return 0;
+    }
+    match network {
+        Network::Bitcoin => 940_000,
+        Network::Testnet4 => 47_000,
+        Network::Signet => 300_000,
+        _ => 0,
+    }
+}
+
 /// A store, the catalog derived from it, the mempool view and the published snapshot.
 #[derive(Debug)]
 pub struct Indexer {
@@ -74,6 +101,12 @@ impl Indexer {
     /// Open the store at `path` and rebuild the catalog from it.
     pub fn open(path: &Path) -> Result<Indexer, IndexError> {
         Indexer::with_store(Store::open(path)?)
+    }
+
+    /// Open the store at `path`, which a new index starts at `from` (else `default`); an existing
+    /// one keeps its stored start and refuses another `from` ([`Store::open_from`]).
+    pub fn open_from(path: &Path, from: Option<u32>, default: u32) -> Result<Indexer, IndexError> {
+        Indexer::with_store(Store::open_from(path, from, default)?)
     }
 
     /// An indexer whose store lives in memory only (tests, one-off scans).
@@ -131,6 +164,11 @@ impl Indexer {
         Ok(())
     }
 
+    /// The first height the index scans.
+    pub fn start_height(&self) -> u32 {
+        self.store.start_height()
+    }
+
     /// The last indexed block.
     pub fn cursor(&self) -> Result<Option<(u32, BlockHash)>, IndexError> {
         Ok(self.store.cursor()?)
@@ -144,14 +182,28 @@ impl Indexer {
     /// Catch up with the backend: unwind a reorg, index new blocks, bring the mempool view up to
     /// date, and publish a new snapshot when anything changed.
     pub fn poll(&mut self, backend: &dyn ChainBackend) -> Result<PollReport, IndexError> {
+        self.poll_with(backend, &mut |_| {})
+    }
+
+    /// [`poll`](Self::poll), telling `progress` after each block indexed.
+    pub fn poll_with(
+        &mut self,
+        backend: &dyn ChainBackend,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<PollReport, IndexError> {
         let mut report = PollReport::default();
         let tip = self.retry.run("tip", || backend.tip())?;
         report.unwound = self.unwind_reorg(backend, tip.height)?;
-        let mut next = self.store.cursor()?.map_or(0, |(h, _)| h + 1);
-        while next <= tip.height {
-            self.index_block(backend, next)?;
+        let start = self.store.start_height();
+        let first = self.store.cursor()?.map_or(start, |(h, _)| h + 1);
+        for height in first..=tip.height {
+            self.index_block(backend, height)?;
             report.blocks += 1;
-            next += 1;
+            progress(Progress {
+                first,
+                height,
+                tip: tip.height,
+            });
         }
         let (fetched, dropped) = self.update_mempool(backend)?;
         report.fetched = fetched;
@@ -162,13 +214,14 @@ impl Indexer {
         Ok(report)
     }
 
-    /// Walk down from the cursor until the stored hash matches the backend's; unwind above it.
-    /// Only a definite answer (a hash that differs, or a height above the backend's tip) counts as
-    /// a reorg: an error stops the poll and unwinds nothing.
+    /// Walk down from the cursor until the stored hash matches the backend's; unwind above it,
+    /// never below the start height. Only a definite answer (a hash that differs, or a height
+    /// above the backend's tip) counts as a reorg: an error stops the poll and unwinds nothing.
     fn unwind_reorg(&mut self, backend: &dyn ChainBackend, tip: u32) -> Result<u32, IndexError> {
         let Some((top, _)) = self.store.cursor()? else {
             return Ok(0);
         };
+        let start = self.store.start_height();
         let mut h = top;
         let keep = loop {
             let stored = self.store.hash_at(h)?;
@@ -179,12 +232,12 @@ impl Indexer {
             if matches {
                 break Some(h);
             }
-            if h == 0 {
+            if h <= start {
                 break None;
             }
             h -= 1;
         };
-        let from = keep.map_or(0, |k| k + 1);
+        let from = keep.map_or(start, |k| k + 1);
         if from > top {
             return Ok(0);
         }

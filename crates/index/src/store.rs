@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 const CACHE_BYTES: usize = 32 << 20;
 
 /// The layout version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const BLOCKS: TableDefinition<u32, &[u8]> = TableDefinition::new("blocks");
 const TXS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("txs");
@@ -45,6 +45,16 @@ pub enum StoreError {
         found: u32,
         /// Version expected.
         expected: u32,
+    },
+    /// Asked to start at another height than the index was started at.
+    #[error("the index at {path} starts at height {stored}, not {asked}: run `bitflix index --reindex --from-height {asked}` to rebuild it from there")]
+    StartMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The start height stored in it.
+        stored: u32,
+        /// The start height asked for.
+        asked: u32,
     },
     /// An entry that does not follow the layout.
     #[error("index entry {key} is damaged: {reason}")]
@@ -131,26 +141,48 @@ fn coin_key(op: &OutPoint) -> [u8; 36] {
 pub struct Store {
     db: Database,
     path: PathBuf,
+    start: u32,
 }
 
 impl Store {
-    /// Open or create; refuses a different schema version. A new index is built under a temporary
-    /// name and renamed into place, so a kill during creation never leaves a half-made file.
+    /// Open or create, starting at genesis; see [`open_from`](Self::open_from).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_from(path, None, 0)
+    }
+
+    /// Open or create; refuses a different schema version (a version 2 index, scanned from
+    /// genesis, is migrated). A new index starts at `from`, else at `default`; an existing one
+    /// keeps the start it was created with, and refuses a `from` that differs. A new index is
+    /// built under a temporary name and renamed into place, so a kill during creation never
+    /// leaves a half-made file.
+    pub fn open_from(path: &Path, from: Option<u32>, default: u32) -> Result<Store, StoreError> {
         if !path.exists() {
             let tmp = path.with_extension("redb.new");
             let _ = std::fs::remove_file(&tmp);
-            drop(Store::init(&tmp)?);
+            drop(Store::init(&tmp, from.unwrap_or(default))?);
             std::fs::rename(&tmp, path).map_err(|e| StoreError::Db {
                 path: path.into(),
                 source: Box::new(e),
             })?;
         }
-        Store::init(path)
+        let store = Store::init(path, from.unwrap_or(default))?;
+        match from {
+            Some(asked) if asked != store.start => Err(StoreError::StartMismatch {
+                path: path.into(),
+                stored: store.start,
+                asked,
+            }),
+            _ => Ok(store),
+        }
     }
 
     /// A store in memory only (tests, one-off scans): the same tables, nothing on disk.
     pub fn in_memory() -> Result<Store, StoreError> {
+        Store::in_memory_from(0)
+    }
+
+    /// A store in memory only, starting at `start`.
+    pub fn in_memory_from(start: u32) -> Result<Store, StoreError> {
         let path = PathBuf::from("(memory)");
         let db = Database::builder()
             .create_with_backend(redb::backends::InMemoryBackend::new())
@@ -158,10 +190,10 @@ impl Store {
                 path: path.clone(),
                 source: Box::new(redb::Error::from(e)),
             })?;
-        Store::prepare(db, &path)
+        Store::prepare(db, &path, start)
     }
 
-    fn init(path: &Path) -> Result<Store, StoreError> {
+    fn init(path: &Path, start: u32) -> Result<Store, StoreError> {
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
             .create(path)
@@ -169,17 +201,20 @@ impl Store {
                 path: path.into(),
                 source: Box::new(redb::Error::from(e)),
             })?;
-        Store::prepare(db, path)
+        Store::prepare(db, path, start)
     }
 
-    fn prepare(db: Database, path: &Path) -> Result<Store, StoreError> {
+    /// Check the version (migrating version 2) and read the start height, writing both into a
+    /// new index (`start` is only used there).
+    fn prepare(db: Database, path: &Path, start: u32) -> Result<Store, StoreError> {
         let err = |e: redb::Error| StoreError::Db {
             path: path.into(),
             source: Box::new(e),
         };
-        let store = Store {
+        let mut store = Store {
             db,
             path: path.into(),
+            start,
         };
         let txn = store.db.begin_write().map_err(|e| err(e.into()))?;
         {
@@ -188,26 +223,35 @@ impl Store {
                 .get("schema_version")
                 .map_err(|e| err(e.into()))?
                 .map(|v| v.value().to_vec());
-            match found {
-                None => {
-                    meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
-                        .map_err(|e| err(e.into()))?;
+            let u32_of = |v: &[u8]| v.try_into().map(u32::from_le_bytes).ok();
+            let found = found.map(|v| u32_of(&v).unwrap_or(u32::MAX));
+            // Version 2 had no start height: it scanned from genesis.
+            let start = match found {
+                None => start,
+                Some(2) => 0,
+                Some(SCHEMA_VERSION) => {
+                    let v = meta.get("start_height").map_err(|e| err(e.into()))?;
+                    v.and_then(|v| u32_of(v.value()))
+                        .ok_or_else(|| StoreError::Damaged {
+                            key: "meta start_height".into(),
+                            reason: "missing or not a u32",
+                        })?
                 }
-                Some(v) => {
-                    let found = v
-                        .as_slice()
-                        .try_into()
-                        .map(u32::from_le_bytes)
-                        .unwrap_or(u32::MAX);
-                    if found != SCHEMA_VERSION {
-                        return Err(StoreError::SchemaMismatch {
-                            path: path.into(),
-                            found,
-                            expected: SCHEMA_VERSION,
-                        });
-                    }
+                Some(found) => {
+                    return Err(StoreError::SchemaMismatch {
+                        path: path.into(),
+                        found,
+                        expected: SCHEMA_VERSION,
+                    })
                 }
+            };
+            if found != Some(SCHEMA_VERSION) {
+                meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
+                    .map_err(|e| err(e.into()))?;
+                meta.insert("start_height", start.to_le_bytes().as_slice())
+                    .map_err(|e| err(e.into()))?;
             }
+            store.start = start;
             for t in [TXS, MEMPOOL, COINS] {
                 txn.open_table(t).map_err(|e| err(e.into()))?;
             }
@@ -222,6 +266,11 @@ impl Store {
             path: self.path.clone(),
             source: Box::new(e.into()),
         }
+    }
+
+    /// The first height this index scans (blocks below it are never read).
+    pub fn start_height(&self) -> u32 {
+        self.start
     }
 
     /// The last scanned block.

@@ -70,7 +70,12 @@ fn stored_tables_are_pinned_and_other_versions_refused() {
             meta.get("schema_version").unwrap().unwrap().value(),
             SCHEMA_VERSION.to_le_bytes()
         );
-        assert_eq!(SCHEMA_VERSION, 2);
+        assert_eq!(SCHEMA_VERSION, 3);
+        assert_eq!(
+            meta.get("start_height").unwrap().unwrap().value(),
+            [0, 0, 0, 0],
+            "a new index starts at genesis unless told otherwise"
+        );
         let blocks = r
             .open_table(TableDefinition::<u32, &[u8]>::new("blocks"))
             .unwrap();
@@ -116,7 +121,7 @@ fn stored_tables_are_pinned_and_other_versions_refused() {
             err,
             StoreError::SchemaMismatch {
                 found: 1,
-                expected: 2,
+                expected: 3,
                 ..
             }
         ),
@@ -187,4 +192,113 @@ fn a_part_of_a_stored_transaction_is_read_only_at_the_length_it_was_checked() {
         .read_tx_part(&Txid::from_byte_array([5; 32]), 5, 0..1, &mut out)
         .unwrap());
     assert_eq!(out, [0, 2, 3, 4, 8]);
+}
+
+#[test]
+fn a_version_2_index_is_migrated_as_one_started_at_genesis() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index.redb");
+    drop(Store::open(&path).unwrap());
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let w = db.begin_write().unwrap();
+        {
+            let mut meta = w
+                .open_table(TableDefinition::<&str, &[u8]>::new("meta"))
+                .unwrap();
+            meta.insert("schema_version", 2u32.to_le_bytes().as_slice())
+                .unwrap();
+            meta.remove("start_height").unwrap();
+        }
+        w.commit().unwrap();
+    }
+    let s = Store::open_from(&path, None, 500).unwrap();
+    assert_eq!(s.start_height(), 0, "version 2 scanned from genesis");
+    drop(s);
+    let db = redb::Database::open(&path).unwrap();
+    let r = db.begin_read().unwrap();
+    let meta = r
+        .open_table(TableDefinition::<&str, &[u8]>::new("meta"))
+        .unwrap();
+    assert_eq!(
+        meta.get("schema_version").unwrap().unwrap().value(),
+        [3, 0, 0, 0]
+    );
+    assert_eq!(
+        meta.get("start_height").unwrap().unwrap().value(),
+        [0, 0, 0, 0]
+    );
+}
+
+#[test]
+fn an_index_started_at_a_height_skips_the_blocks_below_and_keeps_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Devnet::open(&dir.path().join("chain"), DevnetConfig::default()).unwrap();
+    let below = publish(&d, 78, 3_000);
+    d.mine(1, &d.faucet_script()).unwrap();
+    let start = d.tip().height + 1;
+    let above = publish(&d, 79, 3_000);
+    d.mine(1, &d.faucet_script()).unwrap();
+    let path = dir.path().join("index.redb");
+    let mut ix = Indexer::open_from(&path, Some(start), 0).unwrap();
+    assert_eq!(ix.start_height(), start);
+    let mut seen = Vec::new();
+    let report = ix.poll_with(&d, &mut |p| seen.push(p)).unwrap();
+    assert_eq!(report.blocks, d.tip().height + 1 - start);
+    assert_eq!(seen.first().map(|p| p.height), Some(start));
+    assert_eq!(
+        seen.last().map(|p| (p.height, p.tip, p.first)),
+        Some((d.tip().height, d.tip().height, start))
+    );
+    let snap = ix.snapshot();
+    assert!(snap.summary(&below).is_none(), "published below the start");
+    assert!(snap.summary(&above).is_some(), "published above it");
+    drop(ix);
+    // A restart without a height keeps the stored one, whatever the default; another is refused.
+    let mut ix = Indexer::open_from(&path, None, 0).unwrap();
+    assert_eq!(ix.start_height(), start);
+    d.mine(1, &d.faucet_script()).unwrap();
+    ix.poll(&d).unwrap();
+    assert!(ix.snapshot().summary(&below).is_none());
+    assert!(ix.snapshot().summary(&above).is_some());
+    drop(ix);
+    let err = Indexer::open_from(&path, Some(0), 0).unwrap_err();
+    assert!(err.to_string().contains("--reindex"), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("starts at height {start}")),
+        "{err}"
+    );
+    // A reorg deeper than the start unwinds to the start, never below.
+    let mut ix = Indexer::open_from(&path, None, 0).unwrap();
+    d.reorg(d.tip().height + 1 - start).unwrap();
+    ix.poll(&d).unwrap();
+    assert_eq!(ix.cursor().unwrap().unwrap().1, d.tip().hash);
+    assert_eq!(ix.start_height(), start);
+}
+
+#[test]
+fn the_default_start_is_zero_on_regtest_and_on_chains_that_are_not_the_public_one() {
+    use bitcoin::constants::genesis_block;
+    use bitcoin::Network;
+    let g = |n| genesis_block(n).block_hash();
+    assert_eq!(
+        index::default_start_height(Network::Regtest, g(Network::Regtest)),
+        0
+    );
+    assert_eq!(
+        index::default_start_height(Network::Bitcoin, g(Network::Bitcoin)),
+        940_000
+    );
+    assert_eq!(
+        index::default_start_height(Network::Testnet4, g(Network::Testnet4)),
+        47_000
+    );
+    assert_eq!(
+        index::default_start_height(Network::Signet, g(Network::Signet)),
+        300_000
+    );
+    // A custom signet (-signetchallenge) shares the network but not the genesis.
+    let custom = BlockHash::from_byte_array([7; 32]);
+    assert_eq!(index::default_start_height(Network::Signet, custom), 0);
 }

@@ -189,7 +189,7 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
     let no_open = args.no_open;
     let served = super::serve::serve_blocking(
         Arc::new(d),
-        &index_path,
+        index::Indexer::open(&index_path)?,
         args.listen,
         server::View::default(),
         |url| {

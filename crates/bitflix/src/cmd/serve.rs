@@ -15,8 +15,12 @@ use std::time::Duration;
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The chain: devnet:DIR, esplora:URL or core:URL (Bitcoin Core: http://[user:pass@]host:port[?cookie=PATH&zmq=tcp://host:port&rest=0]).
+    /// Repeat for several backends of the same chain (as for `bitflix index`).
     #[arg(long, default_value = "devnet:bitflix-data/devnet")]
-    chain: ChainSpec,
+    chain: Vec<ChainSpec>,
+    /// The first block height a new index scans (as for `bitflix index`).
+    #[arg(long, value_name = "N")]
+    from_height: Option<u32>,
     /// Address to listen on (loopback by default).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -37,6 +41,45 @@ impl fmt::Display for ServeOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "stopped serving {}", self.url)
     }
+}
+
+/// Open the index at `path`: a new one starts at `from`, else at the network's default height
+/// (for the chain `backend` serves, whose genesis tells a public network from a custom one).
+pub fn open_index(
+    path: &std::path::Path,
+    backend: &dyn ChainBackend,
+    from: Option<u32>,
+) -> anyhow::Result<Indexer> {
+    let default = match from {
+        Some(_) => 0,
+        None => {
+            let genesis = backend
+                .block_hash(0)
+                .context("asking the backend for the genesis block")?;
+            index::default_start_height(backend.network(), genesis)
+        }
+    };
+    Ok(Indexer::open_from(path, from, default)?)
+}
+
+/// One backend of several, as `index` and `serve` print it.
+pub fn backend_line(b: &chain::BackendStatus) -> String {
+    let state = match &b.health {
+        chain::Health::Healthy if b.in_use => "in use".to_string(),
+        chain::Health::Healthy => "healthy".to_string(),
+        chain::Health::Down { error } => format!("down ({error})"),
+        chain::Health::Disagrees {
+            height,
+            ours,
+            theirs,
+            reason,
+        } => format!(
+            "not used: it gave block {theirs}{} where the chain holds {ours} ({reason})",
+            height.map_or(String::new(), |h| format!(" at height {h}"))
+        ),
+        _ => "unknown".to_string(),
+    };
+    format!("backend {}: {state}", b.chain)
 }
 
 /// Wait for the backend's next change (pushed by ZMQ or the in-process devnet, else polled), then
@@ -84,13 +127,15 @@ pub fn follow(
 /// Serve until Ctrl-C. Prints the URL first.
 pub fn serve_blocking(
     backend: Arc<dyn ChainBackend>,
-    index_path: &std::path::Path,
+    mut ix: Indexer,
     listen: SocketAddr,
     view: server::View,
     announce: impl FnOnce(&str),
 ) -> anyhow::Result<ServeOut> {
-    let mut ix = Indexer::open(index_path)?;
-    ix.poll(backend.as_ref()).context("indexing the chain")?;
+    let mut bar = crate::progress::ScanBar::new(false);
+    let polled = ix.poll_with(backend.as_ref(), &mut |p| bar.update(p));
+    bar.finish();
+    polled.context("indexing the chain")?;
     let published = index::Published::new(ix.snapshot());
     follow(
         Arc::clone(&backend),
@@ -113,9 +158,14 @@ pub fn serve_blocking(
 }
 
 pub fn run(g: &super::Global, args: ServeArgs) -> anyhow::Result<ServeOut> {
-    let backend = crate::backend::open(&args.chain, g.network())?;
+    let (backend, _multi) = crate::backend::open_all(&args.chain, g.network())?;
     std::fs::create_dir_all(&g.datadir)
         .with_context(|| format!("creating {}", g.datadir.display()))?;
+    let ix = open_index(
+        &g.datadir.join("index.redb"),
+        backend.as_ref(),
+        args.from_height,
+    )?;
     let mut keys = Vec::new();
     for key in &args.trust {
         keys.push(server::valid_key(key).with_context(|| {
@@ -128,11 +178,7 @@ pub fn run(g: &super::Global, args: ServeArgs) -> anyhow::Result<ServeOut> {
     let pins = g.datadir.join("trusted-publishers");
     let view = server::View::with_file(keys, pins.clone())
         .with_context(|| format!("reading {}", pins.display()))?;
-    serve_blocking(
-        backend,
-        &g.datadir.join("index.redb"),
-        args.listen,
-        view,
-        |url| println!("serving {url} (Ctrl-C to stop)"),
-    )
+    serve_blocking(backend, ix, args.listen, view, |url| {
+        println!("serving {url} (Ctrl-C to stop)")
+    })
 }
