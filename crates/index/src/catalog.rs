@@ -170,7 +170,9 @@ impl Catalog {
         };
         c.txs.insert(txid, height);
         match record {
-            Record::Segment(s) => c.add_segment(txid, unit, s.index, &s.payload),
+            Record::Segment(s) => {
+                c.add_segment(txid, unit, s.index, &s.payload);
+            }
             Record::LiveChunk(ch) => {
                 if c.add_segment(txid, unit, ch.index, &ch.payload) {
                     c.live_ts.entry(ch.index).or_insert(ch.timestamp_ms);

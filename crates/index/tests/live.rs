@@ -71,7 +71,9 @@ fn chunk(index: u32) -> Record {
 }
 
 fn payload(index: u32) -> Vec<u8> {
-    (0..300 + index as usize).map(|i| (i as u32 * 7 + index) as u8).collect()
+    (0..300 + index as usize)
+        .map(|i| (i as u32 * 7 + index) as u8)
+        .collect()
 }
 
 #[test]
@@ -85,7 +87,11 @@ fn chunks_in_index_order_forgeries_a_gap_and_the_end_record() {
     let mut ix = Indexer::in_memory().unwrap();
     ix.poll(&d).unwrap();
     let s = ix.snapshot().summary(&id).cloned().unwrap();
-    assert_eq!(s.state, ContentState::Live, "an open header is live, not 0 of 1");
+    assert_eq!(
+        s.state,
+        ContentState::Live,
+        "an open header is live, not 0 of 1"
+    );
     assert_eq!(s.live.as_ref().unwrap().chunks, 0);
 
     // Chunk 2 arrives before 0 and 1; the list is in index order, with a gap until they come.
@@ -134,7 +140,10 @@ fn chunks_in_index_order_forgeries_a_gap_and_the_end_record() {
     ix.poll(&d).unwrap();
     assert_eq!(ix.snapshot().live_chunks(&id).len(), 4);
     d.invalidate_tip().unwrap();
-    let coin3 = (OutPoint::new(head.compute_txid(), 4), head.output[4].clone());
+    let coin3 = (
+        OutPoint::new(head.compute_txid(), 4),
+        head.output[4].clone(),
+    );
     let replace = k.spend(
         &[coin3],
         vec![TxOut {
@@ -150,7 +159,11 @@ fn chunks_in_index_order_forgeries_a_gap_and_the_end_record() {
     ix.poll(&d).unwrap();
     let snap = ix.snapshot();
     let order: Vec<u32> = snap.live_chunks(&id).iter().map(|c| c.index).collect();
-    assert_eq!(order, [0, 1, 2, 4], "chunk 3 is a gap, never replayed out of order");
+    assert_eq!(
+        order,
+        [0, 1, 2, 4],
+        "chunk 3 is a gap, never replayed out of order"
+    );
     assert_eq!(snap.summary(&id).unwrap().live.as_ref().unwrap().missing, 1);
 
     // An `end` whose count the stream cannot meet closes nothing it cannot verify; an end with
