@@ -33,6 +33,34 @@ pub struct Content {
     pub publisher_coin: Option<OutPoint>,
     /// The name the publisher gives itself in an `info` record (tag 5), if any.
     pub publisher_name: Option<String>,
+    /// The timestamp (ms since the stream started) of each accepted `live chunk`, by index: the
+    /// chunks themselves are segments of the tracker (docs/cvp.md, "Live streams").
+    pub live_ts: BTreeMap<u32, u64>,
+}
+
+impl Content {
+    /// Offer segment (or live chunk) `index` carried by unit `unit` of `txid`; true when it is
+    /// held now (accepted, or the same bytes already held).
+    fn add_segment(&mut self, txid: Txid, unit: usize, index: u32, payload: &[u8]) -> bool {
+        let len = payload.len();
+        let leaf = cvp::merkle::leaf_hash(payload);
+        let source = SegSource {
+            txid,
+            unit: u16::try_from(unit).unwrap_or(u16::MAX),
+        };
+        match self.tracker.add(index, len, leaf, source) {
+            AddOutcome::Rejected(flaw) => {
+                self.flaws.push(format!("{txid}: {flaw}"));
+                false
+            }
+            AddOutcome::Accepted { .. } => {
+                let b = self.tx_bytes.entry(txid).or_default();
+                *b = b.saturating_add(len as u64);
+                true
+            }
+            AddOutcome::Duplicate => true,
+        }
+    }
 }
 
 /// `info` tag of the publisher's self-declared name (docs/cvp.md, "Publishers").
@@ -51,6 +79,9 @@ pub struct Catalog {
     coins: HashMap<OutPoint, TxOut>,
     /// Inputs and output total of every CVP transaction seen.
     tx_io: HashMap<Txid, (Vec<OutPoint>, u64)>,
+    /// When this process first saw each transaction (Unix ms), as the scanner notes it: how far
+    /// a live stream's chunks arrive behind its clock.
+    pub(crate) arrivals: HashMap<Txid, u64>,
 }
 
 impl Catalog {
@@ -109,6 +140,7 @@ impl Catalog {
                         tx_bytes: BTreeMap::new(),
                         publisher_coin: coin,
                         publisher_name: None,
+                        live_ts: BTreeMap::new(),
                     });
                     c.txs.insert(txid, height);
                 }
@@ -139,19 +171,11 @@ impl Catalog {
         c.txs.insert(txid, height);
         match record {
             Record::Segment(s) => {
-                let len = s.payload.len();
-                let leaf = cvp::merkle::leaf_hash(&s.payload);
-                let source = SegSource {
-                    txid,
-                    unit: u16::try_from(unit).unwrap_or(u16::MAX),
-                };
-                match c.tracker.add(s.index, len, leaf, source) {
-                    AddOutcome::Rejected(flaw) => c.flaws.push(format!("{txid}: {flaw}")),
-                    AddOutcome::Accepted { .. } => {
-                        let b = c.tx_bytes.entry(txid).or_default();
-                        *b = b.saturating_add(len as u64);
-                    }
-                    AddOutcome::Duplicate => {}
+                c.add_segment(txid, unit, s.index, &s.payload);
+            }
+            Record::LiveChunk(ch) => {
+                if c.add_segment(txid, unit, ch.index, &ch.payload) {
+                    c.live_ts.entry(ch.index).or_insert(ch.timestamp_ms);
                 }
             }
             Record::SegmentHashes(h) => {
@@ -178,6 +202,11 @@ impl Catalog {
     /// Record a coin outside every lineage (a header's funding), looked up by the scanner.
     pub fn note_prevout(&mut self, op: OutPoint, out: TxOut) {
         self.coins.insert(op, out);
+    }
+
+    /// When this process first saw `txid` (Unix ms), if the scanner noted it.
+    pub fn arrival(&self, txid: &Txid) -> Option<u64> {
+        self.arrivals.get(txid).copied()
     }
 
     /// A coin known to the catalog (an output of a CVP transaction, or a looked-up funding coin).

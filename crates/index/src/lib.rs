@@ -7,16 +7,19 @@
 //! - [`store`]: the redb index (schema: docs/index-schema.md).
 //! - [`Indexer`] (`scanner.rs`): the one scanner, blocks and mempool, reorgs, retries.
 //! - `catalog.rs`: lineage attribution and per-segment bookkeeping (no bytes).
+//! - `live.rs`: live streams' chunks in index order, their gaps and forgeries.
 //! - [`Snapshot`]: summaries, look-alikes, forgeries, and reads by range.
 //! - [`publisher`]: who published a content, and look-alike titles.
 
 mod catalog;
+mod live;
 pub mod publisher;
 mod scanner;
 mod snapshot;
 pub mod store;
 
 pub use catalog::{Catalog, Content, SegSource};
+pub use live::{ForgedChunk, LiveChunk, LiveSummary};
 pub use publisher::Publisher;
 pub use scanner::{default_start_height, IndexError, Indexer, PollReport, Progress};
 pub use snapshot::{ContentState, ContentSummary, LineageTx, Published, ReadError, Snapshot};

@@ -89,6 +89,8 @@ pub struct Indexer {
     mempool_cvp: HashSet<Txid>,
     /// Other mempool transactions seen: never fetched again while they stay.
     mempool_other: HashSet<Txid>,
+    /// When this process first saw each CVP transaction (Unix ms): live chunks' arrival times.
+    arrivals: HashMap<Txid, u64>,
     snapshot: Arc<Snapshot>,
     /// Headers' funding coins that could not be looked up yet: try again on the next poll.
     prevouts_pending: bool,
@@ -123,6 +125,7 @@ impl Indexer {
             confirmed: Catalog::default(),
             mempool_cvp,
             mempool_other: HashSet::new(),
+            arrivals: HashMap::new(),
             prevouts_pending: true,
             retry: Retry::default(),
             reorgs: 0,
@@ -267,7 +270,9 @@ impl Indexer {
         }
         let rows: Vec<(Txid, &[u8])> = kept.iter().map(|(t, b, _)| (*t, *b)).collect();
         self.store.put_block(height, hash, &rows)?;
+        let now = unix_ms();
         for (txid, _, tx) in &kept {
+            self.arrivals.entry(*txid).or_insert(now);
             self.mempool_cvp.remove(txid);
             self.confirmed.add_tx(tx, Some(height));
         }
@@ -308,6 +313,7 @@ impl Indexer {
                     tx.compute_txid() == txid && !cvp::carrier::records_in_tx(&tx).is_empty()
                 });
             if cvp {
+                self.arrivals.entry(txid).or_insert_with(unix_ms);
                 self.mempool_cvp.insert(txid);
                 added.push((txid, raw));
             } else {
@@ -356,6 +362,7 @@ impl Indexer {
 
     fn view(&self) -> Result<Catalog, IndexError> {
         let mut view = self.confirmed.clone();
+        view.arrivals.clone_from(&self.arrivals);
         for tx in self.mempool_txs()? {
             view.add_tx(&tx, None);
         }
@@ -392,4 +399,11 @@ impl Indexer {
         self.snapshot = Arc::new(Snapshot::build(&view, Arc::clone(&self.store), height));
         Ok(())
     }
+}
+
+/// Now, in milliseconds since the Unix epoch (0 if the clock is before it).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

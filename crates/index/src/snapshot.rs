@@ -14,6 +14,7 @@ use cvp::{Header, Record};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Where a content stands.
@@ -28,6 +29,9 @@ pub enum ContentState {
     Arriving,
     /// All present but they do not match the header's root.
     Damaged,
+    /// A live stream still open (its header has no segment count and no `end` closed it yet):
+    /// its chunks are served as they arrive, attributed by lineage.
+    Live,
 }
 
 /// What the API and pages show about a content.
@@ -69,6 +73,8 @@ pub struct ContentSummary {
     pub forged_segments: u32,
     /// The lineage transactions: the header's first, then by block height (the mempool's last).
     pub lineage: Vec<LineageTx>,
+    /// A live stream's chunks (an open header, or any content with `live chunk` records).
+    pub live: Option<crate::live::LiveSummary>,
 }
 
 fn header_without_poster<S: serde::Serializer>(h: &Header, s: S) -> Result<S::Ok, S::Error> {
@@ -86,9 +92,9 @@ pub struct LineageTx {
     pub height: Option<u32>,
 }
 
-/// One verified segment, located.
+/// One verified segment (or attributed live chunk), located.
 #[derive(Debug, Clone)]
-struct SegRead {
+pub(crate) struct SegRead {
     offset: u64,
     len: usize,
     index: u32,
@@ -96,6 +102,26 @@ struct SegRead {
     source: SegSource,
     /// Set once this snapshot has checked the segment and found it sliceable.
     sliced: OnceLock<Sliced>,
+}
+
+impl SegRead {
+    /// Segment `index` at `offset` of the stream, `len` bytes with leaf `hash`, in `source`.
+    pub(crate) fn new(
+        offset: u64,
+        len: usize,
+        index: u32,
+        hash: [u8; 32],
+        source: SegSource,
+    ) -> Self {
+        SegRead {
+            offset,
+            len,
+            index,
+            hash,
+            source,
+            sliced: OnceLock::new(),
+        }
+    }
 }
 
 /// Where a checked segment's payload lies in its stored transaction: inside an OP_RETURN output,
@@ -128,6 +154,14 @@ pub enum ReadError {
         /// Verified length.
         len: u64,
     },
+    /// A live stream does not hold this chunk (not arrived, or gone).
+    #[error("live stream {id} holds no chunk {index}")]
+    NoChunk {
+        /// The stream.
+        id: Txid,
+        /// The chunk asked for.
+        index: u32,
+    },
     /// The state changed under the reader (a transaction left the mempool or a reorg removed it):
     /// read again from the next snapshot.
     #[error("content {0} changed while being read; try again")]
@@ -144,6 +178,8 @@ pub struct Snapshot {
     summaries: Vec<ContentSummary>,
     by_id: HashMap<Txid, usize>,
     reads: HashMap<Txid, Vec<SegRead>>,
+    /// Live streams' chunks in index order, with where each one's bytes are.
+    pub(crate) live: HashMap<Txid, Vec<(crate::live::LiveChunk, SegRead)>>,
     unattributed: usize,
     store: Arc<Store>,
 }
@@ -156,6 +192,7 @@ impl Snapshot {
             summaries: Vec::new(),
             by_id: HashMap::new(),
             reads: HashMap::new(),
+            live: HashMap::new(),
             unattributed: 0,
             store,
         }
@@ -165,13 +202,24 @@ impl Snapshot {
     pub fn build(catalog: &Catalog, store: Arc<Store>, height: Option<u32>) -> Self {
         let mut summaries = Vec::new();
         let mut reads = HashMap::new();
+        let mut live = HashMap::new();
         for c in catalog.contents() {
-            let (summary, segs) = summarize(catalog, c);
+            let (mut summary, segs) = summarize(catalog, c);
+            if let Some((ls, chunks)) = crate::live::of_content(catalog, c) {
+                summary.live = Some(ls);
+                if summary.state == ContentState::Arriving
+                    && c.tracker.header().segment_count.is_none()
+                {
+                    summary.state = ContentState::Live;
+                }
+                live.insert(c.id, chunks);
+            }
             summaries.push(summary);
             reads.insert(c.id, segs);
         }
         publisher::mark_lookalikes(&mut summaries);
         count_forgeries(catalog, &mut summaries);
+        crate::live::count_forged_chunks(catalog, &mut summaries);
         let by_id = summaries
             .iter()
             .enumerate()
@@ -182,6 +230,7 @@ impl Snapshot {
             summaries,
             by_id,
             reads,
+            live,
             unattributed: catalog.pending().0,
             store,
         }
@@ -251,7 +300,7 @@ impl Snapshot {
         self.read(id, 0..len)
     }
 
-    fn segment(&self, id: &Txid, s: &SegRead) -> Result<Vec<u8>, ReadError> {
+    pub(crate) fn segment(&self, id: &Txid, s: &SegRead) -> Result<Vec<u8>, ReadError> {
         let raw = self
             .store
             .raw_tx(&s.source.txid)?
@@ -260,20 +309,19 @@ impl Snapshot {
         let found = cvp::carrier::records_in_tx(&tx)
             .into_iter()
             .nth(usize::from(s.source.unit));
-        let Some((location, Ok(Record::Segment(seg)))) = found.map(|f| (f.location, f.record))
-        else {
-            return Err(ReadError::Changed(*id));
+        let (location, index, payload) = match found.map(|f| (f.location, f.record)) {
+            Some((location, Ok(Record::Segment(seg)))) => (location, seg.index, seg.payload),
+            Some((location, Ok(Record::LiveChunk(ch)))) => (location, ch.index, ch.payload),
+            _ => return Err(ReadError::Changed(*id)),
         };
-        if seg.index != s.index
-            || seg.payload.len() != s.len
-            || cvp::merkle::leaf_hash(&seg.payload) != s.hash
+        if index != s.index || payload.len() != s.len || cvp::merkle::leaf_hash(&payload) != s.hash
         {
             return Err(ReadError::Changed(*id));
         }
-        if let Some(sliced) = sliced_at(&raw, &tx, location, &seg.payload) {
+        if let Some(sliced) = sliced_at(&raw, &tx, location, &payload) {
             let _ = s.sliced.set(sliced);
         }
-        Ok(seg.payload)
+        Ok(payload)
     }
 }
 
@@ -361,6 +409,7 @@ fn summarize(catalog: &Catalog, c: &Content) -> (ContentSummary, Vec<SegRead>) {
         lookalikes: Vec::new(),
         forged_segments: 0,
         lineage: lineage(c),
+        live: None,
     };
     (summary, segs)
 }
@@ -426,20 +475,25 @@ fn count_forgeries(catalog: &Catalog, summaries: &mut [ContentSummary]) {
 
 /// The snapshot readers use now, shared between the scanner (which swaps in each new state
 /// whole) and the gateway's handlers (which take an `Arc` of it per request: no copy, no lock held
-/// while serving).
+/// while serving). A version counter, bumped by each swap, lets watchers (the gateway's event
+/// streams) see a change without comparing states.
 #[derive(Debug, Clone)]
-pub struct Published(Arc<std::sync::RwLock<Arc<Snapshot>>>);
+pub struct Published(Arc<(std::sync::RwLock<Arc<Snapshot>>, AtomicU64)>);
 
 impl Published {
     /// Start with `snapshot`.
     pub fn new(snapshot: Arc<Snapshot>) -> Self {
-        Published(Arc::new(std::sync::RwLock::new(snapshot)))
+        Published(Arc::new((
+            std::sync::RwLock::new(snapshot),
+            AtomicU64::new(0),
+        )))
     }
 
     /// The current state.
     pub fn get(&self) -> Arc<Snapshot> {
         let guard = self
             .0
+             .0
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         Arc::clone(&guard)
@@ -449,9 +503,16 @@ impl Published {
     pub fn set(&self, snapshot: Arc<Snapshot>) {
         let mut guard = self
             .0
+             .0
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *guard = snapshot;
+        self.0 .1.fetch_add(1, Ordering::Release);
+    }
+
+    /// How many states were swapped in: a watcher reads the state again when it changes.
+    pub fn version(&self) -> u64 {
+        self.0 .1.load(Ordering::Acquire)
     }
 }
 

@@ -8,6 +8,7 @@
 mod content;
 mod error;
 mod listing;
+mod live;
 mod mse;
 mod openapi;
 mod pages;
@@ -40,6 +41,7 @@ struct AppState {
     published: Published,
     view: Arc<View>,
     rewrap: Arc<Rewrapper>,
+    live: Arc<live::LiveCache>,
     stats: Arc<stats::Stats>,
 }
 
@@ -71,6 +73,7 @@ pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Rou
         published,
         view: Arc::new(view),
         rewrap,
+        live: Arc::new(live::LiveCache::default()),
         stats: Arc::clone(&stats),
     };
     Router::new()
@@ -95,6 +98,10 @@ pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Rou
         .route("/api/content/{id}/media/init", get(mse::get_init))
         .route("/api/content/{id}/media/{n}", get(mse::get_fragment))
         .route("/api/content/{id}/events", get(mse::events))
+        .route("/api/content/{id}/live", get(live::get_manifest))
+        .route("/api/content/{id}/live/init", get(live::get_init))
+        .route("/api/content/{id}/live/events", get(live::events))
+        .route("/api/content/{id}/live/{n}", get(live::get_chunk))
         .route("/api/content/{id}/file", get(content::file))
         .route("/api/content/{id}/stream", get(content::stream))
         .route("/sandbox/{id}", get(content::sandbox))

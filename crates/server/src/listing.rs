@@ -27,10 +27,15 @@ pub(crate) struct CatalogQuery {
 /// The most contents one API page returns.
 const MAX_PER_PAGE: usize = 500;
 
-/// Newest first: contents whose header is still in the mempool, then by the header's block,
-/// highest first; the id breaks ties.
-fn newest_first(s: &ContentSummary) -> (bool, Reverse<Option<u32>>, bitcoin::Txid) {
-    (s.first_block.is_some(), Reverse(s.first_block), s.id)
+/// Live streams still open first, then newest first: contents whose header is still in the
+/// mempool, then by the header's block, highest first; the id breaks ties.
+fn newest_first(s: &ContentSummary) -> (bool, bool, Reverse<Option<u32>>, bitcoin::Txid) {
+    (
+        s.state != index::ContentState::Live,
+        s.first_block.is_some(),
+        Reverse(s.first_block),
+        s.id,
+    )
 }
 
 /// The contents the catalog lists for `query`, newest first, with whether each publisher is

@@ -99,6 +99,17 @@ pub fn document() -> Value {
     let mut events_responses = errors();
     events_responses["200"] = json!({ "description": "server-sent events: `manifest` (data: a Manifest as JSON) now and whenever more of the film is verified, `gone` when the content leaves the index, `error` when the new part cannot be read; the stream ends once the film is complete or after 10 minutes (browsers reconnect)", "content": { "text/event-stream": {} } });
     let fragment_params = json!([ id_param(), { "name": "n", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 0 }, "description": "the fragment's index in the manifest" } ]);
+    let mut live_manifest = errors();
+    live_manifest["200"] = json_200(
+        "a live stream's chunks now (never cached)",
+        json!({ "type": "object" }),
+    );
+    let (live_init, live_fragment, live_events, live_params) = (
+        init_responses.clone(),
+        fragment_responses.clone(),
+        events_responses.clone(),
+        fragment_params.clone(),
+    );
     json!({
         "openapi": "3.0.3",
         "info": { "title": "BitFlix gateway", "version": env!("CARGO_PKG_VERSION"), "description": "Films found on chain under the CVP protocol, verified against their publisher's Merkle root and lineage. Every route the gateway serves is listed here (a test checks the router against this document, and every JSON answer against its schema)." },
@@ -115,6 +126,10 @@ pub fn document() -> Value {
             "/api/content/{id}/media/init": { "get": { "summary": "a CVPM film's WebM init segment", "parameters": file_params(), "responses": init_responses } },
             "/api/content/{id}/media/{n}": { "get": { "summary": "one WebM fragment of a CVPM film", "parameters": fragment_params, "responses": fragment_responses } },
             "/api/content/{id}/events": { "get": { "summary": "a CVPM film's progress, pushed", "parameters": [id_param()], "responses": events_responses } },
+            "/api/content/{id}/live": { "get": { "summary": "a live stream's manifest: its chunks in index order, with times, durations and arrival (`from`: chunks from that index)", "parameters": [id_param(), { "name": "from", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0 } }], "responses": live_manifest } },
+            "/api/content/{id}/live/init": { "get": { "summary": "a live stream's WebM init segment (from chunk 0)", "parameters": file_params(), "responses": live_init } },
+            "/api/content/{id}/live/{n}": { "get": { "summary": "chunk n of a live stream as a WebM fragment whose times start at 0 (placed at the chunk's timestamp)", "parameters": live_params, "responses": live_fragment } },
+            "/api/content/{id}/live/events": { "get": { "summary": "a live stream's new chunks, pushed (`live`, `ended`, `gone`)", "parameters": [id_param()], "responses": live_events } },
             "/api/content/{id}/file": { "get": { "summary": "the verified file (Range supported)", "parameters": file_params(), "responses": file_responses } },
             "/api/content/{id}/stream": { "get": { "summary": "the raw verified stream, as published on chain (Range supported)", "parameters": file_params(), "responses": stream_responses } },
             "/sandbox/{id}": { "get": { "summary": "any content, in an opaque origin whose scripts cannot reach the gateway's (Range supported)", "parameters": file_params(), "responses": sandbox_responses } },
@@ -151,7 +166,7 @@ fn schemas() -> Value {
         "Content": { "type": "object", "required": ["id", "header", "state", "segments_received", "segments_verified", "verified_length", "transactions", "cost_sat", "first_block", "last_block", "flaws", "bytes_by_block", "publisher", "lookalike_of", "lookalikes", "forged_segments", "lineage", "trusted", "poster_url", "duration_ms"], "properties": {
             "id": string,
             "header": schema("Header"),
-            "state": { "type": "string", "enum": ["complete", "verified", "arriving", "damaged"] },
+            "state": { "type": "string", "enum": ["complete", "verified", "arriving", "damaged", "live"] },
             "segments_received": int,
             "segments_verified": int,
             "verified_length": { "type": "integer", "description": "bytes of the verified segments" },
@@ -165,6 +180,7 @@ fn schemas() -> Value {
             "lookalike_of": { "type": "string", "nullable": true, "description": "an earlier content of another publisher with the same title" },
             "lookalikes": { "type": "array", "items": string },
             "forged_segments": { "type": "integer", "description": "segments outside the lineage shaped like this content's" },
+            "live": { "type": "object", "nullable": true, "description": "a live stream's chunks held, gaps, forged chunks and whether it is still open" },
             "lineage": { "type": "array", "description": "the lineage transactions: the header's first, then by height (the mempool's last)", "items": schema("LineageTx") },
             "trusted": { "type": "boolean", "description": "the viewer trusts this publisher (bitflix serve --trust)" },
             "poster_url": { "type": "string", "nullable": true },
@@ -177,7 +193,7 @@ fn schemas() -> Value {
             "id": string,
             "mime": { "type": "string", "description": "for MediaSource.addSourceBuffer" },
             "complete": { "type": "boolean" },
-            "state": { "type": "string", "enum": ["complete", "verified", "arriving", "damaged"] },
+            "state": { "type": "string", "enum": ["complete", "verified", "arriving", "damaged", "live"] },
             "segments_verified": int,
             "segment_count": opt_int,
             "duration_ms": { "type": "integer", "description": "of what is here" },

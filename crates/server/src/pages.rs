@@ -25,6 +25,7 @@ fn state(s: ContentState) -> &'static str {
         ContentState::Verified => "verified, partly unconfirmed",
         ContentState::Arriving => "still arriving",
         ContentState::Damaged => "damaged",
+        ContentState::Live => "live",
     }
 }
 
@@ -91,6 +92,7 @@ pub(crate) struct Card {
     lookalike: bool,
     publisher: Option<Publisher>,
     trusted: bool,
+    live: bool,
 }
 
 impl Card {
@@ -110,6 +112,7 @@ impl Card {
             lookalike: s.lookalike_of.is_some(),
             publisher: s.publisher.clone(),
             trusted,
+            live: s.state == ContentState::Live,
         }
     }
 }
@@ -205,6 +208,9 @@ pub(crate) struct WatchPage {
     txs: Vec<LineageTx>,
     txs_more: usize,
     flaws: Vec<String>,
+    /// A live stream the player follows at its live edge (not its recording yet).
+    live: bool,
+    forged_chunks: u32,
 }
 
 impl WatchPage {
@@ -241,6 +247,9 @@ impl WatchPage {
             txs: s.lineage.iter().take(TXS_SHOWN).cloned().collect(),
             txs_more: s.lineage.len().saturating_sub(TXS_SHOWN),
             flaws: s.flaws.clone(),
+            live: s.live.is_some()
+                && !matches!(s.state, ContentState::Complete | ContentState::Verified),
+            forged_chunks: s.live.as_ref().map_or(0, |l| l.forged_chunks),
         }
     }
 }

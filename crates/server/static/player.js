@@ -227,7 +227,7 @@
     fail((e && words[e.code]) || 'The film could not be played.');
   });
 
-  (async () => {
+  const film = async () => {
     say('Loading\u2026');
     prefetch(base + '/media/init');
     prefetch(base + '/media/0');
@@ -248,5 +248,138 @@
     } else {
       fail('This film cannot be played: ' + (await reason(r)) + '.');
     }
-  })();
+  };
+
+  // Live mode: chunks (one fragment each, times from 0) placed at their timestamps, the newest
+  // first for a viewer who joins late; chunks behind the playhead are never appended (a gap is
+  // stepped over, a reorg never replays); after a stall the playhead jumps to the live edge.
+  // When the `end` record's recording is complete, the page turns into the film, seekable.
+  const live = async () => {
+    const badge = document.getElementById('live');
+    const CATCH_UP_S = 8;
+    let lms = null;
+    let lsb = null;
+    let origin = null;
+    let edge = 0;
+    let lastAppended = -1;
+    const queue = [];
+    let pumping = false;
+    let playing = false;
+    let es = null;
+
+    const lappend = (buf, offset) => new Promise((resolve, reject) => {
+      const done = () => { lsb.removeEventListener('error', err); resolve(); };
+      const err = () => { lsb.removeEventListener('updateend', done); reject(new Error('the browser could not read a chunk')); };
+      lsb.addEventListener('updateend', done, { once: true });
+      lsb.addEventListener('error', err, { once: true });
+      try {
+        lsb.timestampOffset = offset;
+        lsb.appendBuffer(buf);
+      } catch (e) {
+        reject(e);
+      }
+    });
+    const show = () => {
+      if (failed) return;
+      const delay = origin === null ? null : Date.now() - origin - v.currentTime * 1000;
+      if (delay !== null) v.dataset.delayMs = String(Math.round(delay));
+      if (badge) badge.hidden = false;
+      v.dataset.live = '1';
+      say('LIVE' + (delay === null ? '' : ': ' + (Math.max(0, delay) / 1000).toFixed(1) + ' s behind the publisher') + '.');
+    };
+    const lpump = async () => {
+      if (pumping || !lsb) return;
+      pumping = true;
+      try {
+        while (queue.length) {
+          const c = queue.shift();
+          if (c.index <= lastAppended && c.timestamp_ms / 1000 < v.currentTime) continue;
+          if (playing && (c.timestamp_ms + c.duration_ms) / 1000 <= v.currentTime) continue;
+          let buf;
+          try {
+            buf = await fetchBytes(base + '/live/' + c.index);
+          } catch (e) {
+            continue; // gone since announced: a gap
+          }
+          await lappend(buf, c.timestamp_ms / 1000);
+          lastAppended = Math.max(lastAppended, c.index);
+          if (!playing) {
+            playing = true;
+            v.currentTime = c.timestamp_ms / 1000;
+            v.play().catch(() => say('LIVE. Press play to start.'));
+          }
+        }
+        // Behind the live edge after a stall: jump to the newest chunk's start.
+        const b = v.buffered;
+        if (b.length && b.end(b.length - 1) - v.currentTime > CATCH_UP_S) {
+          v.currentTime = Math.max(b.start(b.length - 1), b.end(b.length - 1) - 2);
+        }
+      } catch (e) {
+        fail('Playback stopped: ' + e.message + '.');
+      } finally {
+        pumping = false;
+      }
+    };
+    // Step over a gap: waiting at the end of one buffered range with a later one.
+    v.addEventListener('waiting', () => {
+      const b = v.buffered;
+      for (let i = 0; i < b.length; i++) {
+        if (b.start(i) > v.currentTime) { v.currentTime = b.start(i); break; }
+      }
+    });
+    v.addEventListener('timeupdate', () => { if (lsb) show(); });
+    const toRecording = () => {
+      if (es) es.close();
+      const at = v.currentTime;
+      delete v.dataset.live;
+      delete v.dataset.delayMs;
+      if (badge) badge.hidden = true;
+      v.dataset.recording = '1';
+      v.removeAttribute('src');
+      v.load();
+      film().then(() => { if (at > 0 && !failed) v.currentTime = at; });
+    };
+    const onLive = async (m) => {
+      if (m.origin_unix_ms !== null && m.origin_unix_ms !== undefined) origin = m.origin_unix_ms;
+      edge = m.edge_ms;
+      if (!lms) {
+        if (!window.MediaSource || !MediaSource.isTypeSupported(m.mime)) {
+          fail('This browser cannot play this live stream (' + m.mime + ').');
+          return;
+        }
+        lms = new MediaSource();
+        v.src = URL.createObjectURL(lms);
+        await new Promise((resolve) => lms.addEventListener('sourceopen', resolve, { once: true }));
+        lsb = lms.addSourceBuffer(m.mime);
+        lsb.mode = 'segments';
+        await lappend(await fetchBytes(base + '/live/init'), 0);
+        // A late viewer starts at the newest chunk (each starts with a keyframe).
+        const playable = m.chunks.filter((c) => c.playable);
+        if (playable.length) queue.push(playable[playable.length - 1]);
+      } else {
+        for (const c of m.chunks) if (c.playable) queue.push(c);
+      }
+      show();
+      lpump();
+    };
+    say('Joining the live stream\u2026');
+    es = new EventSource(base + '/live/events');
+    let chain = Promise.resolve();
+    es.addEventListener('live', (e) => {
+      const m = JSON.parse(e.data);
+      chain = chain.then(() => onLive(m)).catch((err) => fail('Playback stopped: ' + err.message + '.'));
+    });
+    es.addEventListener('ended', (e) => {
+      const m = JSON.parse(e.data);
+      if (m.recording) chain = chain.then(toRecording);
+      else say('The stream has ended; parts of it are missing, so it stays unverified.');
+    });
+    es.addEventListener('gone', () => {
+      es.close();
+      fail('This stream left the chain view of this gateway.');
+    });
+  };
+
+  if (v.dataset.live === '1') live();
+  else film();
 })();
