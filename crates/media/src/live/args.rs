@@ -49,10 +49,14 @@ pub(super) fn inputs(cfg: &LiveConfig) -> Vec<String> {
             a.extend(s(&["-i", u]));
         }
     }
-    if let Some(t) = cfg.max_seconds {
-        a.extend(s(&["-t", &format!("{t:.3}")]));
-    }
     a
+}
+
+/// `-t` for one output (each output stops on its own; the tone never ends).
+fn limit(cfg: &LiveConfig) -> Vec<String> {
+    cfg.max_seconds
+        .map(|t| s(&["-t", &format!("{t:.3}")]))
+        .unwrap_or_default()
 }
 
 /// The video output: libaom real-time, a keyframe every chunk, one IVF per chunk.
@@ -61,7 +65,8 @@ pub(super) fn video(cfg: &LiveConfig, dir: &str) -> Vec<String> {
     let gop = ((secs * f64::from(cfg.fps)).round() as u32)
         .max(1)
         .to_string();
-    let mut a = s(&["-map", "0:v:0"]);
+    let mut a = limit(cfg);
+    a.extend(s(&["-map", "0:v:0"]));
     a.extend(s(&[
         "-vf",
         &format!(
@@ -99,7 +104,8 @@ pub(super) fn audio(cfg: &LiveConfig, dir: &str) -> Vec<String> {
     } else {
         "0:a:0"
     };
-    let mut a = s(&["-map", input]);
+    let mut a = limit(cfg);
+    a.extend(s(&["-map", input]));
     a.extend(s(&[
         "-c:a",
         "libopus",

@@ -357,3 +357,69 @@ impl<'a> LiveBuilder<'a> {
         Ok(lo)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test fails loudly")]
+    use super::*;
+
+    fn rich(s: &Signer) -> Coin {
+        (
+            OutPoint::null(),
+            TxOut {
+                value: Amount::from_sat(100_000_000),
+                script_pubkey: s.script(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_coin_of_coin_value_pays_its_chunk_on_every_carrier() {
+        let s = Signer::dummy();
+        let rate = FeeRate::from_sat_per_vb_unchecked(1);
+        for carrier in [Carrier::OpReturn80, Carrier::OpReturn, Carrier::Envelope] {
+            let b = LiveBuilder::new(&s, carrier, rate).unwrap();
+            let unit = if carrier == Carrier::OpReturn80 {
+                80
+            } else {
+                6_000
+            };
+            let value = b.coin_value(unit).unwrap();
+            assert!(b.unit_capacity(value).unwrap() >= unit);
+            let coin = (rich(&s).0, b.out(value));
+            let txs = b.chunk(3, &coin, &vec![1u8; unit]).unwrap();
+            let fee: u64 = txs.iter().map(|t| t.fee.to_sat()).sum();
+            let vsize: u64 = txs.iter().map(|t| t.vsize).sum();
+            println!(
+                "{carrier}: unit {unit} B, {} txs, {vsize} vB, {fee} sat, coin {value}",
+                txs.len()
+            );
+            // Nothing is created from nothing, and the fee pays at least the rate.
+            assert!(fee >= vsize);
+            assert!(b.unit_capacity(value - Amount::from_sat(1)).unwrap() < unit);
+        }
+    }
+
+    #[test]
+    fn fan_out_descends_from_the_lineage_coin_and_refills_from_its_change() {
+        let s = Signer::dummy();
+        let b =
+            LiveBuilder::new(&s, Carrier::Envelope, FeeRate::from_sat_per_vb_unchecked(1)).unwrap();
+        let (f, coins, change) = b
+            .fan_out(0, &rich(&s), &[], 10, Amount::from_sat(2_000))
+            .unwrap();
+        assert_eq!(f.tx.input[0].previous_output, rich(&s).0);
+        assert_eq!(coins.len(), 10);
+        let (g, _, _) = b
+            .fan_out(1, &change, &[], 10, Amount::from_sat(2_000))
+            .unwrap();
+        assert_eq!(g.tx.input[0].previous_output, change.0);
+        let txs = b.chunk(0, &coins[0], &[9u8; 100]).unwrap();
+        assert_eq!(txs[0].tx.input[0].previous_output, coins[0].0);
+        assert_eq!(
+            txs[1].tx.input[0].previous_output.txid,
+            txs[0].tx.compute_txid()
+        );
+        assert!(LiveBuilder::new(&s, Carrier::Envelope, FeeRate::from_sat_per_kwu(1)).is_err());
+    }
+}
