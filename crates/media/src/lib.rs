@@ -10,6 +10,7 @@ pub mod encode;
 mod ffmpeg;
 pub mod format;
 pub mod ivf;
+pub mod live;
 pub mod ogg;
 pub mod opus;
 pub mod poster;

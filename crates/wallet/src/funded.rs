@@ -146,7 +146,7 @@ pub fn insufficient(w: &mut HdWallet, need: Amount) -> FundError {
 }
 
 /// The output of `funding` that pays `need` to the plan key.
-fn plan_coin(
+pub fn plan_coin(
     funding: &Transaction,
     signer: &Signer,
     need: Amount,

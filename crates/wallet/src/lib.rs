@@ -14,6 +14,7 @@ pub mod estimate;
 pub mod funded;
 pub mod hd;
 pub mod journal;
+pub mod live;
 pub mod plan;
 pub mod publish;
 mod signer;

@@ -11,6 +11,7 @@ mod encode;
 mod estimate;
 mod extract;
 mod index;
+mod live;
 mod publish;
 mod serve;
 mod wallet;
@@ -89,6 +90,9 @@ pub enum Command {
     Estimate(estimate::EstimateArgs),
     /// Scan a chain into the persistent index (DATADIR/index.redb) and print the catalog.
     Index(index::IndexArgs),
+    /// Stream live from the mempool: a source encoded in real time, a chunk broadcast as it is
+    /// encoded; Ctrl-C ends it as a verified film; `--resume` continues a killed stream.
+    Live(live::LiveArgs),
     /// Publish a file on chain; `--resume` finishes an interrupted publish without paying twice.
     Publish(publish::PublishArgs),
     /// Scan the chain and serve the catalog and player.
@@ -115,6 +119,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Extract(a) => crate::output::emit(g.json, &extract::run(g, a)?),
         Command::Estimate(a) => crate::output::emit(g.json, &estimate::run(g, a)?),
         Command::Index(a) => crate::output::emit(g.json, &index::run(g, a)?),
+        Command::Live(a) => crate::output::emit(g.json, &live::run(g, a)?),
         Command::Publish(a) => crate::output::emit(g.json, &publish::Many(publish::run(g, a)?)),
         Command::Serve(a) => crate::output::emit(g.json, &serve::run(g, a)?),
         Command::Wallet(a) => crate::output::emit(g.json, &wallet::run(g, a)?),

@@ -201,7 +201,7 @@ pub enum Chain {
 }
 
 impl Chain {
-    fn backend(&self) -> &dyn ChainBackend {
+    pub(crate) fn backend(&self) -> &dyn ChainBackend {
         match self {
             #[cfg(feature = "devnet")]
             Chain::Devnet(d) => d,
@@ -211,7 +211,7 @@ impl Chain {
 
     /// What the broadcaster calls when the mempool refuses a longer chain: mine on the devnet,
     /// otherwise wait (up to 20 minutes) for the next block.
-    fn wait_for_block(&self) -> Result<(), ChainError> {
+    pub(crate) fn wait_for_block(&self) -> Result<(), ChainError> {
         match self {
             #[cfg(feature = "devnet")]
             Chain::Devnet(d) => d
@@ -353,7 +353,7 @@ pub fn publish_on(
 
 /// Fund the wallet for a publish costing `need`: from the faucet on the devnet; elsewhere the
 /// publisher must, and the error says how much to which address.
-fn top_up(chain: &Chain, w: &mut HdWallet, need: bitcoin::Amount) -> anyhow::Result<()> {
+pub(crate) fn top_up(chain: &Chain, w: &mut HdWallet, need: bitcoin::Amount) -> anyhow::Result<()> {
     match chain {
         #[cfg(feature = "devnet")]
         Chain::Devnet(d) => {

@@ -403,10 +403,21 @@ fn finish(
 
 /// Merge the two streams by presentation time (video frames and audio samples to milliseconds).
 fn interleave(video: Option<Video>, v: Vec<Packet>, a: Vec<Packet>) -> Vec<Packet> {
+    interleave_from(video, (0, 0), v, a).0
+}
+
+/// [`interleave`] from `(video frames, audio samples)` already played (a live stream's next
+/// chunk); also returns where the merged packets end.
+pub(crate) fn interleave_from(
+    video: Option<Video>,
+    start: (u64, u64),
+    v: Vec<Packet>,
+    a: Vec<Packet>,
+) -> (Vec<Packet>, (u64, u64)) {
     let fps = video.map_or(1.0, |v| f64::from(v.fps_num) / f64::from(v.fps_den.max(1)));
     let mut out = Vec::with_capacity(v.len() + a.len());
     let (mut vi, mut ai) = (v.into_iter().peekable(), a.into_iter().peekable());
-    let (mut vt, mut at) = (0u64, 0u64); // video frames, audio samples
+    let (mut vt, mut at) = start; // video frames, audio samples
     loop {
         let next_v = vi
             .peek()
@@ -428,7 +439,7 @@ fn interleave(video: Option<Video>, v: Vec<Packet>, a: Vec<Packet>) -> Vec<Packe
             out.push(p);
         }
     }
-    out
+    (out, (vt, at))
 }
 
 #[cfg(test)]

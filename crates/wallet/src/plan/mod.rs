@@ -13,6 +13,7 @@
 
 mod envelope;
 mod fan_out;
+pub mod live;
 mod op_return;
 
 use crate::Signer;
