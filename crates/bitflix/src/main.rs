@@ -10,8 +10,8 @@ mod keys;
 mod network;
 mod output;
 mod poster;
-mod rails;
 mod progress;
+mod rails;
 mod signal;
 
 use clap::Parser;

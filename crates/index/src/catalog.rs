@@ -173,11 +173,10 @@ impl Catalog {
             Record::Segment(s) => {
                 c.add_segment(txid, unit, s.index, &s.payload);
             }
-            Record::LiveChunk(ch) => {
-                if c.add_segment(txid, unit, ch.index, &ch.payload) {
-                    c.live_ts.entry(ch.index).or_insert(ch.timestamp_ms);
-                }
+            Record::LiveChunk(ch) if c.add_segment(txid, unit, ch.index, &ch.payload) => {
+                c.live_ts.entry(ch.index).or_insert(ch.timestamp_ms);
             }
+            Record::LiveChunk(_) => {}
             Record::SegmentHashes(h) => {
                 for flaw in c.tracker.add_hashes(&h) {
                     c.flaws.push(format!("{txid}: {flaw}"));

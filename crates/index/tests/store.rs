@@ -130,16 +130,16 @@ fn stored_tables_are_pinned_and_other_versions_refused() {
     assert!(err.to_string().contains("--reindex"));
 }
 
-fn publish(d: &Devnet, len: usize) -> bitcoin::Txid {
+fn publish(d: &Devnet, seed: u8, len: usize) -> bitcoin::Txid {
     let data: Vec<u8> = (0..len).map(|i| (i % 241) as u8).collect();
-    common::publish(d, 77, &data, "Reorg", Carrier::OpReturn).0
+    common::publish(d, seed, &data, "Reorg", Carrier::OpReturn).0
 }
 
 #[test]
 fn reorgs_and_restarts_keep_the_index_true() {
     let dir = tempfile::tempdir().unwrap();
     let d = Devnet::open(&dir.path().join("chain"), DevnetConfig::default()).unwrap();
-    let id = publish(&d, 250_000);
+    let id = publish(&d, 77, 250_000);
     d.mine(1, &d.faucet_script()).unwrap();
     let path = dir.path().join("index.redb");
     let mut ix = Indexer::open(&path).unwrap();

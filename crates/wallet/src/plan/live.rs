@@ -376,7 +376,7 @@ mod tests {
     #[test]
     fn a_coin_of_coin_value_pays_its_chunk_on_every_carrier() {
         let s = Signer::dummy();
-        let rate = FeeRate::from_sat_per_vb_unchecked(1);
+        let rate = FeeRate::from_sat_per_vb_u32(1);
         for carrier in [Carrier::OpReturn80, Carrier::OpReturn, Carrier::Envelope] {
             let b = LiveBuilder::new(&s, carrier, rate).unwrap();
             let unit = if carrier == Carrier::OpReturn80 {
@@ -403,8 +403,7 @@ mod tests {
     #[test]
     fn fan_out_descends_from_the_lineage_coin_and_refills_from_its_change() {
         let s = Signer::dummy();
-        let b =
-            LiveBuilder::new(&s, Carrier::Envelope, FeeRate::from_sat_per_vb_unchecked(1)).unwrap();
+        let b = LiveBuilder::new(&s, Carrier::Envelope, FeeRate::from_sat_per_vb_u32(1)).unwrap();
         let (f, coins, change) = b
             .fan_out(0, &rich(&s), &[], 10, Amount::from_sat(2_000))
             .unwrap();

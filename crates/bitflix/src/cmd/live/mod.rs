@@ -9,7 +9,6 @@ mod cost;
 mod stream;
 
 use anyhow::{bail, Context};
-use bitcoin::Network;
 use chain::ChainSpec;
 use clap::Args;
 use cvp::Carrier;
@@ -192,12 +191,12 @@ pub fn run(g: &super::Global, args: LiveArgs) -> anyhow::Result<LiveOut> {
     let chain = match &args.chain {
         #[cfg(feature = "devnet")]
         ChainSpec::Devnet(_) => {
-            super::publish::Chain::Devnet(crate::backend::open_devnet(&args.chain)?)
+            super::publish::Chain::Devnet(crate::backend::open_devnet(&args.chain, g.network())?)
         }
         #[cfg(not(feature = "devnet"))]
         ChainSpec::Devnet(_) => return Err(crate::backend::without_devnet("--chain devnet:DIR")),
         ChainSpec::Esplora(_) | ChainSpec::Core(_) => {
-            super::publish::Chain::Other(crate::backend::open(&args.chain, Network::Regtest)?)
+            super::publish::Chain::Other(crate::backend::open(&args.chain, g.network())?)
         }
         _ => bail!("live streams work with --chain devnet:DIR, esplora:URL or core:URL"),
     };

@@ -12,7 +12,7 @@ use super::cost::{sizing, Sizing};
 use super::{LiveOut, Settings};
 use crate::cmd::publish::Chain;
 use anyhow::{bail, Context};
-use bitcoin::{Amount, FeeRate, Network, Transaction, Txid};
+use bitcoin::{Amount, FeeRate, Transaction, Txid};
 use chain::{ChainBackend, TxStatus};
 use cvp::{Carrier, Header, LiveChunk, Record};
 use media::live::{Continue, LiveEncoder, MediaChunk};
@@ -69,7 +69,7 @@ pub struct Start<'a> {
 }
 
 fn signer(g: &crate::cmd::Global, chain: &Chain) -> anyhow::Result<(wallet::hd::HdWallet, Signer)> {
-    let mut w = crate::keys::open_wallet(&g.datadir, Network::Regtest)?;
+    let mut w = crate::keys::open_wallet(&g.datadir, g.network())?;
     if !w.can_sign() {
         bail!("this wallet is watch-only: a live stream signs as it goes");
     }
