@@ -66,17 +66,24 @@ pub struct Progress {
 
 /// The height below which no CVP content can exist on `network`'s chain whose genesis is
 /// `genesis`: blocks mined before the protocol was written (docs/index-schema.md, "Start height").
-/// Regtest and chains that are not the public one (a custom signet) start at 0.
-pub fn default_start_height(network: bitcoin::Network, genesis: BlockHash) -> u32 {
+/// Regtest and chains that are not the public one start at 0: another genesis, or, since every
+/// signet shares one genesis whatever its challenge, a chain whose `tip` is below the default (a
+/// custom signet is far shorter than the public one was when the protocol was written).
+pub fn default_start_height(network: bitcoin::Network, genesis: BlockHash, tip: u32) -> u32 {
     use bitcoin::Network;
     if bitcoin::constants::genesis_block(network).block_hash() != genesis {
         return 0;
     }
-    match network {
+    let public = match network {
         Network::Bitcoin => 940_000,
         Network::Testnet4 => 47_000,
         Network::Signet => 300_000,
         _ => 0,
+    };
+    if tip < public {
+        0
+    } else {
+        public
     }
 }
 

@@ -283,22 +283,30 @@ fn the_default_start_is_zero_on_regtest_and_on_chains_that_are_not_the_public_on
     use bitcoin::Network;
     let g = |n| genesis_block(n).block_hash();
     assert_eq!(
-        index::default_start_height(Network::Regtest, g(Network::Regtest)),
+        index::default_start_height(Network::Regtest, g(Network::Regtest), 1_000_000),
         0
     );
     assert_eq!(
-        index::default_start_height(Network::Bitcoin, g(Network::Bitcoin)),
+        index::default_start_height(Network::Bitcoin, g(Network::Bitcoin), 1_000_000),
         940_000
     );
     assert_eq!(
-        index::default_start_height(Network::Testnet4, g(Network::Testnet4)),
+        index::default_start_height(Network::Testnet4, g(Network::Testnet4), 1_000_000),
         47_000
     );
     assert_eq!(
-        index::default_start_height(Network::Signet, g(Network::Signet)),
+        index::default_start_height(Network::Signet, g(Network::Signet), 1_000_000),
         300_000
     );
-    // A custom signet (-signetchallenge) shares the network but not the genesis.
-    let custom = BlockHash::from_byte_array([7; 32]);
-    assert_eq!(index::default_start_height(Network::Signet, custom), 0);
+    // A chain of another genesis starts at 0, and so does a custom signet (-signetchallenge):
+    // it shares signet's genesis, but its tip is below the default.
+    let other = BlockHash::from_byte_array([7; 32]);
+    assert_eq!(
+        index::default_start_height(Network::Signet, other, 1_000_000),
+        0
+    );
+    assert_eq!(
+        index::default_start_height(Network::Signet, g(Network::Signet), 250),
+        0
+    );
 }

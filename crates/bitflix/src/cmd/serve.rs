@@ -56,7 +56,8 @@ pub fn open_index(
             let genesis = backend
                 .block_hash(0)
                 .context("asking the backend for the genesis block")?;
-            index::default_start_height(backend.network(), genesis)
+            let tip = backend.tip().context("asking the backend for its tip")?;
+            index::default_start_height(backend.network(), genesis, tip.height)
         }
     };
     Ok(Indexer::open_from(path, from, default)?)
