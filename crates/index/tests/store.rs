@@ -253,6 +253,8 @@ fn an_index_started_at_a_height_skips_the_blocks_below_and_keeps_its_start() {
     let snap = ix.snapshot();
     assert!(snap.summary(&below).is_none(), "published below the start");
     assert!(snap.summary(&above).is_some(), "published above it");
+    // The snapshot holds the store open, as the index does.
+    drop(snap);
     drop(ix);
     // A restart without a height keeps the stored one, whatever the default; another is refused.
     let mut ix = Indexer::open_from(&path, None, 0).unwrap();
