@@ -171,5 +171,8 @@ fn killed_bump_still_pays_once() {
         bump_round(Kill::After(full * pct / 100), "op-return");
     }
     let (journals, _) = bump_round(Kill::AtJournal, "op-return");
-    assert_eq!(journals, 2, "the kill landed after the replacement's journal");
+    assert_eq!(
+        journals, 2,
+        "the kill landed after the replacement's journal"
+    );
 }

@@ -42,6 +42,9 @@ pub(super) fn inputs(cfg: &LiveConfig) -> Vec<String> {
             }
             a.extend(s(&["-i", &p.to_string_lossy()]));
         }
+        Source::Device(d) => {
+            a.extend(s(&["-f", "v4l2", "-i", &d.to_string_lossy()]));
+        }
         Source::Url(u) => {
             if u.starts_with("rtmp://") {
                 a.extend(s(&["-listen", "1"]));

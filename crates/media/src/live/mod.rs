@@ -24,6 +24,8 @@ pub enum Source {
     File(PathBuf),
     /// A network ingest ffmpeg listens on: `srt://...?mode=listener` or `rtmp://...`.
     Url(String),
+    /// `v4l2:/dev/videoN`: a Video4Linux capture device (video only; it carries no sound).
+    Device(PathBuf),
 }
 
 impl std::str::FromStr for Source {
@@ -31,11 +33,16 @@ impl std::str::FromStr for Source {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s == "lavfi:testsrc2" {
             Ok(Source::TestPattern)
+        } else if let Some(dev) = s.strip_prefix("v4l2:") {
+            if dev.is_empty() {
+                return Err("v4l2: needs a device, e.g. v4l2:/dev/video0".to_owned());
+            }
+            Ok(Source::Device(PathBuf::from(dev)))
         } else if s.starts_with("srt://") || s.starts_with("rtmp://") {
             Ok(Source::Url(s.to_owned()))
         } else if s.contains("://") || s.starts_with("lavfi:") {
             Err(format!(
-                "unsupported source '{s}': give a file, lavfi:testsrc2, srt://HOST:PORT?mode=listener or rtmp://HOST:PORT/APP/KEY"
+                "unsupported source '{s}': give a file, lavfi:testsrc2, v4l2:/dev/videoN, srt://HOST:PORT?mode=listener or rtmp://HOST:PORT/APP/KEY"
             ))
         } else {
             Ok(Source::File(PathBuf::from(s)))
@@ -172,7 +179,8 @@ impl LiveEncoder {
         let audio = cfg.audio_kbps > 0.0
             && match &cfg.source {
                 Source::File(p) => crate::probe(p)?.audio,
-                _ => true,
+                Source::Device(_) => false,
+                Source::TestPattern | Source::Url(_) => true,
             };
         let dir = tempfile::tempdir()?;
         let d = dir.path().to_string_lossy().into_owned();
@@ -356,5 +364,29 @@ impl LiveEncoder {
 impl Drop for LiveEncoder {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Source;
+    use std::path::PathBuf;
+
+    #[test]
+    fn sources_parse_or_say_what_is_accepted() {
+        assert_eq!("lavfi:testsrc2".parse(), Ok(Source::TestPattern));
+        assert_eq!(
+            "v4l2:/dev/video0".parse(),
+            Ok(Source::Device(PathBuf::from("/dev/video0")))
+        );
+        assert_eq!(
+            "srt://0.0.0.0:9000?mode=listener".parse(),
+            Ok(Source::Url("srt://0.0.0.0:9000?mode=listener".into()))
+        );
+        assert_eq!("film.mp4".parse(), Ok(Source::File("film.mp4".into())));
+        for bad in ["v4l2:", "lavfi:mandelbrot", "http://example.com/x"] {
+            let err = bad.parse::<Source>().unwrap_err();
+            assert!(err.contains("v4l2:"), "{bad}: {err}");
+        }
     }
 }

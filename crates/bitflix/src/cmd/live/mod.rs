@@ -19,6 +19,7 @@ use std::fmt;
 #[derive(Debug, Args)]
 pub struct LiveArgs {
     /// The source: a file (played at its own pace), lavfi:testsrc2 (a test pattern with a tone),
+    /// v4l2:/dev/videoN (a capture device, no sound),
     /// srt://HOST:PORT?mode=listener or rtmp://HOST:PORT/APP/KEY (ffmpeg listens; send from OBS).
     #[arg(long, required_unless_present = "resume")]
     source: Option<String>,
