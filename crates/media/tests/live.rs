@@ -1,20 +1,30 @@
-//! The live encoder on ffmpeg's test pattern, accelerated: chunks come one by one, each starts
-//! with a keyframe, their timestamps advance by the chunk length, and the chunks in order are one
-//! CVPM stream with video and audio.
+//! The live encoder on ffmpeg's test pattern, accelerated, with each AV1 encoder: chunks come one
+//! by one, each starts with a keyframe, their timestamps advance by the chunk length, the chunks
+//! in order are one CVPM stream with video and audio, near the rate asked.
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly on the first unexpected error"
 )]
 
-use media::live::{Continue, LiveConfig, LiveEncoder, Source};
+use media::live::{Continue, LiveCodec, LiveConfig, LiveEncoder, Source};
 
 #[test]
-fn test_pattern_chunks_make_one_stream() {
+fn test_pattern_chunks_make_one_stream_with_libaom() {
+    chunks_make_one_stream(LiveCodec::Aom);
+}
+
+#[test]
+fn test_pattern_chunks_make_one_stream_with_svt_av1() {
+    chunks_make_one_stream(LiveCodec::Svt);
+}
+
+fn chunks_make_one_stream(codec: LiveCodec) {
     if !testkit::have_ffmpeg() {
         return;
     }
     let cfg = LiveConfig {
         source: Source::TestPattern,
+        codec,
         chunk_ms: 2000,
         kbps: 24.0,
         audio_kbps: 6.0,
@@ -39,6 +49,17 @@ fn test_pattern_chunks_make_one_stream() {
         );
     }
     let all: Vec<u8> = chunks.iter().flat_map(|c| c.bytes.clone()).collect();
+    // 10 s at 24 kbit/s is 30,000 bytes; a real-time encoder keeps to it loosely (no second pass).
+    let kbps = all.len() as f64 * 8.0 / 10.0 / 1000.0;
+    eprintln!(
+        "{codec:?}: {} chunks, {} bytes, {kbps:.1} kbit/s",
+        chunks.len(),
+        all.len()
+    );
+    assert!(
+        (12.0..=36.0).contains(&kbps),
+        "{codec:?}: {kbps:.1} kbit/s for 24"
+    );
     let s = media::format::Stream::decode(&all).unwrap();
     assert!(s.audio.is_some() && s.video.is_some());
     // Every chunk's first video packet is a keyframe.

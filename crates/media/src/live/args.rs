@@ -1,9 +1,9 @@
 //! The ffmpeg command line of the real-time encoder: one process, the source read at its own pace
-//! (or as fast as it goes when accelerated), libaom-av1 in its real-time mode with a keyframe at
-//! every chunk boundary, libopus, each cut into one IVF and one Ogg file per chunk by ffmpeg's
+//! (or as fast as it goes when accelerated), libaom-av1 in its real-time mode or SVT-AV1 in low
+//! delay, with a keyframe at every chunk boundary, libopus, each cut into one IVF and one Ogg file per chunk by ffmpeg's
 //! segment muxer, which lists every finished file in a CSV as soon as it is closed.
 
-use super::{LiveConfig, Source};
+use super::{LiveCodec, LiveConfig, Source};
 
 fn s(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| (*a).to_owned()).collect()
@@ -62,7 +62,38 @@ fn limit(cfg: &LiveConfig) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The video output: libaom real-time, a keyframe every chunk, one IVF per chunk.
+/// The encoder's own options: both at their lowest-latency settings, at the video's rate.
+fn codec(cfg: &LiveConfig, gop: &str) -> Vec<String> {
+    let rate = format!("{:.2}k", cfg.video_kbps());
+    match cfg.codec {
+        LiveCodec::Aom => s(&[
+            "-c:v",
+            "libaom-av1",
+            "-usage",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-row-mt",
+            "1",
+            "-lag-in-frames",
+            "0",
+            "-b:v",
+            &rate,
+        ]),
+        LiveCodec::Svt => s(&[
+            "-c:v",
+            "libsvtav1",
+            "-preset",
+            "12",
+            "-b:v",
+            &rate,
+            "-svtav1-params",
+            &format!("pred-struct=1:lookahead=0:keyint={gop}"),
+        ]),
+    }
+}
+
+/// The video output: libaom or SVT-AV1 in real time, a keyframe every chunk, one IVF per chunk.
 pub(super) fn video(cfg: &LiveConfig, dir: &str) -> Vec<String> {
     let secs = f64::from(cfg.chunk_ms) / 1000.0;
     let gop = ((secs * f64::from(cfg.fps)).round() as u32)
@@ -76,18 +107,9 @@ pub(super) fn video(cfg: &LiveConfig, dir: &str) -> Vec<String> {
             "scale={}:{}:force_original_aspect_ratio=decrease,pad={}:{}:(ow-iw)/2:(oh-ih)/2,fps={}",
             cfg.width, cfg.height, cfg.width, cfg.height, cfg.fps
         ),
-        "-c:v",
-        "libaom-av1",
-        "-usage",
-        "realtime",
-        "-cpu-used",
-        "8",
-        "-row-mt",
-        "1",
-        "-lag-in-frames",
-        "0",
-        "-b:v",
-        &format!("{:.2}k", cfg.video_kbps()),
+    ]));
+    a.extend(codec(cfg, &gop));
+    a.extend(s(&[
         "-g",
         &gop,
         "-keyint_min",

@@ -50,11 +50,35 @@ impl std::str::FromStr for Source {
     }
 }
 
+/// Which AV1 encoder the live stream uses (both are in Debian's ffmpeg 5.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LiveCodec {
+    /// libaom-av1 `-usage realtime -cpu-used 8`, no lag.
+    #[default]
+    Aom,
+    /// SVT-AV1 preset 12, low-delay prediction, no look-ahead, CBR.
+    Svt,
+}
+
+impl std::str::FromStr for LiveCodec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "aom" | "libaom-av1" => Ok(LiveCodec::Aom),
+            "svt" | "svt-av1" | "libsvtav1" => Ok(LiveCodec::Svt),
+            _ => Err(format!("unknown live encoder '{s}': aom or svt")),
+        }
+    }
+}
+
 /// How the live stream is encoded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveConfig {
     /// The source.
     pub source: Source,
+    /// The AV1 encoder.
+    pub codec: LiveCodec,
     /// Chunk length in milliseconds (a keyframe starts each chunk).
     pub chunk_ms: u32,
     /// The whole stream's rate, kbit/s (audio included).

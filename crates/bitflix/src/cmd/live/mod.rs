@@ -32,6 +32,9 @@ pub struct LiveArgs {
     /// Chunk length (a keyframe starts each): 2s, 1500ms.
     #[arg(long, default_value = "2s", value_parser = parse_ms)]
     chunk: u32,
+    /// The AV1 encoder: aom (libaom-av1 real-time) or svt (SVT-AV1 low delay).
+    #[arg(long, default_value = "aom")]
+    encoder: media::live::LiveCodec,
     /// The stream's rate in kbit/s, audio included.
     #[arg(long, default_value_t = 24.0)]
     kbps: f64,
@@ -74,6 +77,9 @@ pub struct LiveArgs {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
     source: String,
+    /// Absent in journals written before the choice existed: libaom.
+    #[serde(default)]
+    encoder: media::live::LiveCodec,
     chunk_ms: u32,
     kbps: f64,
     audio_kbps: f64,
@@ -89,6 +95,7 @@ impl Settings {
     fn encoder(&self, elapsed_s: f64) -> anyhow::Result<media::live::LiveConfig> {
         Ok(media::live::LiveConfig {
             source: self.source.parse().map_err(anyhow::Error::msg)?,
+            codec: self.encoder,
             chunk_ms: self.chunk_ms,
             kbps: self.kbps,
             audio_kbps: self.audio_kbps,
@@ -224,6 +231,7 @@ pub fn run(g: &super::Global, args: LiveArgs) -> anyhow::Result<LiveOut> {
     let (width, height) = parse_size(&args.size)?;
     let settings = Settings {
         source: args.source.clone().unwrap_or_default(),
+        encoder: args.encoder,
         chunk_ms: args.chunk,
         kbps: args.kbps,
         audio_kbps: args.audio_kbps,
