@@ -226,6 +226,8 @@ struct LiveManifest {
     open: bool,
     state: ContentState,
     /// The recording (the closed stream as a verified film, `/media`) is complete: play it.
+    /// Confirmed only, as `/media` counts complete (a recording still in the mempool would
+    /// leave its last fragment open there).
     recording: bool,
     next_index: u32,
     missing: u32,
@@ -283,7 +285,7 @@ fn manifest(st: &AppState, id: Txid, from: u32) -> Result<LiveManifest, ApiError
         mime: head.mime.clone(),
         open: live.open,
         state: s.state,
-        recording: matches!(s.state, ContentState::Complete | ContentState::Verified),
+        recording: s.state == ContentState::Complete,
         next_index: live.next_index,
         missing: live.missing,
         forged_chunks: live.forged_chunks,

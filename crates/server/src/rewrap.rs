@@ -99,7 +99,7 @@ impl Default for RewrapLimits {
 }
 
 /// A content at one verified length (a film still arriving is rewrapped again as it grows).
-type Key = (Txid, usize);
+type Key = (Txid, usize, bool);
 type Outcome = Result<Arc<Muxed>, String>;
 
 #[derive(Debug, Default)]
@@ -156,10 +156,12 @@ impl Rewrapper {
     /// What is muxed of content `id` at verified length `len`, if it is (no load).
     pub(crate) fn peek(&self, id: Txid, len: usize) -> Option<Arc<Muxed>> {
         let map = self.entries.lock().ok()?;
-        match map.get(&(id, len)) {
-            Some(Entry::Ready(m, _)) => Some(Arc::clone(m)),
-            _ => None,
-        }
+        [true, false]
+            .into_iter()
+            .find_map(|complete| match map.get(&(id, len, complete)) {
+                Some(Entry::Ready(m, _)) => Some(Arc::clone(m)),
+                _ => None,
+            })
     }
 
     /// The duration of `s`: its header's, else that of its stream when it has been muxed.
@@ -178,7 +180,9 @@ impl Rewrapper {
         complete: bool,
         load: impl FnOnce() -> Result<Vec<u8>, String> + Send + 'static,
     ) -> Result<Arc<Muxed>, ApiError> {
-        let key = (id, len);
+        // Whether the bytes are all of it belongs to the key: the same length muxed again once
+        // complete closes the last fragment.
+        let key = (id, len, complete);
         let unplayable = |e: &str| {
             ApiError::Unplayable(format!(
                 "content {id} is declared video/x-cvpm but is not a playable stream: {e}"

@@ -372,6 +372,7 @@
     es.addEventListener('ended', (e) => {
       const m = JSON.parse(e.data);
       if (m.recording) chain = chain.then(toRecording);
+      else if (m.state === 'verified') say('The stream has ended; its recording plays once confirmed.');
       else say('The stream has ended; parts of it are missing, so it stays unverified.');
     });
     es.addEventListener('gone', () => {

@@ -11,55 +11,15 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{chain, film_info, get};
+use common::{chain, decode, film_info, get};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::time::{Duration, Instant};
 
 async fn manifest(app: &axum::Router, id: &bitcoin::Txid) -> Value {
     let (s, _, body) = get(app.clone(), &format!("/api/content/{id}/media"), &[]).await;
     assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     serde_json::from_slice(&body).unwrap()
-}
-
-/// ffprobe's frame count of the video in `webm`, and ffmpeg's decode of it must be clean.
-fn decode(webm: &[u8]) -> u64 {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.webm");
-    std::fs::write(&path, webm).unwrap();
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(&path)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "ffmpeg: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=nb_read_frames,codec_name",
-            "-of",
-            "json",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["streams"][0]["codec_name"], "av1");
-    v["streams"][0]["nb_read_frames"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap()
 }
 
 #[tokio::test]
@@ -228,16 +188,7 @@ async fn a_film_still_arriving_grows_and_its_closed_fragments_never_change() {
         .unwrap();
     let mut reader = BufReader::new(sock);
     let mut events = Vec::new();
-    let read_event = |reader: &mut BufReader<std::net::TcpStream>| -> Value {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            reader.read_line(&mut line).unwrap();
-            if let Some(data) = line.strip_prefix("data: ") {
-                return serde_json::from_str(data.trim()).unwrap();
-            }
-        }
-    };
+    let read_event = |reader: &mut BufReader<std::net::TcpStream>| common::read_event(reader).1;
     events.push(read_event(&mut reader));
     assert_eq!(events[0]["complete"], false);
 

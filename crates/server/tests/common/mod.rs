@@ -234,3 +234,62 @@ pub fn poster() -> Vec<u8> {
         .unwrap()
         .bytes
 }
+
+/// ffprobe's frame count of the video in `webm`, and ffmpeg's decode of it must be clean.
+pub fn decode(webm: &[u8]) -> u64 {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.webm");
+    std::fs::write(&path, webm).unwrap();
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&path)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "ffmpeg: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames,codec_name",
+            "-of",
+            "json",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["streams"][0]["codec_name"], "av1");
+    v["streams"][0]["nb_read_frames"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The next server-sent event read from `reader` (its `event:` name, `message` if none, and its
+/// `data:` as JSON); the socket's read timeout bounds the wait.
+pub fn read_event(reader: &mut impl std::io::BufRead) -> (String, serde_json::Value) {
+    let mut name = "message".to_string();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "the event stream ended"
+        );
+        if let Some(n) = line.strip_prefix("event: ") {
+            name = n.trim().to_string();
+        } else if let Some(data) = line.strip_prefix("data: ") {
+            return (name, serde_json::from_str(data.trim()).unwrap());
+        }
+    }
+}
