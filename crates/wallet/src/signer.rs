@@ -14,6 +14,9 @@ pub struct Signer {
     tweaked: Keypair,
     /// One context for every signature (creating one costs more than signing).
     secp: Secp256k1<All>,
+    /// The P2TR script paying the key, computed once (the tweak is an EC multiplication, and a
+    /// plan writes it into every change output: recomputing it was most of an estimate's time).
+    script: ScriptBuf,
     /// When false, signatures are 64 zero bytes: same size, for estimates.
     real: bool,
 }
@@ -23,10 +26,12 @@ impl Signer {
     pub fn new(keypair: Keypair) -> Signer {
         let secp = Secp256k1::new();
         let tweaked = keypair.tap_tweak(&secp, None).to_keypair();
+        let script = ScriptBuf::new_p2tr(&secp, keypair.x_only_public_key().0, None);
         Signer {
             keypair,
             tweaked,
             secp,
+            script,
             real: true,
         }
     }
@@ -36,10 +41,12 @@ impl Signer {
         let secp = Secp256k1::new();
         let kp = Keypair::from_seckey_slice(&secp, &[1u8; 32])
             .unwrap_or_else(|_| Keypair::new(&secp, &mut bitcoin::secp256k1::rand::thread_rng()));
+        let script = ScriptBuf::new_p2tr(&secp, kp.x_only_public_key().0, None);
         Signer {
             keypair: kp,
             tweaked: kp,
             secp,
+            script,
             real: false,
         }
     }
@@ -51,7 +58,7 @@ impl Signer {
 
     /// The P2TR script paying this key (key path only).
     pub fn script(&self) -> ScriptBuf {
-        ScriptBuf::new_p2tr(&self.secp, self.xonly(), None)
+        self.script.clone()
     }
 
     /// A key-path signature for input `i` spending `prevouts`.
