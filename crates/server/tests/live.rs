@@ -17,7 +17,7 @@ use bitcoin::{Amount, FeeRate, ScriptBuf, TxOut, Txid};
 use common::{chain, decode, get, Chain};
 use cvp::{Carrier, Header, LiveChunk, Record};
 use index::{Indexer, Published};
-use media::live::{Continue, LiveConfig, LiveEncoder, MediaChunk, Source};
+use media::live::{Continue, LiveCodec, LiveConfig, LiveEncoder, MediaChunk, Source};
 use serde_json::Value;
 use std::io::{BufReader, Write};
 use std::sync::OnceLock;
@@ -36,6 +36,7 @@ fn media_chunks() -> Option<&'static [MediaChunk]> {
             }
             let cfg = LiveConfig {
                 source: Source::TestPattern,
+                codec: LiveCodec::Aom,
                 chunk_ms: 1000,
                 kbps: 24.0,
                 audio_kbps: 6.0,
