@@ -25,9 +25,9 @@ run() {
     --carrier "$carrier" --chain "devnet:$tmp/c" --feerate 1 --accelerated --duration "$secs" \
     --block-every 30 2>"$tmp/err") || { cat "$tmp/err" >&2; exit 1; }
   end=$(date +%s.%N)
-  python3 - "$carrier" "$enc" "$secs" "$start" "$end" <<PY
-import json, sys
-j = json.loads('''$out''')
+  OUT="$out" python3 - "$carrier" "$enc" "$secs" "$start" "$end" <<'PY'
+import json, os, sys
+j = json.loads(os.environ["OUT"])
 c, e, secs, start, end = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
 print(f"{c:<12} {e:<4} {j['chunks']:>7} {j['payload_bytes']:>9} {j['payload_bytes']*8/secs/1000:>7.1f} {j['fee_sat']:>9} {j['cost_per_hour_sat']:>13} {j['latency_ms_p50']:>8.1f} {j['latency_ms_max']:>8.1f} {end-start:>7.2f} {j['max_backlog']:>6}")
 PY

@@ -6,7 +6,7 @@
     reason = "a test fails loudly on the first unexpected error"
 )]
 
-use media::live::{Continue, LiveCodec, LiveConfig, LiveEncoder, Source};
+use media::live::{Continue, LiveCodec, LiveConfig, LiveEncoder};
 
 #[test]
 fn test_pattern_chunks_make_one_stream_with_libaom() {
@@ -23,16 +23,13 @@ fn chunks_make_one_stream(codec: LiveCodec) {
         return;
     }
     let cfg = LiveConfig {
-        source: Source::TestPattern,
         codec,
         chunk_ms: 2000,
-        kbps: 24.0,
-        audio_kbps: 6.0,
         width: 128,
         height: 72,
-        fps: 10,
         realtime: false,
         max_seconds: Some(10.0),
+        ..LiveConfig::default()
     };
     let mut enc = LiveEncoder::start(&cfg, Continue::default()).unwrap();
     let mut chunks = Vec::new();

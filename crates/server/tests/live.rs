@@ -17,7 +17,7 @@ use bitcoin::{Amount, FeeRate, ScriptBuf, TxOut, Txid};
 use common::{chain, decode, get, Chain};
 use cvp::{Carrier, Header, LiveChunk, Record};
 use index::{Indexer, Published};
-use media::live::{Continue, LiveCodec, LiveConfig, LiveEncoder, MediaChunk, Source};
+use media::live::{Continue, LiveConfig, LiveEncoder, MediaChunk};
 use serde_json::Value;
 use std::io::{BufReader, Write};
 use std::sync::OnceLock;
@@ -35,16 +35,12 @@ fn media_chunks() -> Option<&'static [MediaChunk]> {
                 return None;
             }
             let cfg = LiveConfig {
-                source: Source::TestPattern,
-                codec: LiveCodec::Aom,
                 chunk_ms: 1000,
-                kbps: 24.0,
-                audio_kbps: 6.0,
                 width: 128,
                 height: 72,
-                fps: 10,
                 realtime: false,
                 max_seconds: Some(6.0),
+                ..LiveConfig::default()
             };
             let mut enc = LiveEncoder::start(&cfg, Continue::default()).unwrap();
             let mut chunks = Vec::new();
@@ -192,13 +188,7 @@ async fn the_manifest_lists_chunks_in_index_order_with_gaps_and_serves_them_as_w
         (m["next_index"].as_u64(), m["missing"].as_u64()),
         (Some(3), Some(1))
     );
-    assert!(
-        m["mime"]
-            .as_str()
-            .unwrap()
-            .starts_with("video/webm; codecs=\"av01."),
-        "{m}"
-    );
+    common::assert_av1_webm(&m);
     assert_eq!(l.listed().await, [0, 2], "chunk 1 not sent yet: a gap");
     let c2 = &m["chunks"][1];
     assert_eq!(c2["timestamp_ms"].as_u64(), Some(chunks[2].start_ms));

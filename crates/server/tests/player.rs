@@ -31,13 +31,7 @@ async fn a_complete_film_is_served_as_init_and_fragments() {
     let app = server::app(c.catalog());
     let m = manifest(&app, &id).await;
     assert_eq!(m["complete"], true);
-    assert!(
-        m["mime"]
-            .as_str()
-            .unwrap()
-            .starts_with("video/webm; codecs=\"av01."),
-        "{m}"
-    );
+    common::assert_av1_webm(&m);
     let frags = m["fragments"].as_array().unwrap();
     assert!(frags.len() >= 3, "a keyframe a second: {m}");
     assert!(frags.iter().all(|f| f["closed"] == true));

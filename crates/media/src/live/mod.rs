@@ -97,6 +97,25 @@ pub struct LiveConfig {
     pub max_seconds: Option<f64>,
 }
 
+impl Default for LiveConfig {
+    /// `bitflix live`'s defaults on the test pattern: libaom, 2 s chunks, 24 kbit/s with 6 of
+    /// Opus, 256x144 at 10 fps, at the source's pace, no end.
+    fn default() -> Self {
+        LiveConfig {
+            source: Source::TestPattern,
+            codec: LiveCodec::Aom,
+            chunk_ms: 2000,
+            kbps: 24.0,
+            audio_kbps: 6.0,
+            width: 256,
+            height: 144,
+            fps: 10,
+            realtime: true,
+            max_seconds: None,
+        }
+    }
+}
+
 impl LiveConfig {
     /// The video's rate: the whole rate less the audio's and about 10 % for framing.
     pub fn video_kbps(&self) -> f64 {

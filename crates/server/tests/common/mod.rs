@@ -293,3 +293,9 @@ pub fn read_event(reader: &mut impl std::io::BufRead) -> (String, serde_json::Va
         }
     }
 }
+
+/// A manifest `m` names AV1 in WebM as its MIME type.
+pub fn assert_av1_webm(m: &serde_json::Value) {
+    let mime = m["mime"].as_str().unwrap_or_default();
+    assert!(mime.starts_with("video/webm; codecs=\"av01."), "{m}");
+}
