@@ -9,7 +9,7 @@ fn s(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| (*a).to_owned()).collect()
 }
 
-/// The inputs. The test pattern gets a tone, so the audio path is exercised too.
+/// The inputs. The test patterns get a tone, so the audio path is exercised too.
 pub(super) fn inputs(cfg: &LiveConfig) -> Vec<String> {
     let mut a = s(&["-nostdin", "-y", "-v", "error"]);
     match &cfg.source {
@@ -34,6 +34,17 @@ pub(super) fn inputs(cfg: &LiveConfig) -> Vec<String> {
                 "lavfi",
                 "-i",
                 "sine=frequency=440:sample_rate=48000",
+            ]));
+        }
+        Source::Clock => {
+            if cfg.realtime {
+                a.push("-re".into());
+            }
+            a.extend(s(&[
+                "-f",
+                "lavfi",
+                "-i",
+                &super::clock::graph(cfg.width, cfg.height, cfg.fps),
             ]));
         }
         Source::File(p) => {

@@ -6,6 +6,7 @@
 //! stays one timeline.
 
 mod args;
+pub mod clock;
 
 use crate::ffmpeg::{spawn_error, MediaError};
 use crate::format::{Audio, AudioCodec, Packet, Stream, Video};
@@ -20,6 +21,9 @@ use std::time::{Duration, Instant};
 pub enum Source {
     /// `lavfi:testsrc2`: ffmpeg's test pattern with a 440 Hz tone.
     TestPattern,
+    /// `lavfi:clock`: the test pattern with the wall clock at capture burned into each frame as a
+    /// code (see [`clock_code`]), for measuring glass-to-glass latency.
+    Clock,
     /// A file, played at its own pace.
     File(PathBuf),
     /// A network ingest ffmpeg listens on: `srt://...?mode=listener` or `rtmp://...`.
@@ -33,6 +37,8 @@ impl std::str::FromStr for Source {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s == "lavfi:testsrc2" {
             Ok(Source::TestPattern)
+        } else if s == "lavfi:clock" {
+            Ok(Source::Clock)
         } else if let Some(dev) = s.strip_prefix("v4l2:") {
             if dev.is_empty() {
                 return Err("v4l2: needs a device, e.g. v4l2:/dev/video0".to_owned());
@@ -42,7 +48,7 @@ impl std::str::FromStr for Source {
             Ok(Source::Url(s.to_owned()))
         } else if s.contains("://") || s.starts_with("lavfi:") {
             Err(format!(
-                "unsupported source '{s}': give a file, lavfi:testsrc2, v4l2:/dev/videoN, srt://HOST:PORT?mode=listener or rtmp://HOST:PORT/APP/KEY"
+                "unsupported source '{s}': give a file, lavfi:testsrc2, lavfi:clock, v4l2:/dev/videoN, srt://HOST:PORT?mode=listener or rtmp://HOST:PORT/APP/KEY"
             ))
         } else {
             Ok(Source::File(PathBuf::from(s)))
@@ -223,7 +229,7 @@ impl LiveEncoder {
             && match &cfg.source {
                 Source::File(p) => crate::probe(p)?.audio,
                 Source::Device(_) => false,
-                Source::TestPattern | Source::Url(_) => true,
+                Source::TestPattern | Source::Clock | Source::Url(_) => true,
             };
         let dir = tempfile::tempdir()?;
         let d = dir.path().to_string_lossy().into_owned();
@@ -418,6 +424,7 @@ mod tests {
     #[test]
     fn sources_parse_or_say_what_is_accepted() {
         assert_eq!("lavfi:testsrc2".parse(), Ok(Source::TestPattern));
+        assert_eq!("lavfi:clock".parse(), Ok(Source::Clock));
         assert_eq!(
             "v4l2:/dev/video0".parse(),
             Ok(Source::Device(PathBuf::from("/dev/video0")))
