@@ -7,6 +7,7 @@
 
 mod cost;
 mod stream;
+mod timings;
 
 use anyhow::{bail, Context};
 use chain::ChainSpec;
@@ -71,6 +72,10 @@ pub struct LiveArgs {
     /// Continue the unfinished stream in the data directory (same content id, next index).
     #[arg(long, conflicts_with = "source")]
     resume: bool,
+    /// Append one JSON line per chunk to FILE as it is sent: its indexes and when it was encoded
+    /// and accepted (Unix ms), for latency measurements (scripts/bench-glass.sh).
+    #[arg(long, value_name = "FILE")]
+    timings: Option<std::path::PathBuf>,
 }
 
 /// The settings a stream is made with, kept in its journal for `--resume`.
@@ -209,6 +214,11 @@ pub fn run(g: &super::Global, args: LiveArgs) -> anyhow::Result<LiveOut> {
         _ => bail!("live streams work with --chain devnet:DIR, esplora:URL or core:URL"),
     };
     let stop = stream::stop_on_signal();
+    let timings = args
+        .timings
+        .as_deref()
+        .map(timings::Timings::open)
+        .transpose()?;
     if args.resume {
         let Some(dir) = wallet::live::LiveJournal::unfinished(&g.datadir)
             .into_iter()
@@ -216,7 +226,7 @@ pub fn run(g: &super::Global, args: LiveArgs) -> anyhow::Result<LiveOut> {
         else {
             bail!("no unfinished live stream in {}", g.datadir.display());
         };
-        return stream::resume(g, &chain, &dir, &stop);
+        return stream::resume(g, &chain, &dir, &stop, timings);
     }
     let feerate = match args.feerate {
         Some(r) => super::wallet::feerate_arg(r)?,
@@ -251,5 +261,5 @@ pub fn run(g: &super::Global, args: LiveArgs) -> anyhow::Result<LiveOut> {
         hours: args.hours,
         settings,
     };
-    stream::start(g, &chain, &start, &stop)
+    stream::start(g, &chain, &start, &stop, timings)
 }

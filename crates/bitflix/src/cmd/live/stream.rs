@@ -113,6 +113,7 @@ pub fn start(
     chain: &Chain,
     s: &Start<'_>,
     stop: &AtomicBool,
+    timings: Option<super::timings::Timings>,
 ) -> anyhow::Result<LiveOut> {
     let (mut w, signer) = signer(g, chain)?;
     let b = LiveBuilder::new(&signer, s.carrier, s.feerate)?;
@@ -168,6 +169,7 @@ pub fn start(
         need,
         s.fanout_width,
     );
+    run.timings = timings;
     run.confirm_newest_fanout()?;
     run.out.cost_per_hour_sat = size.fee_per_hour;
     run.stream(&mut w, stop, Continue::default())
@@ -187,6 +189,7 @@ pub fn resume(
     chain: &Chain,
     dir: &Path,
     stop: &AtomicBool,
+    timings: Option<super::timings::Timings>,
 ) -> anyhow::Result<LiveOut> {
     let (journal, meta, steps) = LiveJournal::open(dir)?;
     let settings: Settings = serde_json::from_value(meta.settings.clone())?;
@@ -223,6 +226,7 @@ pub fn resume(
         meta.fanout_width,
     );
     run.out.resent = resent;
+    run.timings = timings;
     run.out.cost_per_hour_sat = size.fee_per_hour;
     if run.state.ended {
         return Ok(run.finish());
@@ -248,6 +252,8 @@ struct Run<'a> {
     last_block_ms: u64,
     funded: Amount,
     width: usize,
+    /// `--timings`: a line per chunk sent.
+    timings: Option<super::timings::Timings>,
 }
 
 impl<'a> Run<'a> {
@@ -288,6 +294,7 @@ impl<'a> Run<'a> {
             last_block_ms: media_ms,
             funded,
             width,
+            timings: None,
         }
     }
 
@@ -438,7 +445,11 @@ impl Run<'_> {
         let mut enc = LiveEncoder::start(&cfg, from)?;
         let should_stop = || stop.load(Ordering::SeqCst);
         while let Some(c) = enc.next_chunk(&should_stop)? {
+            let first = self.state.next_index;
             self.send_chunk(&c)?;
+            if let Some(t) = &mut self.timings {
+                t.note(first, self.state.next_index, &c)?;
+            }
             let latency = c.ready_at.elapsed().as_secs_f64() * 1000.0;
             self.latencies.push(latency);
             self.out.media_chunks_sent += 1;
