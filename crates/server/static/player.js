@@ -266,6 +266,20 @@
     let pumping = false;
     let playing = false;
     let es = null;
+    // When each chunk was announced (the event that listed it reached the page) and appended to
+    // the buffer, in Unix ms, for latency measurements (scripts/bench-glass.sh reads it); the
+    // newest few thousand.
+    const times = new Map();
+    window.bitflixLiveTimes = () => Array.from(times, ([index, t]) => Object.assign({ index }, t));
+    const note = (index, key) => {
+      let t = times.get(index);
+      if (!t) {
+        t = {};
+        times.set(index, t);
+        if (times.size > 4000) times.delete(times.keys().next().value);
+      }
+      if (t[key] === undefined) t[key] = Date.now();
+    };
 
     const lappend = (buf, offset) => new Promise((resolve, reject) => {
       const done = () => { lsb.removeEventListener('error', err); resolve(); };
@@ -302,6 +316,7 @@
             continue; // gone since announced: a gap
           }
           await lappend(buf, c.timestamp_ms / 1000);
+          note(c.index, 'appended_unix_ms');
           lastAppended = Math.max(lastAppended, c.index);
           if (!playing) {
             playing = true;
@@ -367,6 +382,7 @@
     let chain = Promise.resolve();
     es.addEventListener('live', (e) => {
       const m = JSON.parse(e.data);
+      for (const c of m.chunks) note(c.index, 'announced_unix_ms');
       chain = chain.then(() => onLive(m)).catch((err) => fail('Playback stopped: ' + err.message + '.'));
     });
     es.addEventListener('ended', (e) => {
