@@ -4,7 +4,8 @@
 //! publish journals on disk ([`journals`], [`journal_txids`], [`has_journal`]), a real bitcoind
 //! ([`bitcoind_exe`], and [`bitcoind`]: a node started and blocks filled), the external tools tests need ([`have_ffmpeg`], [`have_chromium`],
 //! [`have_tool`]: skipped with a message outside CI, a failure in CI, see [`in_ci`]) and, with the
-//! `devnet` feature, an in-process devnet with faucet-funded keys ([`devnet`]).
+//! `devnet` feature, an in-process devnet with faucet-funded keys ([`devnet`]); a live stream
+//! end to end in processes ([`live`]).
 //!
 //! A dev-dependency only (`publish = false`). Helpers fail loudly: a panic with the reason is a
 //! test failure, which is what a helper that cannot do its job should be.
@@ -13,6 +14,7 @@ pub mod bitcoind;
 pub mod browser;
 #[cfg(feature = "devnet")]
 pub mod devnet;
+pub mod live;
 mod tools;
 
 pub use tools::{bitcoind_exe, have_chromium, have_ffmpeg, have_tool, in_ci, present};
