@@ -70,6 +70,17 @@ pub struct Attributed {
     pub tx: TxRecords,
 }
 
+/// What offering one transaction did ([`Lineage::offer`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Offered {
+    /// It and the waiting descendants it resolved, once attributed.
+    pub attributed: Vec<Attributed>,
+    /// It waits for its parent now.
+    pub waiting: bool,
+    /// Waiting transactions dropped (the oldest first) to make room for it: no longer waiting.
+    pub dropped: Vec<Txid>,
+}
+
 /// The attribution state; feed it every CVP transaction in any order.
 #[derive(Debug, Clone)]
 pub struct Lineage {
@@ -135,23 +146,38 @@ impl Lineage {
     /// Offer a transaction. Returns it (and any waiting descendants it resolves) once attributed;
     /// nothing if it waits or carries no publisher record.
     pub fn observe(&mut self, tx: TxRecords) -> Vec<Attributed> {
+        self.offer(tx).attributed
+    }
+
+    /// The content `tx` would be attributed to if offered now: its own when it carries one
+    /// header, else its parent's (`None`: it would wait, or it carries no unit).
+    pub fn content_for(&self, tx: &TxRecords) -> Option<Txid> {
         if !tx.carries_unit() {
-            return Vec::new();
-        }
-        let content = if tx.header_count() == 1 {
+            None
+        } else if tx.header_count() == 1 {
             Some(tx.txid)
         } else {
             tx.parent.and_then(|p| self.owner.get(&p).copied())
-        };
-        match content {
-            Some(c) => self.attribute(c, tx),
+        }
+    }
+
+    /// [`observe`](Self::observe), also telling whether the transaction waits now and which
+    /// waiting transactions were dropped to make room for it (readers that keep their own
+    /// bookkeeping of what waits stay in step with it).
+    pub fn offer(&mut self, tx: TxRecords) -> Offered {
+        let mut out = Offered::default();
+        if !tx.carries_unit() {
+            return out;
+        }
+        match self.content_for(&tx) {
+            Some(c) => out.attributed = self.attribute(c, tx),
             None => {
                 if let Some(parent) = tx.parent {
-                    self.park(parent, tx);
+                    out.waiting = self.park(parent, tx, &mut out.dropped);
                 }
-                Vec::new()
             }
         }
+        out
     }
 
     fn attribute(&mut self, content: Txid, tx: TxRecords) -> Vec<Attributed> {
@@ -177,10 +203,12 @@ impl Lineage {
         out
     }
 
-    fn park(&mut self, parent: Txid, tx: TxRecords) {
+    /// Keep `tx` waiting for `parent`, dropping the oldest waiting transactions (their txids go
+    /// to `dropped`) to make room; false when it is too big to keep at all.
+    fn park(&mut self, parent: Txid, tx: TxRecords, dropped: &mut Vec<Txid>) -> bool {
         let weight = tx.weight();
         if self.max_pending == 0 || weight > self.max_pending_bytes {
-            return;
+            return false;
         }
         while self.pending_len >= self.max_pending
             || self.pending_bytes + weight > self.max_pending_bytes
@@ -191,6 +219,7 @@ impl Lineage {
             if let Some(v) = self.pending.remove(&oldest) {
                 self.pending_len -= v.len();
                 self.pending_bytes -= v.iter().map(TxRecords::weight).sum::<usize>();
+                dropped.extend(v.into_iter().map(|t| t.txid));
             }
         }
         let entry = self.pending.entry(parent).or_default();
@@ -200,6 +229,7 @@ impl Lineage {
         entry.push(tx);
         self.pending_len += 1;
         self.pending_bytes += weight;
+        true
     }
 
     /// Transactions waiting for a parent that never came: forgeries, or not seen yet.

@@ -310,3 +310,38 @@ fn pending_memory_is_bounded() {
     }
     assert_eq!(l.pending_len(), 10);
 }
+
+#[test]
+fn an_offer_tells_what_waits_and_what_was_dropped_for_it() {
+    let header = Record::Header(Header {
+        media_type: "x".into(),
+        ..Default::default()
+    });
+    let mut l = Lineage::with_limits(2, 1_000);
+    let first = l.offer(tx(100, Some(10), seg(0)));
+    assert!(first.waiting && first.dropped.is_empty() && first.attributed.is_empty());
+    assert_eq!(l.content_for(&tx(101, Some(11), seg(0))), None);
+    assert!(l.offer(tx(101, Some(11), seg(0))).waiting);
+    // Full: the oldest goes to make room.
+    let third = l.offer(tx(102, Some(12), seg(0)));
+    assert!(third.waiting);
+    assert_eq!(third.dropped, vec![txid(100)]);
+    // Too big to keep: it does not wait, and nothing is dropped for it.
+    let big = Record::Segment(Segment {
+        index: 0,
+        payload: vec![0; 2_000],
+    });
+    let too_big = l.offer(tx(103, Some(13), big));
+    assert!(!too_big.waiting && too_big.dropped.is_empty());
+    // Its parent's header comes: attributed with the waiting child, which waits no more.
+    assert_eq!(
+        l.content_for(&tx(11, Some(0), header.clone())),
+        Some(txid(11))
+    );
+    let got = l.offer(tx(11, Some(0), header));
+    assert!(!got.waiting);
+    let mut ids: Vec<Txid> = got.attributed.iter().map(|a| a.tx.txid).collect();
+    ids.sort();
+    assert_eq!(ids, vec![txid(11), txid(101)]);
+    assert_eq!(l.pending_len(), 1);
+}
