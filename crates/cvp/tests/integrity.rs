@@ -211,9 +211,13 @@ fn txid(n: u8) -> Txid {
 }
 
 fn tx(id: u8, parent: Option<u8>, record: Record) -> TxRecords {
+    records(txid(id), parent.map(txid), record)
+}
+
+fn records(txid: Txid, parent: Option<Txid>, record: Record) -> TxRecords {
     TxRecords {
-        txid: txid(id),
-        parent: parent.map(txid),
+        txid,
+        parent,
         found: vec![Found {
             location: Location::Output(0),
             unit_len: record.encode().len(),
@@ -344,4 +348,50 @@ fn an_offer_tells_what_waits_and_what_was_dropped_for_it() {
     ids.sort();
     assert_eq!(ids, vec![txid(11), txid(101)]);
     assert_eq!(l.pending_len(), 1);
+}
+
+/// Txid `n` of family `tag` (any number of distinct ones).
+fn numbered(n: u32, tag: u8) -> Txid {
+    let mut b = [tag; 32];
+    b[..4].copy_from_slice(&n.to_le_bytes());
+    Txid::from_byte_array(b)
+}
+
+#[test]
+fn the_eviction_queue_stays_bounded_when_waiting_groups_are_attributed() {
+    let header = Record::Header(Header {
+        media_type: "x".into(),
+        ..Default::default()
+    });
+    let mut l = Lineage::with_max_pending(1_000);
+    // A stranger's transaction waits throughout, the oldest.
+    let stranger = numbered(0, 0xaa);
+    assert!(
+        l.offer(records(stranger, Some(numbered(0, 0xab)), seg(0)))
+            .waiting
+    );
+    // 10,000 children each seen before their parent, which then comes with a header.
+    for n in 0..10_000 {
+        let (child, parent) = (numbered(n, 1), numbered(n, 2));
+        assert!(l.offer(records(child, Some(parent), seg(0))).waiting);
+        let got = l.offer(records(parent, Some(numbered(n, 3)), header.clone()));
+        assert_eq!(got.attributed.len(), 2);
+        assert_eq!(l.pending_len(), 1);
+        assert!(l.queue_len() <= 2, "{} queued at {n}", l.queue_len());
+    }
+    // The order of what still waits is kept: the stranger is the first dropped when full.
+    for n in 0..999 {
+        let o = l.offer(records(numbered(n, 4), Some(numbered(n, 5)), seg(0)));
+        assert!(o.waiting && o.dropped.is_empty());
+    }
+    let full = l.offer(records(numbered(999, 4), Some(numbered(999, 5)), seg(0)));
+    assert_eq!(full.dropped, vec![stranger]);
+    assert_eq!(l.pending_len(), 1_000);
+    assert!(l.queue_len() <= 2_000);
+    let next = l.offer(records(
+        numbered(1_000, 4),
+        Some(numbered(1_000, 5)),
+        seg(0),
+    ));
+    assert_eq!(next.dropped, vec![numbered(0, 4)]);
 }
