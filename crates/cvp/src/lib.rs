@@ -27,7 +27,7 @@ pub use choice::CHOICE_TAG;
 pub use chunk::{ChunkPlan, ContentInfo, Prepared};
 pub use error::DecodeError;
 pub use header::{tag as header_tag, Header, MAX_TOTAL_LENGTH};
-pub use lineage::{Attributed, Lineage, TxRecords};
+pub use lineage::{Attributed, Lineage, Offered, TxRecords};
 pub use record::{
     kind, Branch, BranchOption, Choice, ChoiceSignature, End, Info, LiveChunk, Record, Segment,
     SegmentHashes, MAX_BRANCH_OPTIONS,

@@ -70,12 +70,38 @@ pub struct Attributed {
     pub tx: TxRecords,
 }
 
+/// What offering one transaction did ([`Lineage::offer`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Offered {
+    /// It and the waiting descendants it resolved, once attributed.
+    pub attributed: Vec<Attributed>,
+    /// It waits for its parent now.
+    pub waiting: bool,
+    /// Waiting transactions dropped (the oldest first) to make room for it: no longer waiting.
+    pub dropped: Vec<Txid>,
+}
+
+/// The transactions waiting for one parent, and the number of their group's queue entry.
+#[derive(Debug, Clone)]
+struct Waiting {
+    /// Its place in the eviction queue: an entry of the queue with another number is stale.
+    seq: u64,
+    txs: Vec<TxRecords>,
+}
+
 /// The attribution state; feed it every CVP transaction in any order.
 #[derive(Debug, Clone)]
 pub struct Lineage {
     owner: HashMap<Txid, Txid>,
-    pending: HashMap<Txid, Vec<TxRecords>>,
-    pending_order: VecDeque<Txid>,
+    pending: HashMap<Txid, Waiting>,
+    /// The parents waited for, oldest group first, to drop the oldest when full. A group that is
+    /// attributed leaves its entry behind (stale); the queue is compacted when stale entries
+    /// outnumber the groups, so after each offer it holds at most twice the groups.
+    pending_order: VecDeque<(u64, Txid)>,
+    /// Stale entries in `pending_order`.
+    stale: usize,
+    /// The next group's number.
+    next_seq: u64,
     pending_len: usize,
     pending_bytes: usize,
     max_pending: usize,
@@ -105,6 +131,8 @@ impl Lineage {
             owner: HashMap::new(),
             pending: HashMap::new(),
             pending_order: VecDeque::new(),
+            stale: 0,
+            next_seq: 0,
             pending_len: 0,
             pending_bytes: 0,
             max_pending,
@@ -135,23 +163,38 @@ impl Lineage {
     /// Offer a transaction. Returns it (and any waiting descendants it resolves) once attributed;
     /// nothing if it waits or carries no publisher record.
     pub fn observe(&mut self, tx: TxRecords) -> Vec<Attributed> {
+        self.offer(tx).attributed
+    }
+
+    /// The content `tx` would be attributed to if offered now: its own when it carries one
+    /// header, else its parent's (`None`: it would wait, or it carries no unit).
+    pub fn content_for(&self, tx: &TxRecords) -> Option<Txid> {
         if !tx.carries_unit() {
-            return Vec::new();
-        }
-        let content = if tx.header_count() == 1 {
+            None
+        } else if tx.header_count() == 1 {
             Some(tx.txid)
         } else {
             tx.parent.and_then(|p| self.owner.get(&p).copied())
-        };
-        match content {
-            Some(c) => self.attribute(c, tx),
+        }
+    }
+
+    /// [`observe`](Self::observe), also telling whether the transaction waits now and which
+    /// waiting transactions were dropped to make room for it (readers that keep their own
+    /// bookkeeping of what waits stay in step with it).
+    pub fn offer(&mut self, tx: TxRecords) -> Offered {
+        let mut out = Offered::default();
+        if !tx.carries_unit() {
+            return out;
+        }
+        match self.content_for(&tx) {
+            Some(c) => out.attributed = self.attribute(c, tx),
             None => {
                 if let Some(parent) = tx.parent {
-                    self.park(parent, tx);
+                    out.waiting = self.park(parent, tx, &mut out.dropped);
                 }
-                Vec::new()
             }
         }
+        out
     }
 
     fn attribute(&mut self, content: Txid, tx: TxRecords) -> Vec<Attributed> {
@@ -159,9 +202,10 @@ impl Lineage {
         let mut queue = vec![(content, tx)];
         while let Some((c, tx)) = queue.pop() {
             self.owner.insert(tx.txid, c);
-            if let Some(children) = self.pending.remove(&tx.txid) {
+            if let Some(Waiting { txs: children, .. }) = self.pending.remove(&tx.txid) {
                 self.pending_len -= children.len();
                 self.pending_bytes -= children.iter().map(TxRecords::weight).sum::<usize>();
+                self.stale += 1;
                 for child in children {
                     // A waiting child with its own header starts its own content.
                     let cc = if child.header_count() == 1 {
@@ -174,36 +218,70 @@ impl Lineage {
             }
             out.push(Attributed { content: c, tx });
         }
+        self.compact();
         out
     }
 
-    fn park(&mut self, parent: Txid, tx: TxRecords) {
+    /// Drop the queue's stale entries once they outnumber the waiting groups: each compaction
+    /// costs no more than the attributions that made its stale entries.
+    fn compact(&mut self) {
+        if self.stale <= self.pending.len() {
+            return;
+        }
+        let pending = &self.pending;
+        self.pending_order
+            .retain(|(seq, p)| pending.get(p).is_some_and(|w| w.seq == *seq));
+        self.stale = 0;
+    }
+
+    /// Entries in the eviction queue, stale ones included (at most twice the groups of waiting
+    /// transactions): for tests.
+    #[doc(hidden)]
+    pub fn queue_len(&self) -> usize {
+        self.pending_order.len()
+    }
+
+    /// Keep `tx` waiting for `parent`, dropping the oldest waiting transactions (their txids go
+    /// to `dropped`) to make room; false when it is too big to keep at all.
+    fn park(&mut self, parent: Txid, tx: TxRecords, dropped: &mut Vec<Txid>) -> bool {
         let weight = tx.weight();
         if self.max_pending == 0 || weight > self.max_pending_bytes {
-            return;
+            return false;
         }
         while self.pending_len >= self.max_pending
             || self.pending_bytes + weight > self.max_pending_bytes
         {
-            let Some(oldest) = self.pending_order.pop_front() else {
+            let Some((seq, oldest)) = self.pending_order.pop_front() else {
                 break;
             };
-            if let Some(v) = self.pending.remove(&oldest) {
-                self.pending_len -= v.len();
-                self.pending_bytes -= v.iter().map(TxRecords::weight).sum::<usize>();
+            if self.pending.get(&oldest).is_some_and(|w| w.seq == seq) {
+                if let Some(w) = self.pending.remove(&oldest) {
+                    self.pending_len -= w.txs.len();
+                    self.pending_bytes -= w.txs.iter().map(TxRecords::weight).sum::<usize>();
+                    dropped.extend(w.txs.into_iter().map(|t| t.txid));
+                }
+            } else {
+                self.stale = self.stale.saturating_sub(1);
             }
         }
-        let entry = self.pending.entry(parent).or_default();
-        if entry.is_empty() {
-            self.pending_order.push_back(parent);
+        let seq = self.next_seq;
+        let entry = self.pending.entry(parent).or_insert_with(|| Waiting {
+            seq,
+            txs: Vec::new(),
+        });
+        if entry.seq == seq {
+            self.next_seq += 1;
+            self.pending_order.push_back((seq, parent));
         }
-        entry.push(tx);
+        entry.txs.push(tx);
         self.pending_len += 1;
         self.pending_bytes += weight;
+        self.compact();
+        true
     }
 
     /// Transactions waiting for a parent that never came: forgeries, or not seen yet.
     pub fn unattributed(&self) -> impl Iterator<Item = &TxRecords> {
-        self.pending.values().flatten()
+        self.pending.values().flat_map(|w| &w.txs)
     }
 }

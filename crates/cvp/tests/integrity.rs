@@ -211,9 +211,13 @@ fn txid(n: u8) -> Txid {
 }
 
 fn tx(id: u8, parent: Option<u8>, record: Record) -> TxRecords {
+    records(txid(id), parent.map(txid), record)
+}
+
+fn records(txid: Txid, parent: Option<Txid>, record: Record) -> TxRecords {
     TxRecords {
-        txid: txid(id),
-        parent: parent.map(txid),
+        txid,
+        parent,
         found: vec![Found {
             location: Location::Output(0),
             unit_len: record.encode().len(),
@@ -309,4 +313,85 @@ fn pending_memory_is_bounded() {
         l.observe(tx(100 + i, Some(i), seg(0)));
     }
     assert_eq!(l.pending_len(), 10);
+}
+
+#[test]
+fn an_offer_tells_what_waits_and_what_was_dropped_for_it() {
+    let header = Record::Header(Header {
+        media_type: "x".into(),
+        ..Default::default()
+    });
+    let mut l = Lineage::with_limits(2, 1_000);
+    let first = l.offer(tx(100, Some(10), seg(0)));
+    assert!(first.waiting && first.dropped.is_empty() && first.attributed.is_empty());
+    assert_eq!(l.content_for(&tx(101, Some(11), seg(0))), None);
+    assert!(l.offer(tx(101, Some(11), seg(0))).waiting);
+    // Full: the oldest goes to make room.
+    let third = l.offer(tx(102, Some(12), seg(0)));
+    assert!(third.waiting);
+    assert_eq!(third.dropped, vec![txid(100)]);
+    // Too big to keep: it does not wait, and nothing is dropped for it.
+    let big = Record::Segment(Segment {
+        index: 0,
+        payload: vec![0; 2_000],
+    });
+    let too_big = l.offer(tx(103, Some(13), big));
+    assert!(!too_big.waiting && too_big.dropped.is_empty());
+    // Its parent's header comes: attributed with the waiting child, which waits no more.
+    assert_eq!(
+        l.content_for(&tx(11, Some(0), header.clone())),
+        Some(txid(11))
+    );
+    let got = l.offer(tx(11, Some(0), header));
+    assert!(!got.waiting);
+    let mut ids: Vec<Txid> = got.attributed.iter().map(|a| a.tx.txid).collect();
+    ids.sort();
+    assert_eq!(ids, vec![txid(11), txid(101)]);
+    assert_eq!(l.pending_len(), 1);
+}
+
+/// Txid `n` of family `tag` (any number of distinct ones).
+fn numbered(n: u32, tag: u8) -> Txid {
+    let mut b = [tag; 32];
+    b[..4].copy_from_slice(&n.to_le_bytes());
+    Txid::from_byte_array(b)
+}
+
+#[test]
+fn the_eviction_queue_stays_bounded_when_waiting_groups_are_attributed() {
+    let header = Record::Header(Header {
+        media_type: "x".into(),
+        ..Default::default()
+    });
+    let mut l = Lineage::with_max_pending(1_000);
+    // A stranger's transaction waits throughout, the oldest.
+    let stranger = numbered(0, 0xaa);
+    assert!(
+        l.offer(records(stranger, Some(numbered(0, 0xab)), seg(0)))
+            .waiting
+    );
+    // 10,000 children each seen before their parent, which then comes with a header.
+    for n in 0..10_000 {
+        let (child, parent) = (numbered(n, 1), numbered(n, 2));
+        assert!(l.offer(records(child, Some(parent), seg(0))).waiting);
+        let got = l.offer(records(parent, Some(numbered(n, 3)), header.clone()));
+        assert_eq!(got.attributed.len(), 2);
+        assert_eq!(l.pending_len(), 1);
+        assert!(l.queue_len() <= 2, "{} queued at {n}", l.queue_len());
+    }
+    // The order of what still waits is kept: the stranger is the first dropped when full.
+    for n in 0..999 {
+        let o = l.offer(records(numbered(n, 4), Some(numbered(n, 5)), seg(0)));
+        assert!(o.waiting && o.dropped.is_empty());
+    }
+    let full = l.offer(records(numbered(999, 4), Some(numbered(999, 5)), seg(0)));
+    assert_eq!(full.dropped, vec![stranger]);
+    assert_eq!(l.pending_len(), 1_000);
+    assert!(l.queue_len() <= 2_000);
+    let next = l.offer(records(
+        numbered(1_000, 4),
+        Some(numbered(1_000, 5)),
+        seg(0),
+    ));
+    assert_eq!(next.dropped, vec![numbered(0, 4)]);
 }

@@ -2,6 +2,7 @@
 //! which transaction carries it; never the bytes, which stay in the store), the publisher, and the
 //! flaws seen on the way.
 
+use crate::strays::StrayChunks;
 use bitcoin::{OutPoint, Transaction, TxOut, Txid};
 use cvp::{AddOutcome, Lineage, Record, Tracker, TxRecords};
 use std::collections::{BTreeMap, HashMap};
@@ -82,9 +83,20 @@ pub struct Catalog {
     /// When this process first saw each transaction (Unix ms), as the scanner notes it: how far
     /// a live stream's chunks arrive behind its clock.
     pub(crate) arrivals: HashMap<Txid, u64>,
+    /// The live chunks of the transactions waiting in the lineage.
+    strays: StrayChunks,
 }
 
 impl Catalog {
+    /// A catalog whose lineage keeps at most `max_pending` transactions, of at most `max_bytes`,
+    /// waiting for a parent ([`Lineage::with_limits`]; the default: 100,000 and 16 MiB).
+    pub fn with_pending_limits(max_pending: usize, max_bytes: usize) -> Catalog {
+        Catalog {
+            lineage: Lineage::with_limits(max_pending, max_bytes),
+            ..Catalog::default()
+        }
+    }
+
     /// Feed one transaction (from a block at `height`, or the mempool). Transactions already seen
     /// only have their height updated.
     pub fn add_tx(&mut self, tx: &Transaction, height: Option<u32>) {
@@ -116,7 +128,22 @@ impl Catalog {
             .fold(0u64, |a, o| a.saturating_add(o.value.to_sat()));
         let ins: Vec<OutPoint> = tx.input.iter().map(|i| i.previous_output).collect();
         self.tx_io.insert(recs.txid, (ins, out_sum));
-        for a in self.lineage.observe(recs) {
+        let txid = recs.txid;
+        // Its live chunks are hashed once here if it is to wait, not at each snapshot.
+        let stray = if self.lineage.content_for(&recs).is_none() {
+            crate::strays::chunks_of(&recs)
+        } else {
+            Vec::new()
+        };
+        let offered = self.lineage.offer(recs);
+        for t in &offered.dropped {
+            self.strays.remove(t);
+        }
+        if offered.waiting {
+            self.strays.insert(txid, stray);
+        }
+        for a in offered.attributed {
+            self.strays.remove(&a.tx.txid);
             // A waiting descendant resolved by this transaction keeps the height it was seen at.
             let h = self.seen.get(&a.tx.txid).copied().flatten();
             self.attach(a, h);
@@ -256,5 +283,15 @@ impl Catalog {
     /// How many transactions wait for a parent, and their bytes.
     pub fn pending(&self) -> (usize, usize) {
         (self.lineage.pending_len(), self.lineage.pending_bytes())
+    }
+
+    /// The live chunks of the transactions waiting for a parent.
+    pub(crate) fn strays(&self) -> &StrayChunks {
+        &self.strays
+    }
+
+    /// `txid` belongs to a content's lineage.
+    pub(crate) fn is_attributed(&self, txid: &Txid) -> bool {
+        self.lineage.content_of(txid).is_some()
     }
 }

@@ -8,6 +8,7 @@
 //! - [`Indexer`] (`scanner.rs`): the one scanner, blocks and mempool, reorgs, retries.
 //! - `catalog.rs`: lineage attribution and per-segment bookkeeping (no bytes).
 //! - `live.rs`: live streams' chunks in index order, their gaps and forgeries.
+//! - `strays.rs`: the live chunks waiting in the lineage, kept as they come and go, by index.
 //! - [`Snapshot`]: summaries, look-alikes, forgeries, and reads by range.
 //! - [`publisher`]: who published a content, and look-alike titles.
 
@@ -17,6 +18,7 @@ pub mod publisher;
 mod scanner;
 mod snapshot;
 pub mod store;
+mod strays;
 
 pub use catalog::{Catalog, Content, SegSource};
 pub use live::{ForgedChunk, LiveChunk, LiveSummary};

@@ -8,7 +8,6 @@
 use crate::catalog::{Catalog, Content};
 use crate::snapshot::{ContentState, ContentSummary, ReadError, SegRead, Snapshot};
 use bitcoin::Txid;
-use cvp::Record;
 use serde::Serialize;
 
 /// Most forged chunks listed per stream (the count goes on).
@@ -66,7 +65,7 @@ pub struct LiveSummary {
     pub last_timestamp_ms: Option<u64>,
     /// Chunks claiming this stream from outside its lineage (counted).
     pub forged_chunks: u32,
-    /// The first of them (at most 64).
+    /// The first of them in index order (at most 64).
     pub forgeries: Vec<ForgedChunk>,
 }
 
@@ -112,43 +111,22 @@ pub(crate) fn of_content(
 
 /// Count, per live stream, the unattributed `live chunk` records that are not its own bytes at
 /// the index they claim. A forged chunk names no content (the record has no content id), so it is
-/// counted against every live stream still open, and against a closed one at an index it has.
+/// counted against every live stream still open, and against a closed one only at an index it
+/// holds (the shape rule of segments). Each stream costs lookups on the indexes it holds that
+/// strays claim ([`crate::strays::StrayChunks::forged`]), never a pass over the strays.
 pub(crate) fn count_forged_chunks(catalog: &Catalog, summaries: &mut [ContentSummary]) {
-    let live: Vec<usize> = summaries
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.live.is_some())
-        .map(|(i, _)| i)
-        .collect();
-    if live.is_empty() {
+    let strays = catalog.strays();
+    if strays.is_empty() {
         return;
     }
-    for tx in catalog.unattributed() {
-        for f in &tx.found {
-            let Ok(Record::LiveChunk(ch)) = &f.record else {
-                continue;
-            };
-            let leaf = cvp::merkle::leaf_hash(&ch.payload);
-            for &i in &live {
-                let Some(s) = summaries.get_mut(i) else {
-                    continue;
-                };
-                let own = catalog.get(&s.id).and_then(|c| c.tracker.leaf(ch.index));
-                let claims = s.state == ContentState::Live || own.is_some();
-                if !claims || own.is_some_and(|l| l.hash == leaf) {
-                    continue;
-                }
-                if let Some(ls) = s.live.as_mut() {
-                    ls.forged_chunks = ls.forged_chunks.saturating_add(1);
-                    if ls.forgeries.len() < MAX_LISTED_FORGERIES {
-                        ls.forgeries.push(ForgedChunk {
-                            txid: tx.txid,
-                            index: ch.index,
-                        });
-                    }
-                }
-            }
-        }
+    for s in summaries.iter_mut() {
+        let open = s.state == ContentState::Live;
+        let (Some(ls), Some(c)) = (s.live.as_mut(), catalog.get(&s.id)) else {
+            continue;
+        };
+        let (count, listed) = strays.forged(&c.tracker, open, MAX_LISTED_FORGERIES);
+        ls.forged_chunks = u32::try_from(count).unwrap_or(u32::MAX);
+        ls.forgeries = listed;
     }
 }
 
@@ -159,6 +137,13 @@ impl Snapshot {
             .get(id)
             .map(|v| v.iter().map(|(c, _)| c.clone()).collect())
             .unwrap_or_default()
+    }
+
+    /// Stray `live chunk` records: those of transactions waiting for a parent that never came
+    /// (a stranger's, counted as forgeries of the streams they could be; or a stream's own, seen
+    /// before its fan-out), as many as the lineage keeps waiting.
+    pub fn stray_live_chunks(&self) -> usize {
+        self.stray_live_chunks
     }
 
     /// The payload of chunk `index` of live stream `id`, read from the store and checked against

@@ -97,7 +97,10 @@ pub struct Indexer {
     /// Other mempool transactions seen: never fetched again while they stay.
     mempool_other: HashSet<Txid>,
     /// When this process first saw each CVP transaction (Unix ms): live chunks' arrival times.
+    /// Kept only for the mempool's CVP transactions and the confirmed ones of a lineage.
     arrivals: HashMap<Txid, u64>,
+    /// Transactions left the mempool view or the confirmed catalog since arrivals were pruned.
+    arrivals_stale: bool,
     snapshot: Arc<Snapshot>,
     /// Headers' funding coins that could not be looked up yet: try again on the next poll.
     prevouts_pending: bool,
@@ -133,6 +136,7 @@ impl Indexer {
             mempool_cvp,
             mempool_other: HashSet::new(),
             arrivals: HashMap::new(),
+            arrivals_stale: false,
             prevouts_pending: true,
             retry: Retry::default(),
             reorgs: 0,
@@ -254,6 +258,7 @@ impl Indexer {
         self.store.truncate_from(from)?;
         self.reorgs += 1;
         self.rebuild()?;
+        self.arrivals_stale = true;
         Ok(top + 1 - from)
     }
 
@@ -283,6 +288,7 @@ impl Indexer {
             self.mempool_cvp.remove(txid);
             self.confirmed.add_tx(tx, Some(height));
         }
+        self.arrivals_stale |= !kept.is_empty();
         tracing::debug!(height, cvp_txs = kept.len(), "indexed block");
         Ok(())
     }
@@ -328,7 +334,27 @@ impl Indexer {
             }
         }
         self.store.update_mempool(&added, &gone_cvp)?;
+        if self.arrivals_stale || !gone_cvp.is_empty() {
+            self.prune_arrivals();
+        }
         Ok((fetched, dropped))
+    }
+
+    /// Forget the arrival of every transaction that is neither in the mempool view nor in a
+    /// confirmed lineage (replaced, evicted, reorged out, or a confirmed stray, whose arrival no
+    /// reader asks for): spam cannot grow the map, cloned into every view, without bound. One
+    /// pass over the map, only after transactions left the mempool or blocks changed.
+    fn prune_arrivals(&mut self) {
+        let (mempool, confirmed) = (&self.mempool_cvp, &self.confirmed);
+        self.arrivals
+            .retain(|t, _| mempool.contains(t) || confirmed.is_attributed(t));
+        self.arrivals_stale = false;
+    }
+
+    /// How many first-seen times the indexer keeps (bounded by the mempool view and the confirmed
+    /// lineages).
+    pub fn arrivals_len(&self) -> usize {
+        self.arrivals.len()
     }
 
     /// The mempool's CVP transactions, parents before children (the lineage follows first inputs).

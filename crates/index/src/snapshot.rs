@@ -181,6 +181,8 @@ pub struct Snapshot {
     /// Live streams' chunks in index order, with where each one's bytes are.
     pub(crate) live: HashMap<Txid, Vec<(crate::live::LiveChunk, SegRead)>>,
     unattributed: usize,
+    /// Live chunks waiting in the lineage (`Snapshot::stray_live_chunks`).
+    pub(crate) stray_live_chunks: usize,
     store: Arc<Store>,
 }
 
@@ -194,6 +196,7 @@ impl Snapshot {
             reads: HashMap::new(),
             live: HashMap::new(),
             unattributed: 0,
+            stray_live_chunks: 0,
             store,
         }
     }
@@ -232,6 +235,7 @@ impl Snapshot {
             reads,
             live,
             unattributed: catalog.pending().0,
+            stray_live_chunks: catalog.strays().len(),
             store,
         }
     }
