@@ -1,7 +1,8 @@
 //! A live stream in Chromium, end to end in processes (`testkit::live`): `bitflix live` on the
 //! test pattern through the Core backend, `bitflix serve` reading the devnet over ZMQ and a
 //! second gateway over Esplora (polling). A page opened as the stream starts plays at the live
-//! edge while it is produced; a viewer who joins 30 s in is playing within 3 s; when the stream
+//! edge while it is produced and goes on forward through a reorg (the devnet's `reorg` RPC) in the
+//! middle of the stream; a viewer who joins 30 s in is playing within 3 s; when the stream
 //! ends, the `end` record turns both pages into the recording, which plays from the start; the
 //! Esplora gateway saw the chunks while the stream was live and ends with the same ones.
 //!
@@ -97,6 +98,21 @@ fn a_live_stream_plays_at_its_edge_in_chromium_and_turns_into_its_recording() {
         assert!(t > last_t, "the playhead moves: {s}");
         assert!(edge - t < 10.0, "at the live edge ({edge} s): {s}");
         assert!(s["delay_ms"].as_f64().is_some(), "the delay is shown: {s}");
+        last_t = t;
+    }
+
+    // A reorg in the middle of the stream: the top two blocks, chunks among them, replaced by a
+    // longer branch of empty ones; their transactions come back from the mempool. The player goes
+    // on forward, never back to replay them.
+    let height = rig.rpc("getblockcount", "[]").as_u64().unwrap();
+    assert!(rig.rpc("reorg", "[2]").as_array().unwrap().len() == 3);
+    assert!(rig.rpc("getblockcount", "[]").as_u64().unwrap() > height);
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_secs(1));
+        let s = state(&mut first);
+        let t = s["t"].as_f64().unwrap();
+        assert!(s["live"] == "1" && s["error"].is_null(), "{s}");
+        assert!(t > last_t, "forward after the reorg: {s}");
         last_t = t;
     }
 

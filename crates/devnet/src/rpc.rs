@@ -296,6 +296,17 @@ fn call(d: &Devnet, method: &str, p: &[Value]) -> RpcResult {
                 .map(|hs| json!(hs.iter().map(ToString::to_string).collect::<Vec<_>>()))
                 .map_err(|e| (code::MISC_ERROR, e.to_string()))
         }
+        // The devnet's own (Bitcoin Core has none): replace the top `depth` blocks with a longer
+        // branch of empty blocks, as a competing miner would; the new branch's hashes.
+        "reorg" => {
+            let depth = arg(p, 0)
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or((code::TYPE_ERROR, "depth must be a number".into()))?;
+            d.reorg(depth)
+                .map(|hs| json!(hs.iter().map(ToString::to_string).collect::<Vec<_>>()))
+                .map_err(|e| (code::INVALID_PARAMETER, e.to_string()))
+        }
         other => Err((code::METHOD_NOT_FOUND, format!("Method not found: {other}"))),
     }
 }
