@@ -261,6 +261,9 @@ pub struct LiveState {
     pub fanout_txids: Vec<Txid>,
     /// The `end` is logged.
     pub ended: bool,
+    /// A wallet top-up's coin to the stream's key (a funding transaction after the header),
+    /// until the next fan-out spends it beside the lineage coin.
+    pub topup: Option<Coin>,
     spent: HashSet<OutPoint>,
 }
 
@@ -279,6 +282,7 @@ impl LiveState {
             fanouts: 0,
             fanout_txids: Vec::new(),
             ended: false,
+            topup: None,
             spent: HashSet::new(),
         }
     }
@@ -314,7 +318,21 @@ impl LiveState {
                     }
                 }
             }
-            LiveRole::Funding => {}
+            LiveRole::Funding => {
+                // A top-up (the header is out): its output to the stream's key waits for the
+                // next fan-out. The first funding comes before the header and is its input.
+                if let Some(l) = &self.lineage {
+                    let key = &l.1.script_pubkey;
+                    if let Some((v, o)) = tx
+                        .output
+                        .iter()
+                        .enumerate()
+                        .find(|(_, o)| o.script_pubkey == *key)
+                    {
+                        self.topup = Some((OutPoint::new(txid, v as u32), o.clone()));
+                    }
+                }
+            }
         }
         if role == LiveRole::End {
             self.ended = true;
@@ -325,6 +343,9 @@ impl LiveState {
             }
             let spent = &self.spent;
             self.coins.retain(|(c, _)| !spent.contains(&c.0));
+            if self.topup.as_ref().is_some_and(|c| spent.contains(&c.0)) {
+                self.topup = None;
+            }
         }
     }
 

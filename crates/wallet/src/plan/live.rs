@@ -98,6 +98,11 @@ impl<'a> LiveBuilder<'a> {
         self.rate
     }
 
+    /// The stream's key.
+    pub fn signer(&self) -> &Signer {
+        self.signer
+    }
+
     fn out(&self, value: Amount) -> TxOut {
         TxOut {
             value,

@@ -6,6 +6,7 @@
 //! the recording verifies as a film; `--resume` continues a killed stream.
 
 mod cost;
+mod funds;
 mod stream;
 mod timings;
 
@@ -57,7 +58,8 @@ pub struct LiveArgs {
     /// Coins per fan-out (each pays one chunk record).
     #[arg(long, default_value_t = 1000)]
     fanout_width: usize,
-    /// Hours of stream the first funding pays for (the wallet is asked again when it runs out).
+    /// Hours of stream each funding from the wallet pays for (the wallet is asked again when the
+    /// stream's funds run short, so a stream runs as long as the wallet can pay).
     #[arg(long, default_value_t = 1.0)]
     hours: f64,
     /// Stop (and end the stream) after this many seconds of source.
@@ -158,6 +160,8 @@ pub struct LiveOut {
     pub vbytes: u64,
     /// Fan-outs made (the first and the refills).
     pub fanouts: u32,
+    /// Funding transactions from the wallet after the first (another `--hours` each).
+    pub topups: u32,
     /// The `end` record is sent: the recording verifies as a film.
     pub ended: bool,
     /// Transactions sent again on resume (logged before a kill, unknown to the chain).

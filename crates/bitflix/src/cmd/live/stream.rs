@@ -9,9 +9,10 @@
 //! that finds no such coin waits (the backlog) for a block.
 
 use super::cost::{sizing, Sizing};
+use super::funds::{fund, need_for, signer};
 use super::{LiveOut, Settings};
 use crate::cmd::publish::Chain;
-use anyhow::{bail, Context};
+use anyhow::bail;
 use bitcoin::{Amount, FeeRate, Transaction, Txid};
 use chain::{ChainBackend, TxStatus};
 use cvp::{Carrier, Header, LiveChunk, Record};
@@ -21,8 +22,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use wallet::live::{decode, send, LiveJournal, LiveMeta, LiveState};
-use wallet::plan::live::{Coin, LiveBuilder, LiveRole, LiveTx};
-use wallet::Signer;
+use wallet::plan::live::{Coin, LiveBuilder, LiveTx};
 
 /// Core's ancestor and descendant count limit, the transaction included.
 const MAX_CLUSTER: usize = 25;
@@ -66,46 +66,6 @@ pub struct Start<'a> {
     pub fanout_width: usize,
     pub hours: f64,
     pub settings: Settings,
-}
-
-fn signer(g: &crate::cmd::Global, chain: &Chain) -> anyhow::Result<(wallet::hd::HdWallet, Signer)> {
-    let mut w = crate::keys::open_wallet(&g.datadir, g.network())?;
-    if !w.can_sign() {
-        bail!("this wallet is watch-only: a live stream signs as it goes");
-    }
-    w.sync(chain.backend()).context("syncing the wallet")?;
-    let s = w.plan_signer()?.0;
-    Ok((w, s))
-}
-
-/// Fund from the wallet (the devnet's faucet tops it up): a signed funding transaction paying
-/// `need` to the plan key, and its coin.
-fn fund(
-    chain: &Chain,
-    w: &mut wallet::hd::HdWallet,
-    signer: &Signer,
-    need: Amount,
-    rate: FeeRate,
-) -> anyhow::Result<(LiveTx, Coin)> {
-    if wallet::funded::shortfall(w, need).is_some() {
-        crate::cmd::publish::top_up(chain, w, need)?;
-    }
-    let mut psbt = w.funding_psbt(signer.script(), need, rate)?;
-    let fee = psbt
-        .fee()
-        .map_err(|e| anyhow::anyhow!("funding fee: {e}"))?;
-    let tx = w.sign(&mut psbt)?;
-    let coin = wallet::funded::plan_coin(&tx, signer, need)?;
-    let vsize = tx.vsize() as u64;
-    Ok((
-        LiveTx {
-            tx,
-            role: LiveRole::Funding,
-            fee,
-            vsize,
-        },
-        coin,
-    ))
 }
 
 pub fn start(
@@ -172,16 +132,9 @@ pub fn start(
     run.timings = timings;
     run.confirm_newest_fanout()?;
     run.out.cost_per_hour_sat = size.fee_per_hour;
-    run.stream(&mut w, stop, Continue::default())
-}
-
-/// The funding for `hours` of stream: the coins, their fan-outs, a margin.
-fn need_for(size: &Sizing, hours: f64, width: usize) -> Amount {
-    let records = (size.records_per_hour as f64 * hours.max(0.01)).ceil() as u64;
-    let fanouts = records.div_ceil(width as u64) + 1;
-    Amount::from_sat(
-        records * size.coin.to_sat() + fanouts * (size.coin.to_sat() + 60_000) + 100_000,
-    )
+    run.wallet = Some(&mut w);
+    run.topup_hours = s.hours;
+    run.stream(stop, Continue::default())
 }
 
 pub fn resume(
@@ -232,7 +185,8 @@ pub fn resume(
         return Ok(run.finish());
     }
     run.confirm_newest_fanout()?;
-    run.stream(&mut w, stop, cont)
+    run.wallet = Some(&mut w);
+    run.stream(stop, cont)
 }
 
 /// The running stream.
@@ -254,6 +208,10 @@ struct Run<'a> {
     width: usize,
     /// `--timings`: a line per chunk sent.
     timings: Option<super::timings::Timings>,
+    /// The wallet that tops the stream up when its funds run short.
+    wallet: Option<&'a mut wallet::hd::HdWallet>,
+    /// Hours of stream each top-up pays for (`--hours`).
+    topup_hours: f64,
 }
 
 impl<'a> Run<'a> {
@@ -295,6 +253,8 @@ impl<'a> Run<'a> {
             funded,
             width,
             timings: None,
+            wallet: None,
+            topup_hours: 1.0,
         }
     }
 
@@ -398,7 +358,8 @@ impl<'a> Run<'a> {
     }
 
     /// A refill when the coins run low and the newest fan-out is confirmed: a new fan-out from the
-    /// lineage change, with more funding from the wallet when the change is short.
+    /// lineage change (its first input) and a wallet top-up's coin when there is one; the wallet
+    /// is asked for a top-up when the change alone pays for less than a quarter of a fan-out.
     fn refill(&mut self) -> anyhow::Result<()> {
         let width = self.width;
         if self.state.coins.len() > width / 2 {
@@ -411,35 +372,58 @@ impl<'a> Run<'a> {
         let Some(lineage) = self.state.lineage.clone() else {
             return Ok(());
         };
-        let per = self.size.coin.to_sat() + 43;
-        let afford = (lineage.1.value.to_sat().saturating_sub(20_000) / per) as usize;
-        let count = width.min(afford);
+        if self.affordable(&lineage) < width / 4 && self.state.topup.is_none() {
+            self.top_up()?;
+        }
+        let count = width.min(self.affordable(&lineage));
         if count < width / 4 {
-            // The lineage change is short: the stream ends when its coins are spent (the wallet
-            // funds a new stream; see the report).
+            // No top-up came (the wallet is short): the stream ends when its coins are spent.
             if self.state.coins.is_empty() {
-                bail!("the stream's funds are spent: end it and start another with more --hours");
+                bail!("the stream's funds are spent and the wallet cannot pay for more: fund the wallet, then `bitflix live --resume`");
             }
             return Ok(());
         }
+        let extra: Vec<Coin> = self.state.topup.iter().cloned().collect();
         let n = self.state.fanouts;
-        let (f, _, _) = self.b.fan_out(n, &lineage, &[], count, self.size.coin)?;
+        let (f, _, _) = self.b.fan_out(n, &lineage, &extra, count, self.size.coin)?;
         let txid = f.tx.compute_txid();
-        let vsize = f.vsize;
+        // An unconfirmed top-up is the fan-out's ancestor: its cluster.
+        let vsize = f.vsize + if extra.is_empty() { 0 } else { 200 };
         self.commit(std::slice::from_ref(&f))?;
-        self.unconfirmed = Some((txid, 1, vsize));
+        self.unconfirmed = Some((txid, 1 + extra.len(), vsize));
+        Ok(())
+    }
+
+    /// How many chunk coins the lineage change and any top-up pay for.
+    fn affordable(&self, lineage: &Coin) -> usize {
+        let per = self.size.coin.to_sat() + 43;
+        let topup = self.state.topup.as_ref().map_or(0, |c| c.1.value.to_sat());
+        let funds = lineage.1.value.to_sat().saturating_add(topup);
+        (funds.saturating_sub(20_000) / per) as usize
+    }
+
+    /// A funding transaction from the wallet to the stream's key for another `--hours`,
+    /// journaled and broadcast like every step (`--resume` finds it and does not pay again).
+    fn top_up(&mut self) -> anyhow::Result<()> {
+        let Some(w) = self.wallet.take() else {
+            return Ok(());
+        };
+        let need = need_for(&self.size, self.topup_hours, self.width);
+        let funded = w
+            .sync(self.backend())
+            .map_err(anyhow::Error::from)
+            .and_then(|_| fund(self.chain, w, self.b.signer(), need, self.b.feerate()));
+        self.wallet = Some(w);
+        let (t, _) = funded?;
+        self.commit(std::slice::from_ref(&t))?;
+        self.out.topups += 1;
         Ok(())
     }
 }
 
 impl Run<'_> {
     /// Encode and send until the source ends or a signal comes; then the `end`.
-    fn stream(
-        mut self,
-        _w: &mut wallet::hd::HdWallet,
-        stop: &AtomicBool,
-        from: Continue,
-    ) -> anyhow::Result<LiveOut> {
+    fn stream(mut self, stop: &AtomicBool, from: Continue) -> anyhow::Result<LiveOut> {
         let elapsed_s = from.video_frames as f64 / f64::from(self.settings.fps.max(1));
         let cfg = self.settings.encoder(elapsed_s)?;
         let mut enc = LiveEncoder::start(&cfg, from)?;
