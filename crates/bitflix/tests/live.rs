@@ -1,6 +1,6 @@
 //! `bitflix live` on the embedded devnet: a real-time stream from the test pattern ended by
-//! SIGTERM, a stream killed with SIGKILL and resumed, and an accelerated long stream whose
-//! fan-out refills. Each recording is checked from the chain itself: every journaled transaction
+//! SIGTERM, one from an SRT ingest (ffmpeg sending as OBS would) ended by its `--duration`, a
+//! stream killed with SIGKILL and resumed, and an accelerated long stream whose fan-out refills. Each recording is checked from the chain itself: every journaled transaction
 //! confirmed, the chunks attributed by the lineage rule with indexes 0..n, each once, the `end`
 //! record's count and Merkle root matching them, and the chunks one CVPM stream.
 #![cfg(feature = "devnet")]
@@ -163,6 +163,78 @@ fn a_test_pattern_stream_ended_by_sigterm_is_a_verified_recording() {
     let n = check_recording(&chain_dir, &data);
     assert!(n >= 10, "{n} chunks");
     assert_eq!(report["chunks"], n);
+}
+
+#[test]
+fn an_srt_ingest_streamed_for_its_duration_is_a_verified_recording() {
+    if !testkit::have_ffmpeg() {
+        return;
+    }
+    let dir = testkit::tempdir();
+    let data = dir.path().join("data");
+    let chain_dir = dir.path().join("chain");
+    let chain = format!("devnet:{}", chain_dir.display());
+    let bitflix = testkit::bitflix!(data.to_str().unwrap()).json();
+    let port = testkit::free_port();
+    let source = format!("srt://127.0.0.1:{port}?mode=listener");
+    let mut child = bitflix
+        .command(&[
+            "live",
+            "--source",
+            &source,
+            "--title",
+            "Ingest",
+            "--chain",
+            &chain,
+            "--feerate",
+            "1",
+            "--duration",
+            "10",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // ffmpeg listens once the first fan-out is confirmed: the sender tries until then. It sends
+    // longer than the duration: the stream ends at 10 s of source.
+    let url = format!("srt://127.0.0.1:{port}?mode=caller");
+    let sender =
+        std::thread::spawn(move || testkit::send_test_pattern(&url, 14.0, Duration::from_secs(60)));
+    let t0 = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t0.elapsed() > Duration::from_secs(90) {
+            let _ = child.kill();
+            panic!("bitflix live did not end in 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The streamer is told where OBS sends.
+    assert!(
+        stderr.contains(&format!("listening on {source}"))
+            && stderr.contains(&format!("Server srt://127.0.0.1:{port}?mode=caller")),
+        "{stderr}"
+    );
+    let sent = sender.join().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ended"], true);
+    let n = check_recording(&chain_dir, &data);
+    eprintln!(
+        "{n} chunks ({} media chunks); the sender: {} attempts, connected for {:?}, of {:?} in all",
+        report["media_chunks_sent"],
+        sent.attempts,
+        sent.ran,
+        t0.elapsed()
+    );
+    assert_eq!(report["chunks"], n);
+    // 10 s in 2 s chunks; one that outgrew its coin's unit takes two records.
+    let media = report["media_chunks_sent"].as_u64().unwrap();
+    assert!(media.abs_diff(5) <= 1, "{media} media chunks for 5");
+    assert!(
+        (media..=2 * media).contains(&u64::from(n)),
+        "{n} chunk records for {media} media chunks"
+    );
 }
 
 #[test]

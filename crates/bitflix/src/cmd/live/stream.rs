@@ -436,6 +436,12 @@ impl Run<'_> {
         let elapsed_s = from.video_frames as f64 / f64::from(self.settings.fps.max(1));
         let cfg = self.settings.encoder(elapsed_s)?;
         let mut enc = LiveEncoder::start(&cfg, from)?;
+        if let media::live::Source::Url(u) = &cfg.source {
+            eprintln!(
+                "listening on {u}: waiting for the sender ({}); the stream ends when it stops, at --duration or on Ctrl-C",
+                super::sender_hint(u)
+            );
+        }
         let should_stop = || stop.load(Ordering::SeqCst);
         while let Some(c) = enc.next_chunk(&should_stop)? {
             self.send_chunk(&c)?;
