@@ -1,6 +1,6 @@
 //! `bitflix live` on the embedded devnet: a real-time stream from the test pattern ended by
-//! SIGTERM, a stream killed with SIGKILL and resumed, and an accelerated long stream whose
-//! fan-out refills. Each recording is checked from the chain itself: every journaled transaction
+//! SIGTERM, one from an SRT ingest (ffmpeg sending as OBS would) ended by its `--duration`, a
+//! stream killed with SIGKILL and resumed, and an accelerated long stream whose fan-out refills. Each recording is checked from the chain itself: every journaled transaction
 //! confirmed, the chunks attributed by the lineage rule with indexes 0..n, each once, the `end`
 //! record's count and Merkle root matching them, and the chunks one CVPM stream.
 #![cfg(feature = "devnet")]
@@ -120,14 +120,6 @@ fn wait_for_chunks(child: &mut Child, data: &Path, at_least: usize, timeout: Dur
     }
 }
 
-fn sigterm(child: &Child) {
-    // A child that already ended is a zombie until waited for: the signal still lands.
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-}
-
 #[test]
 fn a_test_pattern_stream_ended_by_sigterm_is_a_verified_recording() {
     if !testkit::have_ffmpeg() {
@@ -155,7 +147,7 @@ fn a_test_pattern_stream_ended_by_sigterm_is_a_verified_recording() {
         .unwrap();
     // 2 s chunks in real time: ten of them is 20 s of stream.
     wait_for_chunks(&mut child, &data, 10, Duration::from_secs(120));
-    sigterm(&child);
+    testkit::live::sigterm(&child);
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -163,6 +155,78 @@ fn a_test_pattern_stream_ended_by_sigterm_is_a_verified_recording() {
     let n = check_recording(&chain_dir, &data);
     assert!(n >= 10, "{n} chunks");
     assert_eq!(report["chunks"], n);
+}
+
+#[test]
+fn an_srt_ingest_streamed_for_its_duration_is_a_verified_recording() {
+    if !testkit::have_ffmpeg() {
+        return;
+    }
+    let dir = testkit::tempdir();
+    let data = dir.path().join("data");
+    let chain_dir = dir.path().join("chain");
+    let chain = format!("devnet:{}", chain_dir.display());
+    let bitflix = testkit::bitflix!(data.to_str().unwrap()).json();
+    let port = testkit::free_port();
+    let source = format!("srt://127.0.0.1:{port}?mode=listener");
+    let mut child = bitflix
+        .command(&[
+            "live",
+            "--source",
+            &source,
+            "--title",
+            "Ingest",
+            "--chain",
+            &chain,
+            "--feerate",
+            "1",
+            "--duration",
+            "10",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // ffmpeg listens once the first fan-out is confirmed: the sender tries until then. It sends
+    // longer than the duration: the stream ends at 10 s of source.
+    let url = format!("srt://127.0.0.1:{port}?mode=caller");
+    let sender =
+        std::thread::spawn(move || testkit::send_test_pattern(&url, 14.0, Duration::from_secs(60)));
+    let t0 = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t0.elapsed() > Duration::from_secs(90) {
+            let _ = child.kill();
+            panic!("bitflix live did not end in 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The streamer is told where OBS sends.
+    assert!(
+        stderr.contains(&format!("listening on {source}"))
+            && stderr.contains(&format!("Server srt://127.0.0.1:{port}?mode=caller")),
+        "{stderr}"
+    );
+    let sent = sender.join().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ended"], true);
+    let n = check_recording(&chain_dir, &data);
+    eprintln!(
+        "{n} chunks ({} media chunks); the sender: {} attempts, connected for {:?}, of {:?} in all",
+        report["media_chunks_sent"],
+        sent.attempts,
+        sent.ran,
+        t0.elapsed()
+    );
+    assert_eq!(report["chunks"], n);
+    // 10 s in 2 s chunks; one that outgrew its coin's unit takes two records.
+    let media = report["media_chunks_sent"].as_u64().unwrap();
+    assert!(media.abs_diff(5) <= 1, "{media} media chunks for 5");
+    assert!(
+        (media..=2 * media).contains(&u64::from(n)),
+        "{n} chunk records for {media} media chunks"
+    );
 }
 
 #[test]
@@ -208,7 +272,7 @@ fn a_killed_stream_resumes_as_one_stream() {
         .spawn()
         .unwrap();
     wait_for_chunks(&mut child, &data, 25, Duration::from_secs(120));
-    sigterm(&child);
+    testkit::live::sigterm(&child);
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let n = check_recording(&chain_dir, &data);
@@ -216,7 +280,7 @@ fn a_killed_stream_resumes_as_one_stream() {
 }
 
 #[test]
-fn an_accelerated_long_stream_refills_its_fan_out_within_mempool_limits() {
+fn a_two_hour_accelerated_stream_refills_and_tops_up_within_mempool_limits() {
     if !testkit::have_ffmpeg() {
         return;
     }
@@ -225,8 +289,11 @@ fn an_accelerated_long_stream_refills_its_fan_out_within_mempool_limits() {
     let chain_dir = dir.path().join("chain");
     let chain = format!("devnet:{}", chain_dir.display());
     let bitflix = testkit::bitflix!(data.to_str().unwrap()).json();
-    // 20 minutes of stream in 2 s chunks (600 chunks) with fan-outs of 100 coins: several refills,
-    // a block every 5 minutes of stream. Any mempool refusal fails the command.
+    // Two hours of stream in 2 s chunks (3,600 chunks) with fan-outs of 100 coins and funding for
+    // half an hour at a time: refills every 100 chunks, the wallet topping the stream up three
+    // times, a block every 5 minutes of stream (a chunk that finds no coin the mempool limits
+    // allow waits for one: the backlog). Any mempool refusal fails the command. Two
+    // frames a second keep the encoder's share of the test small; the bytes are the rate's.
     let report = bitflix.ok(&[
         "live",
         "--source",
@@ -237,18 +304,21 @@ fn an_accelerated_long_stream_refills_its_fan_out_within_mempool_limits() {
         "1",
         "--accelerated",
         "--duration",
-        "1200",
+        "7200",
         "--size",
         "64x36",
         "--fps",
-        "5",
+        "2",
         "--fanout-width",
         "100",
+        "--hours",
+        "0.5",
         "--block-every",
         "300",
     ]);
     let n = check_recording(&chain_dir, &data);
-    assert!(n >= 590, "{n} chunks");
-    assert!(report["fanouts"].as_u64().unwrap() >= 6, "{report}");
+    assert!(n >= 3_590, "{n} chunks");
+    assert!(report["fanouts"].as_u64().unwrap() >= 36, "{report}");
+    assert!(report["topups"].as_u64().unwrap() >= 3, "{report}");
     assert_eq!(report["ended"], true);
 }

@@ -76,7 +76,7 @@ pub(crate) fn spawn_error(tool: &'static str, e: std::io::Error) -> MediaError {
 }
 
 /// A failed run, with the last lines the tool printed.
-fn failed(tool: &'static str, stderr: &[u8]) -> MediaError {
+pub(crate) fn failed(tool: &'static str, stderr: &[u8]) -> MediaError {
     let err = String::from_utf8_lossy(stderr);
     let tail: Vec<&str> = err.lines().rev().take(3).collect();
     MediaError::Tool {

@@ -3,9 +3,10 @@
 //! ([`free_port`]), the devnet daemon ([`Daemon`]), temporary data directories ([`tempdir`]),
 //! publish journals on disk ([`journals`], [`journal_txids`], [`has_journal`]), a real bitcoind
 //! ([`bitcoind_exe`], and [`bitcoind`]: a node started and blocks filled), the external tools tests need ([`have_ffmpeg`], [`have_chromium`],
-//! [`have_tool`]: skipped with a message outside CI, a failure in CI, see [`in_ci`]) and, with the
-//! `devnet` feature, an in-process devnet with faucet-funded keys ([`devnet`]); a live stream
-//! end to end in processes ([`live`]).
+//! [`have_tool`]: skipped with a message outside CI, a failure in CI, see [`in_ci`]), a streamer
+//! for the live ingest ([`send_test_pattern`]: ffmpeg sending to an SRT or RTMP listener), a live
+//! stream end to end in processes ([`live`]) and, with the `devnet` feature, an in-process devnet
+//! with faucet-funded keys ([`devnet`]).
 //!
 //! A dev-dependency only (`publish = false`). Helpers fail loudly: a panic with the reason is a
 //! test failure, which is what a helper that cannot do its job should be.
@@ -14,9 +15,11 @@ pub mod bitcoind;
 pub mod browser;
 #[cfg(feature = "devnet")]
 pub mod devnet;
+mod ingest;
 pub mod live;
 mod tools;
 
+pub use ingest::{send_test_pattern, Sent};
 pub use tools::{bitcoind_exe, have_chromium, have_ffmpeg, have_tool, in_ci, present};
 
 use serde_json::Value;

@@ -128,13 +128,13 @@ fn cost(
 
 /// How much more the (synced) wallet needs for a publish costing `need`, if it is short.
 pub fn shortfall(w: &HdWallet, need: Amount) -> Option<Amount> {
-    let have = w.balance().trusted_spendable();
+    let have = w.fundable();
     (have < need + FUNDING_MARGIN).then(|| need + FUNDING_MARGIN - have)
 }
 
 /// [`FundError::Insufficient`] for a wallet that cannot pay `need`.
 pub fn insufficient(w: &mut HdWallet, need: Amount) -> FundError {
-    let have = w.balance().trusted_spendable().to_sat();
+    let have = w.fundable().to_sat();
     match w.receive_address() {
         Ok(a) => FundError::Insufficient {
             have,

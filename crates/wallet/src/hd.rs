@@ -160,6 +160,11 @@ pub struct HdWallet {
     network: Network,
     /// The private keys of the descriptors, held here (bdk's wallet is no key store).
     signers: Vec<SignersContainer>,
+    /// Coins a funding transaction must not spend: a running live stream's own (they sit at the
+    /// plan key, an address of this wallet).
+    reserved: std::collections::HashSet<bdk_wallet::bitcoin::OutPoint>,
+    /// With a reservation: fund from confirmed coins of at least this value only.
+    confirmed_at_least: Option<Amount>,
 }
 
 impl std::fmt::Debug for HdWallet {
@@ -235,7 +240,52 @@ impl HdWallet {
             account: descriptors.account,
             network,
             signers,
+            reserved: std::collections::HashSet::new(),
+            confirmed_at_least: None,
         })
+    }
+
+    /// Fund a running live stream: keep funding transactions off `coins` (its lineage change,
+    /// chunk coins and top-up), replacing any earlier reservation, and spend only confirmed coins
+    /// of at least `min` (the change of an unconfirmed chunk would make the funding, and the
+    /// fan-out it pays, a descendant of the stream's unconfirmed transactions, against the
+    /// mempool's limits; the stream's small leftovers would pile into one oversized transaction).
+    pub fn reserve(
+        &mut self,
+        coins: impl IntoIterator<Item = bdk_wallet::bitcoin::OutPoint>,
+        min: Amount,
+    ) {
+        self.reserved = coins.into_iter().collect();
+        self.confirmed_at_least = Some(min);
+    }
+
+    /// Coins a funding transaction may not spend: the reserved ones and, with a reservation,
+    /// those unconfirmed or below its minimum.
+    fn unusable(&self) -> Vec<bdk_wallet::bitcoin::OutPoint> {
+        self.wallet
+            .list_unspent()
+            .filter(|u| {
+                self.reserved.contains(&u.outpoint)
+                    || self
+                        .confirmed_at_least
+                        .is_some_and(|min| !u.chain_position.is_confirmed() || u.txout.value < min)
+            })
+            .map(|u| u.outpoint)
+            .collect()
+    }
+
+    /// What a funding transaction can spend: the trusted balance, or with a reservation the
+    /// confirmed coins of at least its minimum, less the coins it may not spend.
+    pub fn fundable(&self) -> Amount {
+        if self.confirmed_at_least.is_none() {
+            return self.wallet.balance().trusted_spendable();
+        }
+        let unusable: std::collections::HashSet<_> = self.unusable().into_iter().collect();
+        self.wallet
+            .list_unspent()
+            .filter(|u| !unusable.contains(&u.outpoint))
+            .map(|u| u.txout.value)
+            .sum()
     }
 
     /// Start syncing at `height` while the wallet has never synced past genesis (see
@@ -345,18 +395,21 @@ impl HdWallet {
 
     /// An unsigned funding transaction paying `amount` to `to` at `feerate`, change to an internal
     /// address. Coins are picked largest first (the wallet holds many 330 sat plan leftovers, which
-    /// a random draw would pile in).
+    /// a random draw would pile in), never a [reserved](HdWallet::reserve) one.
     pub fn funding_psbt(
         &mut self,
         to: ScriptBuf,
         amount: Amount,
         feerate: FeeRate,
     ) -> Result<Psbt, HdError> {
+        let reserved = self.unusable();
         let mut b = self
             .wallet
             .build_tx()
             .coin_selection(LargestFirstCoinSelection);
-        b.add_recipient(to, amount).fee_rate(feerate);
+        b.add_recipient(to, amount)
+            .fee_rate(feerate)
+            .unspendable(reserved);
         let psbt = b.finish().map_err(|e| HdError::Build(e.to_string()))?;
         // The change index bdk revealed must survive a restart.
         self.persist()?;

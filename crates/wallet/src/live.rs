@@ -349,6 +349,17 @@ impl LiveState {
         }
     }
 
+    /// The stream's own unspent coins: the lineage change, the chunk coins and any top-up (a
+    /// funding transaction from the wallet must not spend them).
+    pub fn held(&self) -> Vec<OutPoint> {
+        self.lineage
+            .iter()
+            .chain(self.coins.iter().map(|(c, _)| c))
+            .chain(self.topup.iter())
+            .map(|c| c.0)
+            .collect()
+    }
+
     /// Take the next coin, oldest first, that `usable` allows (by its fan-out's txid).
     pub fn take_coin(&mut self, usable: impl Fn(&Txid) -> bool) -> Option<Coin> {
         let at = self.coins.iter().position(|(_, f)| usable(f))?;

@@ -9,7 +9,9 @@ fn s(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| (*a).to_owned()).collect()
 }
 
-/// The inputs. The test patterns get a tone, so the audio path is exercised too.
+/// The inputs. The test patterns get a tone, so the audio path is exercised too. A network
+/// ingest is listened on (RTMP needs `-listen 1`; SRT says so in its URL) and read as it comes:
+/// it is real time already.
 pub(super) fn inputs(cfg: &LiveConfig) -> Vec<String> {
     let mut a = s(&["-nostdin", "-y", "-v", "error"]);
     match &cfg.source {
@@ -149,6 +151,9 @@ pub(super) fn audio(cfg: &LiveConfig, dir: &str) -> Vec<String> {
         &format!("{:.1}k", cfg.audio_kbps),
         "-ac",
         "1",
+        // Opus runs at 48 kHz; an ingest's 44.1 kHz is resampled, not left to negotiation.
+        "-ar",
+        "48000",
         "-application",
         "voip",
         "-frame_duration",

@@ -4,14 +4,18 @@
 //! the first chunk starts with the CVPM header, so the chunks in order are one CVPM stream
 //! (docs/media-format.md). Timestamps run on across a restart (`Continue`), so a resumed stream
 //! stays one timeline.
+//!
+//! A network source (`Source::Url`) is listened on by ffmpeg, which waits for the sender as long
+//! as it takes ([`LiveEncoder::next_chunk`]'s `stop` ends the wait); the sender stopping is the
+//! end of the source, like the end of a file. ffmpeg's messages go to a file, not a pipe nobody
+//! reads: a lossy ingest logging for hours never blocks it.
 
 mod args;
 pub mod clock;
 
-use crate::ffmpeg::{spawn_error, MediaError};
+use crate::ffmpeg::{failed, spawn_error, MediaError};
 use crate::format::{Audio, AudioCodec, Packet, Stream, Video};
 use crate::{ivf, ogg, opus};
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -191,6 +195,8 @@ pub struct LiveEncoder {
     header: Option<Vec<u8>>,
     continuing: bool,
     exited: bool,
+    /// ffmpeg exited with an error: reported once every closed chunk was taken.
+    failed: bool,
 }
 
 fn header_bytes(video: Option<Video>, audio: Option<Audio>) -> Vec<u8> {
@@ -238,11 +244,12 @@ impl LiveEncoder {
         if audio {
             a.extend(args::audio(cfg, &d));
         }
+        let log = std::fs::File::create(dir.path().join("ffmpeg.log"))?;
         let child = Command::new("ffmpeg")
             .args(&a)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(log)
             .spawn()
             .map_err(|e| spawn_error("ffmpeg", e))?;
         Ok(LiveEncoder {
@@ -257,16 +264,21 @@ impl LiveEncoder {
             last_pts: None,
             header: from.header,
             exited: false,
+            failed: false,
         })
     }
 
     /// The next chunk, waiting for it; `None` once the source has ended (or [`LiveEncoder::stop`]
-    /// was called) and every closed chunk was taken. `stop` is polled while waiting.
+    /// was called) and every closed chunk was taken. `stop` is polled while waiting (a listener
+    /// with no sender yet waits until it says so). ffmpeg's error, if it failed on its own, comes
+    /// after the chunks it closed.
     pub fn next_chunk(
         &mut self,
         stop: &dyn Fn() -> bool,
     ) -> Result<Option<MediaChunk>, MediaError> {
         loop {
+            // Whether ffmpeg is gone is read before its lists: once it is, they are complete.
+            let gone = self.exited;
             let v = listed(&self.dir.path().join("v.csv"));
             let a = if self.audio {
                 listed(&self.dir.path().join("a.csv"))
@@ -275,15 +287,23 @@ impl LiveEncoder {
             };
             let ready = v.len() > self.next && (!self.audio || a.len() > self.next);
             // Once ffmpeg is gone, a last video file without its audio is still taken.
-            let last = self.exited && v.len() > self.next;
+            let last = gone && v.len() > self.next;
             if ready || last {
                 let vname = &v[self.next];
                 let aname = a.get(self.next).cloned();
                 self.next += 1;
                 return self.chunk(vname, aname.as_deref()).map(Some);
             }
-            if self.exited {
-                return Ok(None);
+            if gone {
+                // Told to stop, a failure is the stop's doing (Ctrl-C reaches ffmpeg too).
+                let failed_alone = self.failed && !stop();
+                return match std::fs::read(self.dir.path().join("ffmpeg.log")) {
+                    Ok(log) if failed_alone && !log.trim_ascii().is_empty() => {
+                        self.failed = false;
+                        Err(failed("ffmpeg", log.trim_ascii()))
+                    }
+                    _ => Ok(None),
+                };
             }
             if stop() {
                 self.stop();
@@ -291,19 +311,7 @@ impl LiveEncoder {
             }
             if let Some(status) = self.child.try_wait()? {
                 self.exited = true;
-                if !status.success() && v.len() <= self.next {
-                    let mut err = Vec::new();
-                    if let Some(mut e) = self.child.stderr.take() {
-                        let _ = e.read_to_end(&mut err);
-                    }
-                    let message = String::from_utf8_lossy(&err).trim().to_owned();
-                    if !message.is_empty() {
-                        return Err(MediaError::Tool {
-                            tool: "ffmpeg",
-                            message,
-                        });
-                    }
-                }
+                self.failed = !status.success();
                 continue;
             }
             std::thread::sleep(Duration::from_millis(10));

@@ -22,7 +22,9 @@ use std::fmt;
 pub struct LiveArgs {
     /// The source: a file (played at its own pace), lavfi:testsrc2 (a test pattern with a tone),
     /// v4l2:/dev/videoN (a capture device, no sound),
-    /// srt://HOST:PORT?mode=listener or rtmp://HOST:PORT/APP/KEY (ffmpeg listens; send from OBS).
+    /// srt://HOST:PORT?mode=listener or rtmp://HOST:PORT/APP/KEY (a network ingest: ffmpeg
+    /// listens once the first fan-out is confirmed and waits for the sender, such as OBS, as long
+    /// as it takes, saying where to send; the sender stopping ends the stream, like a file's end).
     #[arg(long, required_unless_present = "resume")]
     source: Option<String>,
     /// Title shown to viewers.
@@ -112,6 +114,25 @@ impl Settings {
             realtime: !self.accelerated,
             max_seconds: self.duration.map(|d| (d - elapsed_s).max(0.0)),
         })
+    }
+}
+
+/// Where a streamer points OBS (Settings, Stream, Service "Custom") for the ingest `url`
+/// ffmpeg listens on.
+fn sender_hint(url: &str) -> String {
+    let anywhere = if url.contains("0.0.0.0") {
+        " (0.0.0.0: this machine's address)"
+    } else {
+        ""
+    };
+    match url.strip_prefix("rtmp://").and_then(|r| r.rsplit_once('/')) {
+        Some((server, key)) => {
+            format!("in OBS, Server rtmp://{server}, Stream Key {key}{anywhere}")
+        }
+        None => format!(
+            "in OBS, Server {}{anywhere}",
+            url.replace("mode=listener", "mode=caller")
+        ),
     }
 }
 
@@ -266,4 +287,19 @@ pub fn run(g: &super::Global, args: LiveArgs) -> anyhow::Result<LiveOut> {
         settings,
     };
     stream::start(g, &chain, &start, &stop, timings)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_streamer_is_told_where_obs_sends() {
+        assert_eq!(
+            super::sender_hint("srt://0.0.0.0:9000?mode=listener"),
+            "in OBS, Server srt://0.0.0.0:9000?mode=caller (0.0.0.0: this machine's address)"
+        );
+        assert_eq!(
+            super::sender_hint("rtmp://127.0.0.1:1935/live/key"),
+            "in OBS, Server rtmp://127.0.0.1:1935/live, Stream Key key"
+        );
+    }
 }

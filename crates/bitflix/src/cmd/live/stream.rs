@@ -28,6 +28,9 @@ use wallet::plan::live::{Coin, LiveBuilder, LiveTx};
 const MAX_CLUSTER: usize = 25;
 /// Core's ancestor and descendant size limit.
 const MAX_CLUSTER_VSIZE: u64 = 101_000;
+/// The smallest wallet coin a top-up spends (the stream leaves many smaller change outputs at
+/// the plan key, a wallet address: gathering them would make an oversized transaction).
+const TOPUP_MIN_COIN: Amount = Amount::from_sat(10_000);
 
 /// A flag set by the first SIGINT or SIGTERM.
 pub fn stop_on_signal() -> Arc<AtomicBool> {
@@ -409,6 +412,7 @@ impl<'a> Run<'a> {
             return Ok(());
         };
         let need = need_for(&self.size, self.topup_hours, self.width);
+        w.reserve(self.state.held(), TOPUP_MIN_COIN);
         let funded = w
             .sync(self.backend())
             .map_err(anyhow::Error::from)
@@ -427,6 +431,12 @@ impl Run<'_> {
         let elapsed_s = from.video_frames as f64 / f64::from(self.settings.fps.max(1));
         let cfg = self.settings.encoder(elapsed_s)?;
         let mut enc = LiveEncoder::start(&cfg, from)?;
+        if let media::live::Source::Url(u) = &cfg.source {
+            eprintln!(
+                "listening on {u}: waiting for the sender ({}); the stream ends when it stops, at --duration or on Ctrl-C",
+                super::sender_hint(u)
+            );
+        }
         let should_stop = || stop.load(Ordering::SeqCst);
         while let Some(c) = enc.next_chunk(&should_stop)? {
             let first = self.state.next_index;
