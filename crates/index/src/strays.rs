@@ -5,9 +5,12 @@
 //! hash is computed once, when its transaction starts waiting; each snapshot then counts every
 //! content's forgeries (docs/cvp.md, "Forgeries") with lookups on the indexes it has, whatever the
 //! number of strays: live chunks grouped by index then leaf hash, segments by length, then index,
-//! then leaf hash.
+//! then leaf hash, their keys also ranked ([`Ranked`]) so that the strays of a film's segment size
+//! below its last index are counted in one query (a header declaring billions of segments costs
+//! no more than a film of a few).
 
 use crate::live::ForgedChunk;
+use crate::ranked::Ranked;
 use bitcoin::Txid;
 use cvp::{Header, Record, Tracker, TxRecords};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -72,8 +75,13 @@ pub(crate) type Stray<K> = (K, [u8; 32], u32);
 /// Stray live chunks, by index.
 pub(crate) type StrayChunks = Grouped<u32>;
 
-/// Stray segments, by payload length then index.
-pub(crate) type StraySegments = Grouped<(usize, u32)>;
+/// Stray segments, by payload length then index; their keys also ranked, to count those of one
+/// length below an index in one query.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StraySegments {
+    grouped: Grouped<(usize, u32)>,
+    ranked: Ranked<(usize, u32)>,
+}
 
 impl<K: Ord + Copy> Grouped<K> {
     /// `txid` waits now, carrying `strays`.
@@ -92,12 +100,13 @@ impl<K: Ord + Copy> Grouped<K> {
         self.by_tx.insert(txid, strays);
     }
 
-    /// `txid` waits no more (attributed, or dropped by the lineage's bound).
-    fn remove(&mut self, txid: &Txid) {
+    /// `txid` waits no more (attributed, or dropped by the lineage's bound): its strays, gone.
+    fn remove(&mut self, txid: &Txid) -> Vec<Stray<K>> {
         let Some(strays) = self.by_tx.remove(txid) else {
-            return;
+            return Vec::new();
         };
-        for (key, leaf, unit) in strays {
+        for (key, leaf, unit) in &strays {
+            let (key, leaf, unit) = (*key, *leaf, *unit);
             let Some(at) = self.by_key.get_mut(&key) else {
                 continue;
             };
@@ -114,6 +123,7 @@ impl<K: Ord + Copy> Grouped<K> {
                 self.by_key.remove(&key);
             }
         }
+        strays
     }
 
     /// How many strays there are.
@@ -186,37 +196,65 @@ impl Strays {
 }
 
 impl StraySegments {
+    /// `txid` waits now, carrying `strays`.
+    fn insert(&mut self, txid: Txid, strays: Vec<Stray<(usize, u32)>>) {
+        self.remove(&txid);
+        for (key, _, _) in &strays {
+            self.ranked.insert(*key);
+        }
+        self.grouped.insert(txid, strays);
+    }
+
+    /// `txid` waits no more.
+    fn remove(&mut self, txid: &Txid) {
+        for (key, _, _) in self.grouped.remove(txid) {
+            self.ranked.remove(&key);
+        }
+    }
+
+    /// How many stray segments there are.
+    pub(crate) fn len(&self) -> usize {
+        self.grouped.len()
+    }
+
+    /// None.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.grouped.is_empty()
+    }
+
     /// The forged segments of a content with `header` holding `tracker`'s segments: the strays
     /// at an index below its segment count with the exact length that index must have, less
-    /// those with its own bytes there. Every index but the last must have the segment size: the
-    /// strays of that length are walked by index, or the content's indexes looked up, whichever
-    /// are fewer; the last index is one lookup. The cost never grows with the strays of other
-    /// lengths or with more strays at one index.
+    /// those with its own bytes at an index it holds. Every index but the last must have the
+    /// segment size: the strays of that size below the last index are counted in one query,
+    /// less those with its own bytes, found by walking the fewer of its segments and those
+    /// strays; the last index is one lookup. The cost never grows with the strays but for that
+    /// walk, which is bounded by the content's own segments.
     pub(crate) fn forged<T>(&self, header: &Header, tracker: &Tracker<T>) -> usize {
         let Some(count) = header.segment_count.filter(|c| *c > 0) else {
             return 0;
         };
-        let at = |len: usize, index: u32, group: &Group| -> usize {
-            if header.expected_segment_len(index) == Some(len) {
-                group.without_leaf(tracker.leaf(index).map(|l| l.hash))
-            } else {
-                0
-            }
-        };
+        let by_key = &self.grouped.by_key;
+        let own = |index: u32| tracker.leaf(index).map(|l| l.hash);
         let last = count - 1;
         let mut sum = header
             .expected_segment_len(last)
-            .and_then(|len| self.by_key.get(&(len, last)).map(|g| at(len, last, g)))
-            .unwrap_or(0);
+            .and_then(|len| by_key.get(&(len, last)))
+            .map_or(0, |g| g.without_leaf(own(last)));
         if let Some(size) = header.expected_segment_len(0).filter(|_| last > 0) {
-            let groups = self.by_key.range((size, 0)..(size, last));
-            if groups.clone().take(last as usize).count() < last as usize {
-                sum += groups.map(|((l, i), g)| at(*l, *i, g)).sum::<usize>();
+            let all = self.ranked.below(&(size, last)) - self.ranked.below(&(size, 0));
+            let mine: usize = if all < tracker.received() as usize {
+                by_key
+                    .range((size, 0)..(size, last))
+                    .map(|((_, i), g)| g.with_leaf(own(*i)))
+                    .sum()
             } else {
-                sum += (0..last)
-                    .filter_map(|i| self.by_key.get(&(size, i)).map(|g| at(size, i, g)))
-                    .sum::<usize>();
-            }
+                tracker
+                    .leaves()
+                    .take_while(|(i, _)| *i < last)
+                    .filter_map(|(i, l)| by_key.get(&(size, i)).map(|g| g.with_leaf(Some(l.hash))))
+                    .sum()
+            };
+            sum += all - mine;
         }
         sum
     }

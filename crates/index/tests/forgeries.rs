@@ -40,14 +40,15 @@ fn film(count: u32, size: u32, total: u64) -> Record {
 }
 
 /// The contents: F (10 segments of 100 bytes but the last of 50; holds 0..=4 and 9, salt 1), G (4
-/// of 100; holds none), H (3 of 80 but the last of 40; holds 0, salt 3), an empty film E and an
-/// open live stream L.
+/// of 100; holds none), H (3 of 80 but the last of 40; holds 0, salt 3), an empty film E, an open
+/// live stream L, and K (30 of 60; holds 0..20, salt 5: more than the strays of its size).
 struct Films {
     f: Txid,
     g: Txid,
     h: Txid,
     e: Txid,
     l: Txid,
+    k: Txid,
 }
 
 fn films(cat: &mut Catalog) -> Films {
@@ -61,17 +62,21 @@ fn films(cat: &mut Catalog) -> Films {
         bare(fake(3), &[film(3, 80, 200)]),
         bare(fake(4), &[film(0, 100, 0)]),
         bare(fake(5), &[live]),
+        bare(fake(6), &[film(30, 60, 1_800)]),
     ];
     for h in &heads {
         cat.add_tx(h, None);
     }
-    let [f, g, h, e, l] = heads.map(|t| t.compute_txid());
+    let [f, g, h, e, l, k] = heads.map(|t| t.compute_txid());
     for i in [0, 1, 2, 3, 4, 9] {
         let len = if i == 9 { 50 } else { 100 };
         cat.add_tx(&bare(OutPoint::new(f, i), &[segment(i, len, 1)]), None);
     }
     cat.add_tx(&bare(OutPoint::new(h, 0), &[segment(0, 80, 3)]), None);
-    Films { f, g, h, e, l }
+    for i in 0..20 {
+        cat.add_tx(&bare(OutPoint::new(k, i), &[segment(i, 60, 5)]), None);
+    }
+    Films { f, g, h, e, l, k }
 }
 
 /// Stray `i` (its own unseen parent): index `i % 12`, of 100, 50, 80 or 40 bytes in turn every 12;
@@ -115,7 +120,7 @@ fn by_the_rule(cat: &Catalog, id: &Txid) -> u32 {
 
 /// Every content's forged segments, as the snapshot counts them and as the rule does.
 fn counts(snap: &Snapshot, cat: &Catalog, ids: &Films) -> Vec<(u32, u32)> {
-    [ids.f, ids.g, ids.h, ids.e, ids.l]
+    [ids.f, ids.g, ids.h, ids.e, ids.l, ids.k]
         .iter()
         .map(|id| {
             let s = snap.summary(id).unwrap();
@@ -126,7 +131,7 @@ fn counts(snap: &Snapshot, cat: &Catalog, ids: &Films) -> Vec<(u32, u32)> {
 
 fn assert_exact(snap: &Snapshot, cat: &Catalog, ids: &Films) {
     for (i, (got, want)) in counts(snap, cat, ids).into_iter().enumerate() {
-        assert_eq!(got, want, "content {i} (F, G, H, E, L)");
+        assert_eq!(got, want, "content {i} (F, G, H, E, L, K)");
     }
 }
 
@@ -152,7 +157,11 @@ fn ten_thousand_stray_segments_are_counted_exactly_per_content() {
         let c = counts(&snap, &cat, &ids);
         assert_eq!(c[1].0, g_forged(0..10_000));
         assert_eq!(c[1].0, 836);
-        assert_eq!((c[3].0, c[4].0), (0, 0), "an empty film, an open stream");
+        assert_eq!(
+            (c[3].0, c[4].0, c[5].0),
+            (0, 0, 0),
+            "an empty film, an open stream, K"
+        );
         assert!(c[0].0 > 0 && c[2].0 > 0);
     }
 
@@ -164,6 +173,16 @@ fn ten_thousand_stray_segments_are_counted_exactly_per_content() {
     assert_exact(&snap, &cat, &ids);
     assert_eq!(snap.summary(&ids.g).unwrap().forged_segments, 838);
 
+    // Fewer strays of K's size than K's segments: K's bytes at index 2 (held, not counted), other
+    // bytes at 3, and K's bytes at 25 (not held: counted).
+    for (n, (i, salt)) in [(2, 5), (3, 0x90), (25, 5)].into_iter().enumerate() {
+        cat.add_tx(&bare(fake(950 + n as u32), &[segment(i, 60, salt)]), None);
+    }
+    let snap = Snapshot::build(&cat, Arc::clone(&store), None);
+    assert_eq!(snap.stray_segments(), 10_005);
+    assert_exact(&snap, &cat, &ids);
+    assert_eq!(snap.summary(&ids.k).unwrap().forged_segments, 2);
+
     // F's segment 5 seen before its fan-out is a stray: a forgery of F (it does not hold index 5
     // yet), as are the strays with F's bytes there. Once attributed, those are F's own bytes.
     let fan = bare(OutPoint::new(ids.f, 5), &[Record::Link]);
@@ -172,12 +191,12 @@ fn ten_thousand_stray_segments_are_counted_exactly_per_content() {
         None,
     );
     let snap = Snapshot::build(&cat, Arc::clone(&store), None);
-    assert_eq!(snap.stray_segments(), 10_003);
+    assert_eq!(snap.stray_segments(), 10_006);
     assert_exact(&snap, &cat, &ids);
     let before = snap.summary(&ids.f).unwrap().forged_segments;
     cat.add_tx(&fan, None);
     let snap = Snapshot::build(&cat, Arc::clone(&store), None);
-    assert_eq!(snap.stray_segments(), 10_002);
+    assert_eq!(snap.stray_segments(), 10_005);
     assert_exact(&snap, &cat, &ids);
     // Strays at index 5 of 100 bytes with F's bytes: i % 12 == 5, i / 12 % 4 == 0, i % 7 == 0.
     let own_at_5 = (0..10_000u32)
