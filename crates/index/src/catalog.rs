@@ -2,7 +2,7 @@
 //! which transaction carries it; never the bytes, which stay in the store), the publisher, and the
 //! flaws seen on the way.
 
-use crate::strays::StrayChunks;
+use crate::strays::Strays;
 use bitcoin::{OutPoint, Transaction, TxOut, Txid};
 use cvp::{AddOutcome, Lineage, Record, Tracker, TxRecords};
 use std::collections::{BTreeMap, HashMap};
@@ -83,8 +83,8 @@ pub struct Catalog {
     /// When this process first saw each transaction (Unix ms), as the scanner notes it: how far
     /// a live stream's chunks arrive behind its clock.
     pub(crate) arrivals: HashMap<Txid, u64>,
-    /// The live chunks of the transactions waiting in the lineage.
-    strays: StrayChunks,
+    /// The live chunks and segments of the transactions waiting in the lineage.
+    strays: Strays,
 }
 
 impl Catalog {
@@ -129,11 +129,12 @@ impl Catalog {
         let ins: Vec<OutPoint> = tx.input.iter().map(|i| i.previous_output).collect();
         self.tx_io.insert(recs.txid, (ins, out_sum));
         let txid = recs.txid;
-        // Its live chunks are hashed once here if it is to wait, not at each snapshot.
+        // Its live chunks and segments are hashed once here if it is to wait, not at each
+        // snapshot.
         let stray = if self.lineage.content_for(&recs).is_none() {
-            crate::strays::chunks_of(&recs)
+            crate::strays::of_tx(&recs)
         } else {
-            Vec::new()
+            crate::strays::TxStrays::default()
         };
         let offered = self.lineage.offer(recs);
         for t in &offered.dropped {
@@ -285,8 +286,8 @@ impl Catalog {
         (self.lineage.pending_len(), self.lineage.pending_bytes())
     }
 
-    /// The live chunks of the transactions waiting for a parent.
-    pub(crate) fn strays(&self) -> &StrayChunks {
+    /// The live chunks and segments of the transactions waiting for a parent.
+    pub(crate) fn strays(&self) -> &Strays {
         &self.strays
     }
 

@@ -8,13 +8,16 @@
 //! - [`Indexer`] (`scanner.rs`): the one scanner, blocks and mempool, reorgs, retries.
 //! - `catalog.rs`: lineage attribution and per-segment bookkeeping (no bytes).
 //! - `live.rs`: live streams' chunks in index order, their gaps and forgeries.
-//! - `strays.rs`: the live chunks waiting in the lineage, kept as they come and go, by index.
+//! - `strays.rs`: the live chunks and segments waiting in the lineage, kept as they come and go,
+//!   by index (segments by length then index, also ranked: `ranked.rs`), so forgeries are counted
+//!   by lookups.
 //! - [`Snapshot`]: summaries, look-alikes, forgeries, and reads by range.
 //! - [`publisher`]: who published a content, and look-alike titles.
 
 mod catalog;
 mod live;
 pub mod publisher;
+mod ranked;
 mod scanner;
 mod snapshot;
 pub mod store;

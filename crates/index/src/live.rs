@@ -115,7 +115,7 @@ pub(crate) fn of_content(
 /// holds (the shape rule of segments). Each stream costs lookups on the indexes it holds that
 /// strays claim ([`crate::strays::StrayChunks::forged`]), never a pass over the strays.
 pub(crate) fn count_forged_chunks(catalog: &Catalog, summaries: &mut [ContentSummary]) {
-    let strays = catalog.strays();
+    let strays = catalog.strays().chunks();
     if strays.is_empty() {
         return;
     }

@@ -183,6 +183,8 @@ pub struct Snapshot {
     unattributed: usize,
     /// Live chunks waiting in the lineage (`Snapshot::stray_live_chunks`).
     pub(crate) stray_live_chunks: usize,
+    /// Segments waiting in the lineage (`Snapshot::stray_segments`).
+    stray_segments: usize,
     store: Arc<Store>,
 }
 
@@ -197,6 +199,7 @@ impl Snapshot {
             live: HashMap::new(),
             unattributed: 0,
             stray_live_chunks: 0,
+            stray_segments: 0,
             store,
         }
     }
@@ -235,7 +238,8 @@ impl Snapshot {
             reads,
             live,
             unattributed: catalog.pending().0,
-            stray_live_chunks: catalog.strays().len(),
+            stray_live_chunks: catalog.strays().chunks().len(),
+            stray_segments: catalog.strays().segments().len(),
             store,
         }
     }
@@ -258,6 +262,13 @@ impl Snapshot {
     /// Transactions waiting for a parent that never came (forgeries, or not seen yet).
     pub fn unattributed(&self) -> usize {
         self.unattributed
+    }
+
+    /// Stray `segment` records: those of transactions waiting for a parent that never came (a
+    /// stranger's, counted as forgeries of the contents whose shape they have; or a content's
+    /// own, seen before its parent), as many as the lineage keeps waiting.
+    pub fn stray_segments(&self) -> usize {
+        self.stray_segments
     }
 
     /// Bytes `range` of a content's verified stream.
@@ -433,46 +444,18 @@ fn lineage(c: &Content) -> Vec<LineageTx> {
 }
 
 /// Count, per content, the unattributed segments shaped like its own (an index it has and the
-/// exact length that index must have) that are not its own bytes.
+/// exact length that index must have) that are not its own bytes: lookups on its indexes in the
+/// strays kept as transactions start and stop waiting ([`crate::strays::StraySegments::forged`]),
+/// never a pass over the strays.
 fn count_forgeries(catalog: &Catalog, summaries: &mut [ContentSummary]) {
-    let mut by_len: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (i, s) in summaries.iter().enumerate() {
-        let h = &s.header;
-        let Some(count) = h.segment_count.filter(|c| *c > 0) else {
-            continue;
-        };
-        let mut lens = vec![h.expected_segment_len(count - 1)];
-        if count > 1 {
-            lens.push(h.expected_segment_len(0));
-        }
-        for len in lens.into_iter().flatten() {
-            let v = by_len.entry(len).or_default();
-            if v.last() != Some(&i) {
-                v.push(i);
-            }
-        }
+    let strays = catalog.strays().segments();
+    if strays.is_empty() {
+        return;
     }
-    for tx in catalog.unattributed() {
-        for f in &tx.found {
-            let Ok(Record::Segment(seg)) = &f.record else {
-                continue;
-            };
-            let Some(candidates) = by_len.get(&seg.payload.len()) else {
-                continue;
-            };
-            let leaf = cvp::merkle::leaf_hash(&seg.payload);
-            for &i in candidates {
-                let Some(s) = summaries.get_mut(i) else {
-                    continue;
-                };
-                let own = catalog
-                    .get(&s.id)
-                    .and_then(|c| c.tracker.leaf(seg.index))
-                    .is_some_and(|l| l.hash == leaf);
-                if !own && s.header.expected_segment_len(seg.index) == Some(seg.payload.len()) {
-                    s.forged_segments = s.forged_segments.saturating_add(1);
-                }
-            }
+    for s in summaries.iter_mut() {
+        if let Some(c) = catalog.get(&s.id) {
+            let n = strays.forged(&s.header, &c.tracker);
+            s.forged_segments = u32::try_from(n).unwrap_or(u32::MAX);
         }
     }
 }

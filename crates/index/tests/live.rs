@@ -10,7 +10,7 @@
 mod common;
 
 use bitcoin::{Amount, OutPoint, Transaction, TxOut, Txid};
-use common::{funded, key, op_return, Key};
+use common::{bare, fake, funded, key, op_return, Key};
 use cvp::{End, Header, LiveChunk, Record};
 use index::{Catalog, ContentState, Indexer, LiveSummary, Snapshot};
 use std::sync::Arc;
@@ -300,34 +300,6 @@ fn a_strangers_chunk_is_forged_against_every_open_stream_and_a_closed_one_only_w
     assert!(snap.read_chunk(&b, 7).is_err());
     assert!(snap.read_chunk(&b, 1).is_err());
     assert_eq!(snap.read_all(&c).unwrap().len(), 3 * 300 + 3);
-}
-
-/// A transaction whose first input spends `parent` and whose outputs carry `units` (unsigned: a
-/// catalog checks no scripts).
-fn bare(parent: OutPoint, units: &[Record]) -> Transaction {
-    Transaction {
-        version: bitcoin::transaction::Version::TWO,
-        lock_time: bitcoin::absolute::LockTime::ZERO,
-        input: vec![bitcoin::TxIn {
-            previous_output: parent,
-            ..bitcoin::TxIn::default()
-        }],
-        output: units
-            .iter()
-            .map(|u| TxOut {
-                value: Amount::ZERO,
-                script_pubkey: op_return(&[&u.encode()]),
-            })
-            .collect(),
-    }
-}
-
-fn fake(n: u32) -> OutPoint {
-    use bitcoin::hashes::Hash;
-    let mut b = [0u8; 32];
-    b[..4].copy_from_slice(&n.to_le_bytes());
-    b[31] = 0xee;
-    OutPoint::new(Txid::from_byte_array(b), 0)
 }
 
 /// Open stream A (chunks 0..=3, salt 1) and closed stream C (chunks 0..=2, salt 3, `end`) in

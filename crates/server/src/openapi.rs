@@ -137,7 +137,7 @@ pub fn document() -> Value {
                 "post": { "summary": "trust a publisher (pinned from the watch page; same origin only)", "parameters": trust_params(), "responses": trust_responses() },
                 "delete": { "summary": "stop trusting a publisher", "parameters": trust_params(), "responses": trust_responses() }
             },
-            "/api/stats": { "get": { "summary": "requests that reached the gateway, by route class (never cached)", "responses": { "200": json_200("the counts since the gateway started", schema("Stats")) } } },
+            "/api/stats": { "get": { "summary": "requests that reached the gateway, by route class, and what waits in the index for a parent (never cached)", "responses": { "200": json_200("the counts since the gateway started", schema("Stats")) } } },
             "/api/openapi.json": { "get": { "summary": "this document", "responses": { "200": { "description": "OpenAPI 3", "content": { "application/json": {} } } } } }
         },
         "components": { "schemas": schemas() }
@@ -150,9 +150,14 @@ fn schemas() -> Value {
     let string = json!({ "type": "string" });
     json!({
         "Error": { "type": "object", "required": ["error"], "properties": { "error": string } },
-        "Stats": { "type": "object", "required": ["requests", "by_class"], "properties": {
+        "Stats": { "type": "object", "required": ["requests", "by_class", "index"], "properties": {
             "requests": { "type": "integer", "description": "every request that reached the gateway" },
-            "by_class": { "type": "object", "description": "requests per route class (page, static, catalog, content, file, media, stream, sandbox, stats, other)", "additionalProperties": int }
+            "by_class": { "type": "object", "description": "requests per route class (page, static, catalog, content, file, media, stream, sandbox, stats, other)", "additionalProperties": int },
+            "index": { "type": "object", "description": "what waits in the index's lineage for a parent now (forgeries, or parents not seen yet), within its bound", "required": ["unattributed", "stray_live_chunks", "stray_segments"], "properties": {
+                "unattributed": { "type": "integer", "description": "transactions waiting" },
+                "stray_live_chunks": { "type": "integer", "description": "their live chunk records" },
+                "stray_segments": { "type": "integer", "description": "their segment records" }
+            } }
         } },
         "Header": { "type": "object", "description": "the CVP header as declared by its publisher (docs/cvp.md); the poster's bytes are served at /api/content/{id}/poster, not here", "required": ["media_type"], "properties": {
             "title": string, "media_type": string, "duration_ms": int, "total_length": int, "segment_count": int,

@@ -1,11 +1,13 @@
 //! How many requests reached the gateway, by route class: a middleware of relaxed atomic
 //! increments (no lock, no allocation per request), read at `GET /api/stats`. Behind a cache
-//! (docs/deploy.md) it shows what the cache did not answer itself.
+//! (docs/deploy.md) it shows what the cache did not answer itself. The route also tells what waits
+//! in the index's lineage for a parent (forgeries, or parents not seen yet).
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use index::Published;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -74,10 +76,20 @@ pub(crate) async fn count(State(stats): State<Arc<Stats>>, req: Request, next: N
     next.run(req).await
 }
 
-/// `GET /api/stats`: the counts so far, never cached.
-/// `GET /api/stats`: the counts (never cached).
-pub(crate) async fn get(State(stats): State<Arc<Stats>>) -> Response {
-    let mut resp = axum::Json(stats.report()).into_response();
+/// `GET /api/stats`: the counts so far, and what waits in the index's lineage in the current
+/// snapshot (never cached).
+pub(crate) async fn get(
+    State(stats): State<Arc<Stats>>,
+    State(published): State<Published>,
+) -> Response {
+    let snap = published.get();
+    let mut report = stats.report();
+    report["index"] = serde_json::json!({
+        "unattributed": snap.unattributed(),
+        "stray_live_chunks": snap.stray_live_chunks(),
+        "stray_segments": snap.stray_segments(),
+    });
+    let mut resp = axum::Json(report).into_response();
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp

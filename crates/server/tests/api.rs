@@ -136,6 +136,14 @@ async fn serves_the_verified_film_and_refuses_bad_requests() {
         list[0]["flaws"].as_array().unwrap().is_empty(),
         "the forgery never reached the film"
     );
+    let (s, _, body) = get(app.clone(), "/api/stats", &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let stats: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        stats["index"],
+        serde_json::json!({ "unattributed": 1, "stray_live_chunks": 0, "stray_segments": 1 }),
+        "the forged segment waits"
+    );
 
     let (s, h, body) = get(app.clone(), &format!("/api/content/{}/file", f.id), &[]).await;
     assert_eq!(s, StatusCode::OK);

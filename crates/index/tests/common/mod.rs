@@ -1,12 +1,12 @@
 //! Helpers for the scanner tests on top of `testkit`: hand-built lineages (units as OP_RETURN
-//! pushes, each transaction spending the previous one's change) and films published with the
-//! wallet's planner.
+//! pushes, each transaction spending the previous one's change), films published with the
+//! wallet's planner, and unsigned transactions fed to a `Catalog` directly.
 #![allow(dead_code, reason = "each test file uses a different part")]
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use bitcoin::script::{Builder, PushBytesBuf};
 use bitcoin::{Amount, FeeRate, OutPoint, ScriptBuf, Transaction, TxOut, Txid};
-use cvp::{Carrier, ContentInfo};
+use cvp::{Carrier, ContentInfo, Record};
 use devnet::Devnet;
 pub use testkit::devnet::{key, Key};
 
@@ -85,4 +85,33 @@ pub fn publish(
         }
     }
     (p.content_id, coin)
+}
+
+/// A transaction whose first input spends `parent` and whose outputs carry `units` (unsigned: a
+/// catalog checks no scripts).
+pub fn bare(parent: OutPoint, units: &[Record]) -> Transaction {
+    Transaction {
+        version: bitcoin::transaction::Version::TWO,
+        lock_time: bitcoin::absolute::LockTime::ZERO,
+        input: vec![bitcoin::TxIn {
+            previous_output: parent,
+            ..bitcoin::TxIn::default()
+        }],
+        output: units
+            .iter()
+            .map(|u| TxOut {
+                value: Amount::ZERO,
+                script_pubkey: op_return(&[&u.encode()]),
+            })
+            .collect(),
+    }
+}
+
+/// A txid no test transaction has (`n` apart), output 0: a parent never seen.
+pub fn fake(n: u32) -> OutPoint {
+    use bitcoin::hashes::Hash;
+    let mut b = [0u8; 32];
+    b[..4].copy_from_slice(&n.to_le_bytes());
+    b[31] = 0xee;
+    OutPoint::new(Txid::from_byte_array(b), 0)
 }
