@@ -5,7 +5,8 @@
 # bytes, the rate reached, fees, the cost of one hour (from the builder that signs the stream),
 # the time from ffmpeg closing a chunk's files to its last transaction accepted (p50, max), and
 # the largest mempool backlog. SECONDS_OF_SOURCE (default 60) sets the length; BITFLIX_BIN runs
-# that binary instead of building the release one.
+# that binary instead of building the release one. Last, one hour of stream with a single block
+# at its end: how many chunks the mempool takes between two blocks (every one, or a backlog).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${SECONDS_OF_SOURCE:-60}
@@ -18,12 +19,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 printf '%-12s %-4s %7s %9s %7s %9s %13s %8s %8s %7s %6s\n' carrier enc chunks bytes kbit/s fee_sat sat_per_hour p50_ms max_ms wall_s backlog
 run() {
-  local carrier=$1 enc=$2 out start end
+  local carrier=$1 enc=$2 secs=${3:-$secs} every=${4:-30} out start end
   rm -rf "$tmp/d" "$tmp/c"
   start=$(date +%s.%N)
   out=$("$bin" --datadir "$tmp/d" --json live --source lavfi:testsrc2 --encoder "$enc" \
     --carrier "$carrier" --chain "devnet:$tmp/c" --feerate 1 --accelerated --duration "$secs" \
-    --block-every 30 2>"$tmp/err") || { cat "$tmp/err" >&2; exit 1; }
+    --block-every "$every" 2>"$tmp/err") || { cat "$tmp/err" >&2; exit 1; }
   end=$(date +%s.%N)
   OUT="$out" python3 - "$carrier" "$enc" "$secs" "$start" "$end" <<'PY'
 import json, os, sys
@@ -34,3 +35,5 @@ PY
 }
 for c in envelope op-return op-return-80; do run "$c" aom; done
 run envelope svt
+echo "one hour, one block (envelope, libaom):"
+run envelope aom 3600 3600

@@ -68,7 +68,7 @@ fn a_live_stream_plays_at_its_edge_in_chromium_and_turns_into_its_recording() {
     let esplora = rig.esplora();
     let gw = rig.serve("viewer", &core);
     let polled = rig.serve("viewer-esplora", &esplora);
-    let mut live = rig.go_live(&[
+    let live = rig.go_live(&[
         "--source",
         "lavfi:testsrc2",
         "--title",

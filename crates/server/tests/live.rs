@@ -366,3 +366,58 @@ async fn events_push_each_new_chunk_then_ended_and_the_recording_is_a_complete_f
         "the recording is the two chunks"
     );
 }
+
+/// What the player shows, for a failure's message.
+const PLAYER: &str = "(() => { const v = document.getElementById('v'); const b = []; for (let i = 0; i < v.buffered.length; i++) b.push([v.buffered.start(i), v.buffered.end(i)]); return { t: v.currentTime, paused: v.paused, buffered: b, live: v.dataset.live || null, status: document.getElementById('status').textContent, error: v.dataset.error || null }; })()";
+
+#[test]
+fn the_player_steps_over_a_gap_and_never_appends_a_chunk_behind_it() {
+    let Some(chunks) = media_chunks() else { return };
+    if !testkit::have_chromium() {
+        return;
+    }
+    let mut l = Live::open(53, 6, chunks);
+    l.send(0);
+    l.send(1);
+    l.refresh();
+    let addr = common::serve(l.app.clone(), httpd::Limits::default());
+    let browser =
+        testkit::browser::Browser::start(&["--autoplay-policy=no-user-gesture-required"]).unwrap();
+    let mut page = browser
+        .open(&format!("http://{addr}/watch/{}", l.id))
+        .unwrap();
+    let wait = Duration::from_secs(30);
+    page.wait_for(
+        "(() => { const v = document.getElementById('v'); return v.dataset.live === '1' && !v.paused && v.currentTime > 0; })()",
+        wait,
+    )
+    .unwrap_or_else(|e| panic!("{e}: {}", page.eval(PLAYER).unwrap_or_default()));
+    // Chunk 2 never comes in time (double-spent away, or late): 3, 4 and 5 do.
+    for i in [3, 4, 5] {
+        l.send(i);
+    }
+    l.refresh();
+    let past = page
+        .wait_for(
+            "(() => { const v = document.getElementById('v'); return v.currentTime > 3.5 && !v.dataset.error ? v.currentTime : false; })()",
+            wait,
+        )
+        .unwrap_or_else(|e| panic!("{e}: {}", page.eval(PLAYER).unwrap_or_default()));
+    assert!(past.as_f64().unwrap() > 3.5);
+    // Chunk 2 arrives after the playhead passed it: never appended, nothing replays.
+    l.send(2);
+    l.refresh();
+    std::thread::sleep(Duration::from_secs(2));
+    let s = page.eval(PLAYER).unwrap();
+    let gap = chunks[2].start_ms as f64 / 1000.0 + 0.25;
+    let covered = s["buffered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r[0].as_f64().unwrap() <= gap && gap < r[1].as_f64().unwrap());
+    assert!(!covered, "chunk 2 was appended behind the playhead: {s}");
+    assert!(
+        s["t"].as_f64().unwrap() > 3.5 && s["error"].is_null(),
+        "{s}"
+    );
+}

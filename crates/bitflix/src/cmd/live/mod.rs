@@ -21,6 +21,7 @@ use std::fmt;
 #[derive(Debug, Args)]
 pub struct LiveArgs {
     /// The source: a file (played at its own pace), lavfi:testsrc2 (a test pattern with a tone),
+    /// lavfi:clock (the same with the capture time burned in, for latency measurements),
     /// v4l2:/dev/videoN (a capture device, no sound),
     /// srt://HOST:PORT?mode=listener or rtmp://HOST:PORT/APP/KEY (a network ingest: ffmpeg
     /// listens once the first fan-out is confirmed and waits for the sender, such as OBS, as long
