@@ -3,7 +3,8 @@
 //! libaom-av1 real time and SVT-AV1 low delay; then libaom again with its rate scaled so its
 //! bytes match SVT-AV1's, since the two keep to the asked rate differently. Each is measured
 //! against the source (PSNR, SSIM; VMAF when Netflix's tool is found): bytes, kbit/s reached,
-//! wall time. `cargo run --release -p media --example bench_live_quality -- CLIP [SECONDS]`.
+//! wall time. The clip is looped (stream copy) to SECONDS (default 60), the reference as well.
+//! `cargo run -p media --example bench_live_quality -- CLIP [SECONDS]` (ffmpeg does the work).
 
 use media::live::{Continue, LiveCodec, LiveConfig, LiveEncoder, Source};
 use std::path::{Path, PathBuf};
@@ -67,6 +68,21 @@ fn main() -> Result<(), String> {
         .next()
         .map_or(Ok(60.0), |s| s.parse())
         .map_err(|e| format!("SECONDS: {e}"))?;
+    // The clip looped to the length asked (stream copy): the source and the reference.
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let looped = dir.path().join("source.mkv");
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-stream_loop", "-1", "-i"])
+        .arg(&clip)
+        .args(["-t", &secs.to_string(), "-c", "copy"])
+        .arg(&looped)
+        .status()
+        .map_err(|e| format!("ffmpeg: {e}"))?;
+    if !ok.success() {
+        return Err(format!("ffmpeg could not loop {}", clip.display()));
+    }
+    let shown = clip.display().to_string();
+    let clip = looped;
     let asked = 24.0;
     let (aom, aom_s) = encode(&clip, secs, LiveCodec::Aom, asked)?;
     let (svt, svt_s) = encode(&clip, secs, LiveCodec::Svt, asked)?;
@@ -86,11 +102,7 @@ fn main() -> Result<(), String> {
             aom2_s,
         )?,
     ];
-    println!(
-        "{} s of {}, 256x144 at 10 fps, 2 s chunks, accelerated",
-        secs,
-        clip.display()
-    );
+    println!("{secs} s of {shown} (looped), 256x144 at 10 fps, 2 s chunks, accelerated");
     println!("| encoder | bytes | kbit/s | PSNR (dB) | SSIM | VMAF | wall (s) |");
     println!("|---|---|---|---|---|---|---|");
     for r in &runs {

@@ -66,6 +66,30 @@ fn chunks_make_one_stream(codec: LiveCodec) {
 }
 
 #[test]
+fn a_file_is_chunked_at_its_own_pace() {
+    if !testkit::have_ffmpeg() {
+        return;
+    }
+    // The bundled clip: 5.3 s of 720p H.264 with 6-channel AAC, played as it would be watched.
+    let clip =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/bigbuckbunny.mp4");
+    let cfg = LiveConfig {
+        source: media::live::Source::File(clip),
+        ..LiveConfig::default()
+    };
+    let t0 = Instant::now();
+    let mut enc = LiveEncoder::start(&cfg, Continue::default()).unwrap();
+    let chunks = all_chunks(&mut enc, Duration::from_secs(30));
+    assert!(
+        t0.elapsed() >= Duration::from_secs(4),
+        "read at its own pace, not as fast as it decodes: {:?}",
+        t0.elapsed()
+    );
+    assert_chunks(&chunks, 3);
+    each_chunk_decodes(&chunks, enc.header().unwrap(), 2000);
+}
+
+#[test]
 fn an_srt_ingest_is_chunked_until_its_sender_stops() {
     if !testkit::have_ffmpeg() {
         return;
