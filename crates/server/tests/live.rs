@@ -4,7 +4,8 @@
 //! manifest lists chunks in index order with gaps (a chunk not yet sent, a chunk double-spent
 //! away), `init` and each chunk are WebM that ffmpeg decodes, a stranger's chunk is a forgery and
 //! never served, and the event stream pushes each new chunk, then `ended`, after which the
-//! content is an ordinary complete film.
+//! content is an ordinary complete film. In Chromium, the player steps over a gap, never appends
+//! a chunk behind its playhead, and after a stall jumps near the live edge.
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly on the first unexpected error"
@@ -25,7 +26,7 @@ use std::time::Duration;
 use wallet::plan::live::{Coin, LiveBuilder};
 use wallet::Signer;
 
-/// Six one-second chunks of the test pattern, encoded once per test binary; `None` (the tests
+/// Twelve one-second chunks of the test pattern, encoded once per test binary; `None` (the tests
 /// skip, saying so) without ffmpeg.
 fn media_chunks() -> Option<&'static [MediaChunk]> {
     static CHUNKS: OnceLock<Option<Vec<MediaChunk>>> = OnceLock::new();
@@ -39,7 +40,7 @@ fn media_chunks() -> Option<&'static [MediaChunk]> {
                 width: 128,
                 height: 72,
                 realtime: false,
-                max_seconds: Some(6.0),
+                max_seconds: Some(12.0),
                 ..LiveConfig::default()
             };
             let mut enc = LiveEncoder::start(&cfg, Continue::default()).unwrap();
@@ -47,7 +48,7 @@ fn media_chunks() -> Option<&'static [MediaChunk]> {
             while let Some(c) = enc.next_chunk(&|| false).unwrap() {
                 chunks.push(c);
             }
-            assert!(chunks.len() >= 5, "{} chunks", chunks.len());
+            assert!(chunks.len() >= 11, "{} chunks", chunks.len());
             Some(chunks)
         })
         .as_deref()
@@ -419,5 +420,59 @@ fn the_player_steps_over_a_gap_and_never_appends_a_chunk_behind_it() {
     assert!(
         s["t"].as_f64().unwrap() > 3.5 && s["error"].is_null(),
         "{s}"
+    );
+}
+
+#[test]
+fn after_a_stall_the_player_catches_up_with_the_live_edge() {
+    let Some(chunks) = media_chunks() else { return };
+    if !testkit::have_chromium() {
+        return;
+    }
+    let n = chunks.len() as u32;
+    let mut l = Live::open(54, chunks.len(), chunks);
+    l.send(0);
+    l.refresh();
+    let addr = common::serve(l.app.clone(), httpd::Limits::default());
+    let browser =
+        testkit::browser::Browser::start(&["--autoplay-policy=no-user-gesture-required"]).unwrap();
+    let mut page = browser
+        .open(&format!("http://{addr}/watch/{}", l.id))
+        .unwrap();
+    let wait = Duration::from_secs(30);
+    // Playing chunk 0, then stalled at its end: nothing more arrives for a while.
+    page.wait_for(
+        "(() => { const v = document.getElementById('v'); return v.dataset.live === '1' && v.currentTime > 0.9; })()",
+        wait,
+    )
+    .unwrap_or_else(|e| panic!("{e}: {}", page.eval(PLAYER).unwrap_or_default()));
+    std::thread::sleep(Duration::from_secs(2));
+    // The rest arrives at once, far ahead of the playhead: the player jumps near the edge.
+    for i in 1..n {
+        l.send(i);
+    }
+    l.refresh();
+    let edge =
+        (chunks[chunks.len() - 1].start_ms + chunks[chunks.len() - 1].media_ms) as f64 / 1000.0;
+    let t = page
+        .wait_for(
+            &format!("(() => {{ const v = document.getElementById('v'); return v.currentTime > {} && !v.dataset.error ? v.currentTime : false; }})()", edge - 3.0),
+            wait,
+        )
+        .unwrap_or_else(|e| panic!("{e}: {}", page.eval(PLAYER).unwrap_or_default()));
+    assert!(t.as_f64().unwrap() <= edge, "{t} past the edge {edge}");
+    // It jumped: the middle of what arrived during the stall was never played.
+    let skipped = page
+        .eval("(() => { const v = document.getElementById('v'); const p = []; for (let i = 0; i < v.played.length; i++) p.push([v.played.start(i), v.played.end(i)]); return p; })()")
+        .unwrap();
+    let mid = edge / 2.0;
+    let played_mid = skipped
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r[0].as_f64().unwrap() <= mid && mid < r[1].as_f64().unwrap());
+    assert!(
+        !played_mid,
+        "played through {mid} s instead of catching up: {skipped}"
     );
 }
