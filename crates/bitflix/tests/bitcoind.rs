@@ -114,6 +114,7 @@ fn publish_on_devnet(d: &Devnet, dir: &std::path::Path, carrier: Carrier) {
             media_type: "video/x-cvpm".into(),
             duration_ms: None,
             poster: None,
+            records: Vec::new(),
         },
         carrier,
         feerate: FeeRate::from_sat_per_vb(1).unwrap(),

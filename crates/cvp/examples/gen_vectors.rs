@@ -21,6 +21,7 @@ fn main() {
         media_type: "application/octet-stream".into(),
         duration_ms: Some(5300),
         poster: None,
+        records: Vec::new(),
     };
     let p = chunk::prepare(stream, info, Carrier::OpReturn80.max_unit()).unwrap();
     show("header", &Record::Header(p.header.clone()));
@@ -64,6 +65,27 @@ fn main() {
         }),
     );
     show("link", &Record::Link);
+    show(
+        "clips",
+        &Record::Clips(Clips {
+            clip_count: 3,
+            first_clip: 0,
+            clips: vec![
+                ClipEntry {
+                    start_ms: 0,
+                    name: "Hall".into(),
+                },
+                ClipEntry {
+                    start_ms: 12_000,
+                    name: "Door".into(),
+                },
+                ClipEntry {
+                    start_ms: 20_000,
+                    name: "Stairs".into(),
+                },
+            ],
+        }),
+    );
     show(
         "branch",
         &Record::Branch(Branch {
@@ -150,6 +172,18 @@ pub fn invalid() {
         (
             "branch-default-out-of-range",
             b"CV\x01\x0a\x01\x01\x01\x05\x00\x01\x02\x00".to_vec(),
+        ),
+        (
+            "clips-first-clip-not-at-0",
+            b"CV\x01\x05\x02\x00\x05\x01A".to_vec(),
+        ),
+        (
+            "clips-start-not-increasing",
+            b"CV\x01\x05\x02\x00\x00\x01A\x00\x01B".to_vec(),
+        ),
+        (
+            "clips-past-count",
+            b"CV\x01\x05\x01\x00\x00\x01A\x05\x01B".to_vec(),
         ),
         (
             "choice-bad-signature-length",

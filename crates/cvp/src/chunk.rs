@@ -89,6 +89,8 @@ pub struct Prepared {
     /// Leaf-hash records that let viewers check each segment as it arrives (empty when not worth
     /// their bytes, see [`prepare`]).
     pub hashes: Vec<SegmentHashes>,
+    /// The other records of [`ContentInfo::records`], as given.
+    pub records: Vec<Record>,
 }
 
 /// Describes the stream being prepared.
@@ -102,6 +104,9 @@ pub struct ContentInfo {
     pub duration_ms: Option<u64>,
     /// Poster frame.
     pub poster: Option<Vec<u8>>,
+    /// Other publisher records the lineage carries, each in a unit of its own (an interactive
+    /// film's clip table and branch points); the publisher's plan puts them after the header.
+    pub records: Vec<Record>,
 }
 
 /// Cut `stream` for units of `max_unit` bytes and build the header with the Merkle root. Leaf-hash
@@ -138,13 +143,15 @@ pub fn prepare(stream: &[u8], info: ContentInfo, max_unit: usize) -> Result<Prep
         header,
         segments,
         hashes,
+        records: info.records,
     })
 }
 
 impl Prepared {
-    /// Every record, header first, then hashes, then segments.
+    /// Every record, header first, then the other records, then hashes, then segments.
     pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
         std::iter::once(Record::Header(self.header.clone()))
+            .chain(self.records.iter().cloned())
             .chain(self.hashes.iter().cloned().map(Record::SegmentHashes))
             .chain(self.segments.iter().cloned().map(Record::Segment))
     }

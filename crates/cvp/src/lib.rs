@@ -29,8 +29,8 @@ pub use error::DecodeError;
 pub use header::{tag as header_tag, Header, MAX_TOTAL_LENGTH};
 pub use lineage::{Attributed, Lineage, Offered, TxRecords};
 pub use record::{
-    kind, Branch, BranchOption, Choice, ChoiceSignature, End, Info, LiveChunk, Record, Segment,
-    SegmentHashes, MAX_BRANCH_OPTIONS,
+    kind, Branch, BranchOption, Choice, ChoiceSignature, ClipEntry, Clips, End, Info, LiveChunk,
+    Record, Segment, SegmentHashes, MAX_BRANCH_OPTIONS, MAX_CLIPS, MAX_CLIP_START_MS,
 };
 pub use tlv::UnknownField;
 

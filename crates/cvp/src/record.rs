@@ -23,6 +23,8 @@ pub mod kind {
     pub const LIVE_CHUNK: u64 = 6;
     /// A link: carries the publisher's lineage through a fan-out or commit transaction. No body.
     pub const LINK: u64 = 8;
+    /// [`Clips`](super::Clips): odd, so readers before it skip it.
+    pub const CLIPS: u64 = 5;
     /// [`Branch`](super::Branch).
     pub const BRANCH: u64 = 10;
     /// [`Choice`](super::Choice).
@@ -31,6 +33,10 @@ pub mod kind {
 
 /// Most options a branch point may offer.
 pub const MAX_BRANCH_OPTIONS: usize = 64;
+/// Most clips an interactive film's clip table may hold.
+pub const MAX_CLIPS: u32 = 65_535;
+/// Latest start a clip may have, in milliseconds (2^40: about 35 years).
+pub const MAX_CLIP_START_MS: u64 = 1 << 40;
 
 /// A CVP record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +57,8 @@ pub enum Record {
     LiveChunk(LiveChunk),
     /// Carries lineage through a transaction that holds no other record.
     Link,
+    /// Part of an interactive film's clip table.
+    Clips(Clips),
     /// An interactive branch point.
     Branch(Branch),
     /// A viewer's choice at a branch point.
@@ -118,7 +126,30 @@ pub struct LiveChunk {
     pub payload: Vec<u8>,
 }
 
-/// An interactive branch point: after segment `at_segment`, the viewer picks an option.
+/// Part of an interactive film's clip table (docs/cvp.md, "Interactive films"): clips
+/// `first_clip ..` of `clip_count`, each a stretch of the stream's timeline from its start to the
+/// next clip's start (the last: to the end of the stream).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clips {
+    /// How many clips the whole table holds.
+    pub clip_count: u32,
+    /// The number of the first clip in this record.
+    pub first_clip: u32,
+    /// The clips, in order.
+    pub clips: Vec<ClipEntry>,
+}
+
+/// One clip of the table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClipEntry {
+    /// Where the clip starts in the stream's timeline, in milliseconds (on a video keyframe).
+    pub start_ms: u64,
+    /// The clip's name (shown as the path a viewer took).
+    pub name: String,
+}
+
+/// An interactive branch point: after segment `at_segment` (in a film with a clip table: after
+/// clip `at_segment`), the viewer picks an option.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Branch {
     /// Branch id, unique within the content.
@@ -181,6 +212,7 @@ impl Record {
             Record::End(_) => kind::END,
             Record::LiveChunk(_) => kind::LIVE_CHUNK,
             Record::Link => kind::LINK,
+            Record::Clips(_) => kind::CLIPS,
             Record::Branch(_) => kind::BRANCH,
             Record::Choice(_) => kind::CHOICE,
             Record::Unknown { record_type, .. } => *record_type,
@@ -227,6 +259,14 @@ impl Record {
                 out.extend_from_slice(&c.payload);
             }
             Record::Link => {}
+            Record::Clips(t) => {
+                varint::write(&mut out, u64::from(t.clip_count));
+                varint::write(&mut out, u64::from(t.first_clip));
+                for c in &t.clips {
+                    varint::write(&mut out, c.start_ms);
+                    put_bytes(&mut out, c.name.as_bytes());
+                }
+            }
             Record::Branch(b) => {
                 for v in [b.id, b.at_segment, b.timeout_ms, b.default_option] {
                     varint::write(&mut out, u64::from(v));
@@ -316,6 +356,7 @@ impl Record {
                 c.finish("link")?;
                 Record::Link
             }
+            kind::CLIPS => Record::Clips(decode_clips(&mut c)?),
             kind::BRANCH => Record::Branch(decode_branch(&mut c)?),
             kind::CHOICE => Record::Choice(decode_choice(&mut c)?),
             t if t.is_multiple_of(2) => return Err(DecodeError::UnknownEvenType(t)),
@@ -354,6 +395,40 @@ fn decode_segment_hashes(c: &mut Cursor<'_>) -> Result<SegmentHashes, DecodeErro
     Ok(SegmentHashes {
         first_index,
         hashes,
+    })
+}
+
+fn decode_clips(c: &mut Cursor<'_>) -> Result<Clips, DecodeError> {
+    let clip_count = c.varint_in("clip count", 1, u64::from(MAX_CLIPS))? as u32;
+    let first_clip = c.varint_in("first clip", 0, u64::from(clip_count) - 1)? as u32;
+    let mut clips: Vec<ClipEntry> = Vec::new();
+    loop {
+        let number = u64::from(first_clip) + clips.len() as u64;
+        if number >= u64::from(clip_count) {
+            return Err(DecodeError::OutOfRange {
+                field: "clip number",
+                value: number,
+                min: 0,
+                max: u64::from(clip_count) - 1,
+            });
+        }
+        // Clip 0 starts the timeline; every start is after the one before.
+        let (min, max) = match clips.last() {
+            None if first_clip == 0 => (0, 0),
+            None => (1, MAX_CLIP_START_MS),
+            Some(prev) => (prev.start_ms + 1, MAX_CLIP_START_MS),
+        };
+        let start_ms = c.varint_in("clip start", min, max)?;
+        let name = c.string("clip name")?;
+        clips.push(ClipEntry { start_ms, name });
+        if c.is_empty() {
+            break;
+        }
+    }
+    Ok(Clips {
+        clip_count,
+        first_clip,
+        clips,
     })
 }
 

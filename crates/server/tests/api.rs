@@ -35,6 +35,7 @@ fn fixture() -> Fixture {
         media_type: "video/mp4".into(),
         duration_ms: Some(5300),
         poster: None,
+        records: Vec::new(),
     };
     let req = PlanRequest {
         stream: &film,

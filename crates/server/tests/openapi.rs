@@ -159,6 +159,7 @@ async fn every_json_answer_matches_its_schema() {
                 media_type: "video/x-cvpm".into(),
                 duration_ms: Some(4000),
                 poster: Some(b"RIFF\0\0\0\0WEBPVP8 ".to_vec()),
+                records: Vec::new(),
             },
             true,
         )

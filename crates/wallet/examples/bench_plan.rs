@@ -22,6 +22,7 @@ fn main() {
         media_type: "video/x-cvpm".into(),
         duration_ms: None,
         poster: None,
+        records: Vec::new(),
     };
     let funding = (
         OutPoint::null(),

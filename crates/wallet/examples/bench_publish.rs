@@ -42,6 +42,7 @@ fn run(carrier: Carrier, mb: u64) -> Row {
         media_type: "video/x-cvpm".into(),
         duration_ms: None,
         poster: None,
+        records: Vec::new(),
     };
     let feerate = FeeRate::from_sat_per_vb(1).unwrap();
     let layout = Layout::FanOut;

@@ -264,6 +264,7 @@ impl Journal {
         let mut header = None;
         let mut segments = Vec::new();
         let mut hashes = Vec::new();
+        let mut records = Vec::new();
         for tx in self.transactions()? {
             for a in lineage.observe(cvp::TxRecords::from_tx(&tx)) {
                 if a.content != self.content_id {
@@ -274,6 +275,7 @@ impl Journal {
                         Ok(cvp::Record::Header(h)) => header = Some(h),
                         Ok(cvp::Record::Segment(s)) => segments.push(s),
                         Ok(cvp::Record::SegmentHashes(h)) => hashes.push(h),
+                        Ok(r @ (cvp::Record::Clips(_) | cvp::Record::Branch(_))) => records.push(r),
                         _ => {}
                     }
                 }
@@ -285,6 +287,7 @@ impl Journal {
             media_type: header.media_type.clone(),
             duration_ms: header.duration_ms,
             poster: header.poster.clone(),
+            records,
         };
         let mut asm = cvp::Assembler::new(header);
         for h in &hashes {

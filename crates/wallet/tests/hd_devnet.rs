@@ -117,6 +117,7 @@ fn wallet_funded_publish_costs_only_fees() {
         media_type: "video/x-cvpm".into(),
         duration_ms: None,
         poster: None,
+        records: Vec::new(),
     };
     let what = wallet::funded::Publication {
         stream: &data,

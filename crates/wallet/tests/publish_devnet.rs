@@ -70,6 +70,7 @@ fn publish(carrier: Carrier, len: usize, layout: wallet::Layout) {
         media_type: "video/x-cvpm".into(),
         duration_ms: Some(1000),
         poster: None,
+        records: Vec::new(),
     };
     let est = wallet::estimate::estimate(len as u64, &info, carrier, feerate, layout).unwrap();
     let req = PlanRequest {

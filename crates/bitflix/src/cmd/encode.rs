@@ -163,6 +163,8 @@ fn info(poster: &Chosen) -> ContentInfo {
         media_type: "video/x-cvpm".into(),
         duration_ms: None,
         poster: poster.bytes(),
+        records: Vec::new(),
+        records: Vec::new(),
     }
 }
 

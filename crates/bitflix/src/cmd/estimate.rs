@@ -154,6 +154,7 @@ pub fn run(g: &super::Global, args: EstimateArgs) -> anyhow::Result<EstimateOut>
                 media_type: "video/x-cvpm".into(),
                 duration_ms: Some(0),
                 poster: chosen.bytes(),
+                records: Vec::new(),
             };
             let (e, poster) = crate::poster::cost(len, &info, &chosen, c, feerate, args.layout)?;
             rows.push(Row {

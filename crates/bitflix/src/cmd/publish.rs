@@ -277,6 +277,7 @@ pub fn publish_on(
             media_type: what.media_type.into(),
             duration_ms: duration_of(what.media_type, &stream),
             poster: what.poster.bytes(),
+            records: Vec::new(),
         },
         carrier: what.carrier,
         feerate: what.feerate,

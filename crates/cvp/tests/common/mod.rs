@@ -84,11 +84,40 @@ pub fn record() -> impl Strategy<Value = Record> {
             })
         }),
         Just(Record::Link),
+        clips().prop_map(Record::Clips),
         branch().prop_map(Record::Branch),
         choice().prop_map(Record::Choice),
         ((0u64..1000).prop_map(|k| 2 * k + 13), bytes(100))
             .prop_map(|(record_type, body)| Record::Unknown { record_type, body }),
     ]
+}
+
+fn clips() -> impl Strategy<Value = Clips> {
+    (
+        1u32..MAX_CLIPS,
+        any::<u32>(),
+        vec((1u64..100_000, ".{0,12}"), 1..6),
+    )
+        .prop_map(|(count, first, entries)| {
+            let clip_count = count.max(entries.len() as u32);
+            let first_clip = first % (clip_count - entries.len() as u32 + 1);
+            let mut at = if first_clip == 0 { 0 } else { 1 };
+            let clips = entries
+                .into_iter()
+                .enumerate()
+                .map(|(i, (gap, name))| {
+                    if i > 0 {
+                        at += gap;
+                    }
+                    ClipEntry { start_ms: at, name }
+                })
+                .collect();
+            Clips {
+                clip_count,
+                first_clip,
+                clips,
+            }
+        })
 }
 
 fn branch() -> impl Strategy<Value = Branch> {

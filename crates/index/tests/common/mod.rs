@@ -71,6 +71,7 @@ pub fn publish(
             media_type: "video/mp4".into(),
             duration_ms: None,
             poster: None,
+            records: Vec::new(),
         },
         carrier,
         feerate: FeeRate::from_sat_per_vb(1).unwrap(),

@@ -75,6 +75,7 @@ impl Chain {
             media_type: media_type.into(),
             duration_ms: Some(1000),
             poster: None,
+            records: Vec::new(),
         };
         self.publish_info(seed, stream, info, confirm)
     }
@@ -223,6 +224,8 @@ pub fn film_info(title: &str, poster: Option<Vec<u8>>) -> ContentInfo {
         media_type: "video/x-cvpm".into(),
         duration_ms: None,
         poster,
+        records: Vec::new(),
+        records: Vec::new(),
     }
 }
 

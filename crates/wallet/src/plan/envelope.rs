@@ -82,7 +82,7 @@ impl Builder<'_> {
             script_pubkey: commit_spk.clone(),
         });
         let commit_role = Role::Commit(match role {
-            Role::Segment(i) | Role::Hashes(i) | Role::Reveal(i) => i,
+            Role::Segment(i) | Role::Hashes(i) | Role::Record(i) | Role::Reveal(i) => i,
             _ => 0,
         });
         if is_header {

@@ -50,6 +50,18 @@ pub enum PlanError {
         /// The carrier.
         carrier: Carrier,
     },
+    /// A record of [`cvp::ContentInfo::records`] does not fit the carrier's unit.
+    #[error("record {index} of the lineage is {len} bytes but the {carrier} carrier holds {max}: shorten its text, or use another carrier")]
+    RecordTooLarge {
+        /// Its position in `records`.
+        index: usize,
+        /// Its unit's length.
+        len: usize,
+        /// Largest unit.
+        max: usize,
+        /// The carrier.
+        carrier: Carrier,
+    },
     /// The envelope's Taproot tree could not be built (a bug: one leaf always fits).
     #[error("cannot build the envelope's taproot tree: {0}")]
     Envelope(String),
@@ -88,6 +100,8 @@ pub enum Role {
     Segment(u32),
     /// Carries leaf hashes starting at this segment index.
     Hashes(u32),
+    /// Carries [`cvp::ContentInfo::records`] entry `i` (a clip table, a branch point).
+    Record(u32),
     /// Creates an envelope output (and carries a link).
     Commit(u32),
     /// Reveals a segment envelope.
@@ -172,7 +186,7 @@ impl Plan {
     pub fn locked(&self) -> Amount {
         self.txs
             .iter()
-            .filter(|t| matches!(t.role, Role::Segment(_) | Role::Hashes(_)))
+            .filter(|t| matches!(t.role, Role::Segment(_) | Role::Hashes(_) | Role::Record(_)))
             .flat_map(|t| t.tx.output.iter())
             .filter(|o| o.value == P2TR_DUST)
             .map(|o| o.value)
@@ -260,16 +274,25 @@ fn plan_inner(req: &PlanRequest<'_>, signer: &Signer, layout: Layout) -> Result<
         txs: Vec::new(),
         have: req.funding.1.value,
     };
-    let mut units: Vec<(Role, Vec<u8>)> = prepared
-        .hashes
-        .iter()
-        .map(|h| {
-            (
-                Role::Hashes(h.first_index),
-                Record::SegmentHashes(h.clone()).encode(),
-            )
-        })
-        .collect();
+    let mut units: Vec<(Role, Vec<u8>)> = Vec::new();
+    for (i, r) in prepared.records.iter().enumerate() {
+        let unit = r.encode();
+        if unit.len() > req.carrier.max_unit() {
+            return Err(PlanError::RecordTooLarge {
+                index: i,
+                len: unit.len(),
+                max: req.carrier.max_unit(),
+                carrier: req.carrier,
+            });
+        }
+        units.push((Role::Record(i as u32), unit));
+    }
+    units.extend(prepared.hashes.iter().map(|h| {
+        (
+            Role::Hashes(h.first_index),
+            Record::SegmentHashes(h.clone()).encode(),
+        )
+    }));
     units.extend(
         prepared
             .segments
