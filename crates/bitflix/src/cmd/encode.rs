@@ -164,7 +164,6 @@ fn info(poster: &Chosen) -> ContentInfo {
         duration_ms: None,
         poster: poster.bytes(),
         records: Vec::new(),
-        records: Vec::new(),
     }
 }
 

@@ -225,7 +225,6 @@ pub fn film_info(title: &str, poster: Option<Vec<u8>>) -> ContentInfo {
         duration_ms: None,
         poster,
         records: Vec::new(),
-        records: Vec::new(),
     }
 }
 
