@@ -13,6 +13,7 @@ mod poster;
 mod progress;
 mod rails;
 mod signal;
+mod viewer;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -26,6 +26,13 @@ pub enum ApiError {
     /// The content changed while it was read (a transaction left the mempool, a reorg): retry.
     #[error("content {0} changed while it was read; try again")]
     Changed(String),
+    /// Not possible in the current state (nothing to record, a fee over the cap, too little money).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Something this gateway needs for the request is not there or not answering (no viewer
+    /// wallet, the chain backend).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// A bug or a broken server state.
     #[error("internal error")]
     Internal(String),
@@ -39,7 +46,8 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::Unplayable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Changed(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Changed(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(detail) => {
                 tracing::error!("internal error: {detail}");
                 StatusCode::INTERNAL_SERVER_ERROR

@@ -18,11 +18,14 @@ mod rewrap;
 mod security;
 mod source;
 mod stats;
+mod story;
 mod trust;
+mod viewer;
 
 pub use error::ApiError;
 pub use rewrap::{RewrapLimits, Rewrapper};
 pub use trust::{valid_key, View};
+pub use viewer::{LocalChoice, Quote, Recorded, Viewer, ViewerError};
 
 use axum::extract::FromRef;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -91,6 +94,10 @@ pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Rou
             "/static/player.js",
             get(|| asset("text/javascript", include_str!("../static/player.js"))),
         )
+        .route(
+            "/static/story.js",
+            get(|| asset("text/javascript", include_str!("../static/story.js"))),
+        )
         .route("/api/catalog", get(listing::api_catalog))
         .route("/api/content/{id}", get(listing::api_content))
         .route("/api/content/{id}/poster", get(poster::get))
@@ -102,6 +109,17 @@ pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Rou
         .route("/api/content/{id}/live/init", get(live::get_init))
         .route("/api/content/{id}/live/events", get(live::events))
         .route("/api/content/{id}/live/{n}", get(live::get_chunk))
+        .route("/api/content/{id}/story", get(story::get))
+        .route("/api/content/{id}/choices", axum::routing::post(story::choose))
+        .route("/api/content/{id}/choices/quote", get(story::quote))
+        .route(
+            "/api/content/{id}/choices/record",
+            axum::routing::post(story::record),
+        )
+        .route(
+            "/api/content/{id}/choices/{branch}",
+            axum::routing::delete(story::forget),
+        )
         .route("/api/content/{id}/file", get(content::file))
         .route("/api/content/{id}/stream", get(content::stream))
         .route("/sandbox/{id}", get(content::sandbox))

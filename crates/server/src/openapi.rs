@@ -110,7 +110,7 @@ pub fn document() -> Value {
         events_responses.clone(),
         fragment_params.clone(),
     );
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": { "title": "BitFlix gateway", "version": env!("CARGO_PKG_VERSION"), "description": "Films found on chain under the CVP protocol, verified against their publisher's Merkle root and lineage. Every route the gateway serves is listed here (a test checks the router against this document, and every JSON answer against its schema)." },
         "paths": {
@@ -119,6 +119,7 @@ pub fn document() -> Value {
             "/static/bitflix.css": asset("text/css"),
             "/static/watch.js": asset("text/javascript"),
             "/static/player.js": asset("text/javascript"),
+            "/static/story.js": asset("text/javascript"),
             "/api/catalog": { "get": { "summary": "the contents found, newest first (with trusted publishers, only theirs unless all=1)", "parameters": catalog_api_params, "responses": { "200": json_200("the catalog", json!({ "type": "array", "items": schema("Content") })) } } },
             "/api/content/{id}": { "get": { "summary": "one content's metadata and state", "parameters": [id_param()], "responses": content_responses } },
             "/api/content/{id}/poster": { "get": { "summary": "the content's poster", "parameters": [id_param()], "responses": poster_responses } },
@@ -141,7 +142,54 @@ pub fn document() -> Value {
             "/api/openapi.json": { "get": { "summary": "this document", "responses": { "200": { "description": "OpenAPI 3", "content": { "application/json": {} } } } } }
         },
         "components": { "schemas": schemas() }
-    })
+    });
+    story(&mut doc);
+    doc
+}
+
+/// Interactive films: the story and the viewer's choices (`story.rs`).
+fn story(doc: &mut Value) {
+    let action = |a: &str| json!({ "name": "x-bitflix-action", "in": "header", "required": true, "schema": { "type": "string", "enum": [a] }, "description": "required: other origins cannot send it without a CORS preflight, which is never granted" });
+    let mut story = errors();
+    story["200"] = json_200("the clips with their spans, the decision points with the chain's tally, the flaws, and this gateway's viewer's path (never cached)", schema("Story"));
+    let viewer_errors = json!({
+        "400": { "description": "no such branch or option, or a malformed body" },
+        "403": { "description": "without the header, or from another origin" },
+        "404": { "description": "not an interactive film" },
+        "409": { "description": "not possible now (nothing to record, a fee over the cap, too little money)" },
+        "503": { "description": "this gateway has no viewer wallet, or its chain backend does not answer" }
+    });
+    let mut choose = viewer_errors.clone();
+    choose["201"] = json_200("the choice, signed by the viewer key and kept in the viewer's path", schema("LocalChoice"));
+    let mut forget = viewer_errors.clone();
+    forget["204"] = json!({ "description": "forgotten (a recorded choice stays)" });
+    let mut quote = viewer_errors.clone();
+    quote["200"] = json_200("what recording the unrecorded choices costs now", schema("Quote"));
+    let mut record = viewer_errors;
+    record["201"] = json_200("the transaction that carries them", schema("Recorded"));
+    let body = |s: &str| json!({ "required": true, "content": { "application/json": { "schema": schema(s) } } });
+    let paths = &mut doc["paths"];
+    paths["/api/content/{id}/story"] = json!({ "get": { "summary": "an interactive film's story", "parameters": [id_param()], "responses": story } });
+    paths["/api/content/{id}/choices"] = json!({ "post": { "summary": "sign the viewer's choice at a decision and keep it in their path (same origin only)", "parameters": [id_param(), action("choose")], "requestBody": body("ChoiceIn"), "responses": choose } });
+    paths["/api/content/{id}/choices/{branch}"] = json!({ "delete": { "summary": "forget the viewer's unrecorded choice at a branch (they went back)", "parameters": [id_param(), { "name": "branch", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 0 } }, action("choose")], "responses": forget } });
+    paths["/api/content/{id}/choices/quote"] = json!({ "get": { "summary": "the cost of recording the viewer's unrecorded choices now", "parameters": [id_param()], "responses": quote } });
+    paths["/api/content/{id}/choices/record"] = json!({ "post": { "summary": "record the viewer's unrecorded choices in one transaction paid by their wallet (same origin only)", "parameters": [id_param(), action("record")], "requestBody": body("RecordIn"), "responses": record } });
+    let int = json!({ "type": "integer" });
+    let string = json!({ "type": "string" });
+    let s = &mut doc["components"]["schemas"];
+    s["ChoiceIn"] = json!({ "type": "object", "required": ["branch_id", "option"], "properties": { "branch_id": int, "option": int } });
+    s["RecordIn"] = json!({ "type": "object", "required": ["max_fee_sat"], "properties": { "max_fee_sat": int } });
+    s["LocalChoice"] = json!({ "type": "object", "required": ["branch_id", "option", "record_hex", "at_unix_ms"], "properties": { "branch_id": int, "option": int, "record_hex": { "type": "string", "description": "the signed choice record's unit" }, "at_unix_ms": int, "txid": { "type": "string", "description": "the recording transaction, once sent" } } });
+    s["Quote"] = json!({ "type": "object", "required": ["choices", "vbytes", "fee_sat", "feerate_sat_vb", "balance_sat"], "properties": { "choices": int, "vbytes": int, "fee_sat": int, "feerate_sat_vb": { "type": "number" }, "balance_sat": int } });
+    s["Recorded"] = json!({ "type": "object", "required": ["txid", "fee_sat", "choices"], "properties": { "txid": string, "fee_sat": int, "choices": int } });
+    s["Story"] = json!({ "type": "object", "required": ["id", "clips", "complete", "branches", "flaws", "viewer"], "properties": {
+        "id": string,
+        "clips": { "type": "array", "items": { "type": "object", "required": ["index", "name", "start_ms", "end_ms"], "properties": { "index": int, "name": string, "start_ms": int, "end_ms": { "type": "integer", "nullable": true } } } },
+        "complete": { "type": "boolean", "description": "every clip of the table is known" },
+        "branches": { "type": "array", "items": { "type": "object", "required": ["id", "at_clip", "timeout_ms", "default_option", "prompt", "options"], "properties": { "id": int, "at_clip": int, "timeout_ms": int, "default_option": int, "prompt": string, "options": { "type": "array", "items": { "type": "object", "required": ["label", "next_clip", "count", "pending"], "properties": { "label": string, "next_clip": int, "count": { "type": "integer", "description": "distinct keys whose first confirmed choice this is" }, "pending": { "type": "integer", "description": "choices in the mempool" } } } } } } },
+        "flaws": { "type": "array", "items": string },
+        "viewer": { "type": "object", "required": ["key", "path", "on_chain", "unavailable"], "properties": { "key": { "type": "string", "nullable": true }, "path": { "type": "array", "items": schema("LocalChoice") }, "on_chain": { "type": "array", "items": { "type": "object" } }, "unavailable": { "type": "string", "nullable": true } } }
+    } });
 }
 
 fn schemas() -> Value {

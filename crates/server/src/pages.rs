@@ -211,6 +211,70 @@ pub(crate) struct WatchPage {
     /// A live stream the player follows at its live edge (not its recording yet).
     live: bool,
     forged_chunks: u32,
+    /// An interactive film's decisions and the chain's tally (`/static/story.js` plays it).
+    story: Option<StoryView>,
+}
+
+/// An interactive film on its watch page.
+pub(crate) struct StoryView {
+    clips: usize,
+    decisions: usize,
+    branches: Vec<BranchView>,
+    /// Flaws of the clip table, the branches and the choices (not counted).
+    flaws: Vec<String>,
+}
+
+/// A decision point and what viewers chose there.
+pub(crate) struct BranchView {
+    prompt: String,
+    after: String,
+    options: Vec<OptionView>,
+}
+
+/// One option and its tally.
+pub(crate) struct OptionView {
+    label: String,
+    count: u64,
+    pending: u64,
+}
+
+/// Flaws listed on a page, at most.
+const FLAWS_SHOWN: usize = 200;
+
+impl StoryView {
+    pub(crate) fn new(s: &index::Story) -> StoryView {
+        let name = |i: u32| {
+            s.clips
+                .iter()
+                .find(|c| c.index == i)
+                .map_or_else(|| format!("clip {i}"), |c| c.name.clone())
+        };
+        // Plain continuations (one option, no time to choose) are no decisions.
+        let branches: Vec<BranchView> = s
+            .branches
+            .iter()
+            .filter(|b| b.options.len() > 1 || b.timeout_ms > 0)
+            .map(|b| BranchView {
+                prompt: b.prompt.clone(),
+                after: name(b.at_clip),
+                options: b
+                    .options
+                    .iter()
+                    .map(|o| OptionView {
+                        label: o.label.clone(),
+                        count: o.count,
+                        pending: o.pending,
+                    })
+                    .collect(),
+            })
+            .collect();
+        StoryView {
+            clips: s.clips.len(),
+            decisions: branches.len(),
+            branches,
+            flaws: s.flaws.iter().take(FLAWS_SHOWN).cloned().collect(),
+        }
+    }
 }
 
 impl WatchPage {
@@ -250,7 +314,14 @@ impl WatchPage {
             live: s.live.is_some()
                 && !matches!(s.state, ContentState::Complete | ContentState::Verified),
             forged_chunks: s.live.as_ref().map_or(0, |l| l.forged_chunks),
+            story: None,
         }
+    }
+
+    /// This page for an interactive film.
+    pub(crate) fn with_story(mut self, story: Option<&index::Story>) -> WatchPage {
+        self.story = story.map(StoryView::new);
+        self
     }
 }
 

@@ -7,6 +7,7 @@
 //! it without a CORS preflight, which this server never grants) and an `Origin`, when sent, must
 //! be the gateway's own.
 
+use crate::viewer::Viewer;
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -16,10 +17,22 @@ use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
 /// How this gateway's viewer sees the catalog.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct View {
     trusted: Arc<RwLock<Vec<String>>>,
     file: Option<PathBuf>,
+    /// The viewer's key, path and wallet, for interactive films.
+    viewer: Option<Arc<dyn Viewer>>,
+}
+
+impl std::fmt::Debug for View {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("View")
+            .field("trusted", &self.trusted)
+            .field("file", &self.file)
+            .field("viewer", &self.viewer.is_some())
+            .finish()
+    }
 }
 
 /// A publisher key (64 hex digits) or fingerprint (16 or more), lower case; `None` otherwise.
@@ -37,6 +50,7 @@ impl View {
         View {
             trusted: Arc::new(RwLock::new(keys)),
             file: None,
+            viewer: None,
         }
     }
 
@@ -52,7 +66,19 @@ impl View {
         Ok(View {
             trusted: Arc::new(RwLock::new(all)),
             file: Some(file),
+            viewer: None,
         })
+    }
+
+    /// This view with the viewer's key, path and wallet (interactive films' choices).
+    pub fn with_viewer(mut self, viewer: Arc<dyn Viewer>) -> View {
+        self.viewer = Some(viewer);
+        self
+    }
+
+    /// The viewer's side, if this gateway has one.
+    pub fn viewer(&self) -> Option<Arc<dyn Viewer>> {
+        self.viewer.clone()
     }
 
     /// Whether any publisher is trusted.
@@ -87,17 +113,18 @@ impl View {
     }
 }
 
-/// Only a same-origin page of this gateway may pin.
-fn guard(headers: &HeaderMap) -> Result<(), ApiError> {
+/// Only a same-origin page of this gateway may change its state: pin a publisher (`action`
+/// `trust`), sign a choice (`choose`), record a path (`record`).
+pub(crate) fn guard(headers: &HeaderMap, action: &str) -> Result<(), ApiError> {
     let text = |n| {
         headers
             .get(n)
             .and_then(|v: &header::HeaderValue| v.to_str().ok())
     };
-    if text("x-bitflix-action") != Some("trust") {
-        return Err(ApiError::Forbidden(
-            "pinning needs the header x-bitflix-action: trust".into(),
-        ));
+    if text("x-bitflix-action") != Some(action) {
+        return Err(ApiError::Forbidden(format!(
+            "this request needs the header x-bitflix-action: {action}"
+        )));
     }
     if let Some(origin) = text("origin") {
         let host = text("host").unwrap_or("");
@@ -106,7 +133,7 @@ fn guard(headers: &HeaderMap) -> Result<(), ApiError> {
             .or_else(|| origin.strip_prefix("https://"));
         if own != Some(host) {
             return Err(ApiError::Forbidden(format!(
-                "origin {origin} may not pin publishers here"
+                "origin {origin} may not change this gateway's state"
             )));
         }
     }
@@ -119,7 +146,7 @@ async fn change(
     headers: &HeaderMap,
     trust: bool,
 ) -> Result<Response, ApiError> {
-    guard(headers)?;
+    guard(headers, "trust")?;
     let key = valid_key(key).ok_or_else(|| {
         ApiError::BadRequest(
             "a publisher key is 64 hex digits, or its fingerprint of at least 16".into(),

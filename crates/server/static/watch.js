@@ -17,7 +17,8 @@ if (v) {
   for (const e of ['timeupdate', 'loadedmetadata', 'seeked']) v.addEventListener(e, report);
   document.addEventListener('keydown', (e) => {
     if (e.target instanceof HTMLInputElement || e.altKey || e.ctrlKey || e.metaKey) return;
-    const seek = (s) => { v.currentTime = Math.max(0, v.currentTime + s); };
+    // The interactive player keeps a seek inside the clip that plays (story.js).
+    const seek = (s) => (v.bitflixSeek ? v.bitflixSeek(s) : (v.currentTime = Math.max(0, v.currentTime + s)));
     const keys = {
       ' ': () => (v.paused ? v.play() : v.pause()),
       k: () => (v.paused ? v.play() : v.pause()),

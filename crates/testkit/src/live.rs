@@ -125,6 +125,14 @@ impl LiveRig {
         url
     }
 
+    /// Kill the process started last (a gateway, to start it again on the same data directory).
+    pub fn kill_last(&mut self) {
+        if let Some(mut c) = self.children.pop() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     /// `bitflix --json live --chain CORE ARGS...` as the publisher, its stdout piped (the report)
     /// and stderr to `live.err` in the rig's directory.
     pub fn go_live(&self, args: &[&str]) -> Child {

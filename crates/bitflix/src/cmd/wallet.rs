@@ -30,7 +30,8 @@ enum Action {
         #[arg(long, default_value_t = 1.0)]
         btc: f64,
     },
-    /// Print the mnemonic (the only command that ever shows it) and the legacy key, if any.
+    /// Print the mnemonic (the only command that ever shows it), the viewer key that signs
+    /// choices in interactive films, and the legacy key, if any.
     Backup,
     /// Make this (new) data directory's wallet from a mnemonic read from stdin (12 or 24 words on
     /// one line), syncing on --network from --from-height instead of genesis.
@@ -99,6 +100,9 @@ pub struct WalletOut {
     /// The mnemonic (backup only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mnemonic: Option<String>,
+    /// The viewer key's secret, hex (backup only; `viewer.key`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewer_secret_key: Option<String>,
     /// The legacy secret key, hex (backup only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub legacy_secret_key: Option<String>,
@@ -138,6 +142,9 @@ impl fmt::Display for WalletOut {
         }
         if let Some(m) = &self.mnemonic {
             lines.push(format!("mnemonic (keep it private): {m}"));
+        }
+        if let Some(k) = &self.viewer_secret_key {
+            lines.push(format!("viewer.key, signs your choices (keep it private): {k}"));
         }
         if let Some(k) = &self.legacy_secret_key {
             lines.push(format!("legacy publisher.key (keep it private): {k}"));
@@ -212,6 +219,11 @@ pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
         Action::Address => out.address = Some(w.receive_address()?.to_string()),
         Action::Backup => {
             out.mnemonic = crate::keys::mnemonic(&g.datadir, network)?;
+            let viewer = g.datadir.join(crate::viewer::VIEWER_KEY);
+            if viewer.exists() {
+                let kp = crate::viewer::viewer_key(&g.datadir)?;
+                out.viewer_secret_key = Some(hex::encode(kp.secret_bytes()));
+            }
             out.legacy_secret_key =
                 crate::keys::legacy_secret(&g.datadir)?.map(|k| hex::encode(k.secret_bytes()));
         }

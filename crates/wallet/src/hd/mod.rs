@@ -24,6 +24,8 @@ use bdk_wallet::{Balance, KeychainKind, PersistedWallet, SignOptions, Wallet};
 use chain::ChainBackend;
 use std::path::Path;
 
+mod data;
+
 /// Wallet failures. Nothing here panics on bad input (a damaged file, a foreign descriptor).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -1,0 +1,191 @@
+//! Viewers' choices in an interactive film, end to end in processes (`testkit::live::LiveRig`):
+//! `bitflix devnet`, the publisher's `bitflix publish --interactive`, and two viewers'
+//! `bitflix serve` gateways, each with its own data directory (viewer key and wallet). A viewer
+//! chooses through the gateway (signed by its viewer key), asks what recording costs, records the
+//! path on chain in one transaction from its wallet; once mined, the film's story counts it, one
+//! per key; a second choice at the same branch is not sent; the other viewer's choice counts
+//! beside it; after the gateway restarts, the tally and the viewer's own recorded path are the
+//! same. The figures (size and fee of a recorded path) are printed for BENCHMARKS.md.
+#![cfg(feature = "devnet")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on the first unexpected error"
+)]
+
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use testkit::live::{get_json, LiveRig};
+
+const WAIT: Duration = Duration::from_secs(120);
+
+/// Three 3 s clips of one colour each (ffmpeg's lavfi), and a manifest: red, then a decision
+/// between green and blue.
+fn manifest(dir: &std::path::Path) -> std::path::PathBuf {
+    for colour in ["red", "green", "blue"] {
+        let ok = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg(format!("color=c={colour}:s=160x96:r=12:d=3"))
+            .args(["-c:v", "ffv1"])
+            .arg(dir.join(format!("{colour}.mkv")))
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    let toml = r#"title = "Colours"
+start = "red"
+
+[[clip]]
+name = "red"
+input = "red.mkv"
+
+[[clip]]
+name = "green"
+input = "green.mkv"
+
+[[clip]]
+name = "blue"
+input = "blue.mkv"
+
+[[decision]]
+after = "red"
+prompt = "Which colour?"
+timeout = 5
+default = "Green"
+options = [ { label = "Green", next = "green" }, { label = "Blue", next = "blue" } ]
+"#;
+    let path = dir.join("film.toml");
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+fn post(url: &str, action: &str, body: &str) -> (u16, Value) {
+    let r = ureq::post(url)
+        .set("x-bitflix-action", action)
+        .set("content-type", "application/json")
+        .timeout(Duration::from_secs(60))
+        .send_string(body);
+    let resp = match r {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{url}: {e}"),
+    };
+    let status = resp.status();
+    (status, resp.into_json().unwrap_or_default())
+}
+
+/// Wait for `f` to hold on the story of `id` at gateway `url`; the story.
+fn story_until(url: &str, id: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    let t = Instant::now();
+    loop {
+        let s = get_json(&format!("{url}/api/content/{id}/story"));
+        if let Some(s) = s.as_ref().filter(|s| f(s)) {
+            return s.clone();
+        }
+        assert!(t.elapsed() < WAIT, "{what}: {s:?}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn counts(s: &Value) -> Vec<u64> {
+    s["branches"][0]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["count"].as_u64().unwrap())
+        .collect()
+}
+
+/// Fund the wallet in gateway data directory `name` with a mature coinbase.
+fn fund(rig: &LiveRig, name: &str) {
+    let b = testkit::bitflix!(rig.path(name)).json();
+    let w = b.ok(&["wallet", "address", "--chain", &rig.core()]);
+    let address = w["address"].as_str().unwrap();
+    rig.rpc("generatetoaddress", &format!("[101,\"{address}\"]"));
+}
+
+#[test]
+fn recorded_choices_are_counted_once_per_key_and_survive_a_restart() {
+    if !testkit::have_ffmpeg() {
+        return;
+    }
+    let mut rig = LiveRig::start(&testkit::bitflix!(), "2s");
+    let film = manifest(rig.path("").as_path());
+    let out = rig.publisher().json().ok(&[
+        "publish",
+        "--interactive",
+        film.to_str().unwrap(),
+        "--chain",
+        &rig.core(),
+        "--carrier",
+        "op-return",
+    ]);
+    let id = out["content_id"]
+        .as_str()
+        .or_else(|| out[0]["content_id"].as_str())
+        .unwrap_or_else(|| panic!("no content id: {out}"))
+        .to_string();
+    fund(&rig, "viewer");
+    fund(&rig, "viewer2");
+    let url = rig.serve("viewer", &rig.core());
+    let s = story_until(&url, &id, "the story is complete", |s| {
+        s["complete"] == true && s["clips"][2]["end_ms"].is_u64()
+    });
+    assert_eq!(counts(&s), [0, 0]);
+    let key = s["viewer"]["key"].as_str().unwrap().to_string();
+
+    // Choose Blue, see the cost, record.
+    let choices = format!("{url}/api/content/{id}/choices");
+    let (status, c) = post(&choices, "choose", r#"{"branch_id":1,"option":1}"#);
+    assert_eq!(status, 201, "{c}");
+    let q = get_json(&format!("{choices}/quote")).unwrap();
+    assert_eq!(q["choices"], 1, "{q}");
+    let fee = q["fee_sat"].as_u64().unwrap();
+    assert!(fee > 0, "{q}");
+    println!(
+        "a recorded path of 1 choice: {} vB, {fee} sat at {} sat/vB",
+        q["vbytes"], q["feerate_sat_vb"]
+    );
+    let (status, r) = post(
+        &format!("{choices}/record"),
+        "record",
+        &format!(r#"{{"max_fee_sat":{}}}"#, fee * 2),
+    );
+    assert_eq!(status, 201, "{r}");
+    let txid = r["txid"].as_str().unwrap().to_string();
+    let s = story_until(&url, &id, "the recorded choice is counted", |s| {
+        counts(s) == [0, 1]
+    });
+    let mine = &s["viewer"]["on_chain"];
+    assert_eq!(mine[0]["txid"], txid.as_str(), "{s}");
+    assert_eq!(mine[0]["key"], key.as_str());
+    assert_eq!(mine[0]["counted"], true);
+    assert_eq!(s["viewer"]["path"][0]["txid"], txid.as_str());
+
+    // The same viewer at the same branch again: kept locally, never sent (its key chose).
+    let (status, _) = post(&choices, "choose", r#"{"branch_id":1,"option":0}"#);
+    assert_eq!(status, 201);
+    let (status, e) = post(&format!("{choices}/record"), "record", r#"{"max_fee_sat":100000}"#);
+    assert_eq!(status, 409, "nothing to record: {e}");
+
+    // Another viewer chooses Green: counted beside it.
+    let url2 = rig.serve("viewer2", &rig.core());
+    story_until(&url2, &id, "the second gateway sees the film", |s| {
+        s["complete"] == true
+    });
+    let c2 = format!("{url2}/api/content/{id}/choices");
+    let (status, _) = post(&c2, "choose", r#"{"branch_id":1,"option":0}"#);
+    assert_eq!(status, 201);
+    let (status, r) = post(&format!("{c2}/record"), "record", r#"{"max_fee_sat":100000}"#);
+    assert_eq!(status, 201, "{r}");
+    story_until(&url2, &id, "both choices counted", |s| counts(s) == [1, 1]);
+    rig.kill_last();
+
+    // The first gateway again, after a restart: the same tally and the same recorded path.
+    rig.kill_last();
+    let url = rig.serve("viewer", &rig.core());
+    let s = story_until(&url, &id, "the tally after a restart", |s| {
+        counts(s) == [1, 1]
+    });
+    assert_eq!(s["viewer"]["on_chain"][0]["txid"], txid.as_str(), "{s}");
+    assert_eq!(s["viewer"]["path"][0]["txid"], txid.as_str(), "{s}");
+}
