@@ -501,3 +501,94 @@ fn the_default_bounds_keep_a_hundred_thousand_choices_for_contents_not_held() {
     );
     assert_eq!(snap.unattributed(), 0);
 }
+
+#[test]
+fn the_lowest_block_then_the_first_unit_wins_and_an_unsigned_choice_waits_for_its_coin() {
+    let mut cat = Catalog::default();
+    let head = bare(fake(1), &[header("Fed by hand")]);
+    let id = head.compute_txid();
+    let branch = Record::Branch(Branch {
+        id: 4,
+        at_segment: 0,
+        timeout_ms: 1_000,
+        default_option: 0,
+        prompt: "?".into(),
+        options: vec![option(0, "a"), option(0, "b")],
+    });
+    cat.add_tx(&head, Some(10));
+    cat.add_tx(&bare(OutPoint::new(id, 0), &[branch]), Some(10));
+    let k = key(95);
+    // Fed out of block order: the choice at height 21 (two units, same key and branch: the
+    // first unit stands), then the one at height 20, which is the first confirmed.
+    let later = bare(
+        fake(2),
+        &[
+            Record::Choice(choice(id, 4, 1, Some(&k))),
+            Record::Choice(choice(id, 4, 0, Some(&k))),
+        ],
+    );
+    let first = bare(fake(3), &[Record::Choice(choice(id, 4, 0, Some(&k)))]);
+    cat.add_tx(&later, Some(21));
+    cat.add_tx(&first, Some(20));
+    // Two unsigned choices: one spends a coin not known yet, one a coin that is no Taproot coin.
+    let (taproot_coin, other_coin) = (fake(4), fake(5));
+    cat.add_tx(
+        &bare(taproot_coin, &[Record::Choice(choice(id, 4, 1, None))]),
+        Some(22),
+    );
+    cat.add_tx(
+        &bare(other_coin, &[Record::Choice(choice(id, 4, 1, None))]),
+        Some(22),
+    );
+    let wpkh = bitcoin::ScriptBuf::from_bytes([&[0x00, 0x14][..], &[9u8; 20]].concat());
+    cat.note_prevout(
+        other_coin,
+        TxOut {
+            value: bitcoin::Amount::from_sat(1_000),
+            script_pubkey: wpkh,
+        },
+    );
+    let s = snapshot(&cat).story(&id).cloned().unwrap();
+    let states: Vec<(Txid, u16, ChoiceState)> = s
+        .choices
+        .iter()
+        .map(|c| (c.txid, c.unit, c.state))
+        .collect();
+    let t = |tx: &Transaction| tx.compute_txid();
+    assert_eq!(
+        states,
+        [
+            (t(&first), 0, ChoiceState::Counted),
+            (t(&later), 0, ChoiceState::Refused),
+            (t(&later), 1, ChoiceState::Refused),
+            (s.choices[3].txid, 0, ChoiceState::SignerUnknown),
+            (s.choices[4].txid, 0, ChoiceState::Refused),
+        ]
+    );
+    assert!(s.choices[4]
+        .flaw
+        .as_ref()
+        .unwrap()
+        .ends_with("choice is unsigned, and its first input spends no Taproot coin"));
+    assert_eq!(counts(&s, 4), [(1, 0), (0, 0)]);
+    assert_eq!(
+        cat.missing_prevouts(),
+        [fake(1), taproot_coin],
+        "the header's coin, then the unsigned choice's"
+    );
+
+    // The coin found: a Taproot coin whose output key now signs the choice, counted.
+    let v = key(96);
+    cat.note_prevout(
+        taproot_coin,
+        TxOut {
+            value: bitcoin::Amount::from_sat(1_000),
+            script_pubkey: v.script.clone(),
+        },
+    );
+    let s = snapshot(&cat).story(&id).cloned().unwrap();
+    assert_eq!(s.choices[3].state, ChoiceState::Counted);
+    assert_eq!(s.choices[3].key.as_deref(), Some(output_key(&v).as_str()));
+    assert_eq!(counts(&s, 4), [(1, 0), (1, 0)]);
+    assert_eq!(cat.missing_prevouts(), [fake(1)]);
+}
