@@ -2,6 +2,8 @@
 //! which transaction carries it; never the bytes, which stay in the store), the publisher, and the
 //! flaws seen on the way.
 
+use crate::choices::Choices;
+use crate::story::StoryRecords;
 use crate::strays::Strays;
 use bitcoin::{OutPoint, Transaction, TxOut, Txid};
 use cvp::{AddOutcome, Lineage, Record, Tracker, TxRecords};
@@ -37,6 +39,9 @@ pub struct Content {
     /// The timestamp (ms since the stream started) of each accepted `live chunk`, by index: the
     /// chunks themselves are segments of the tracker (docs/cvp.md, "Live streams").
     pub live_ts: BTreeMap<u32, u64>,
+    /// The clip table and branch records of an interactive film (docs/cvp.md, "Interactive
+    /// films"), in lineage order.
+    pub(crate) story: StoryRecords,
 }
 
 impl Content {
@@ -85,6 +90,8 @@ pub struct Catalog {
     pub(crate) arrivals: HashMap<Txid, u64>,
     /// The live chunks and segments of the transactions waiting in the lineage.
     strays: Strays,
+    /// Every choice record seen (viewers' records, bound to no lineage).
+    choices: Choices,
 }
 
 impl Catalog {
@@ -97,14 +104,26 @@ impl Catalog {
         }
     }
 
+    /// This catalog, keeping at most `per_content` choices for one content it does not hold and
+    /// `total` for all of them (the default: 10,000 and 100,000); beyond them the newest are
+    /// dropped.
+    pub fn with_choice_limits(mut self, per_content: usize, total: usize) -> Catalog {
+        self.choices = Choices::with_limits(per_content, total);
+        self
+    }
+
     /// Feed one transaction (from a block at `height`, or the mempool). Transactions already seen
-    /// only have their height updated.
+    /// only have their height updated. Its `choice` records are kept whatever its lineage; a
+    /// transaction that carries only choices is not offered to the lineage.
     pub fn add_tx(&mut self, tx: &Transaction, height: Option<u32>) {
         let recs = TxRecords::from_tx(tx);
         if recs.found.is_empty() {
             return;
         }
         if self.seen.insert(recs.txid, height).is_some() {
+            if let Some(h) = height {
+                self.choices.confirm(&recs, h);
+            }
             if let Some(c) = self
                 .lineage
                 .content_of(&recs.txid)
@@ -121,6 +140,13 @@ impl Catalog {
                 self.coins
                     .insert(OutPoint::new(recs.txid, vout as u32), o.clone());
             }
+        }
+        let contents = &self.contents;
+        if self
+            .choices
+            .add_tx(tx, &recs, height, |id| contents.contains_key(id))
+        {
+            return;
         }
         let out_sum = tx
             .output
@@ -169,8 +195,10 @@ impl Catalog {
                         publisher_coin: coin,
                         publisher_name: None,
                         live_ts: BTreeMap::new(),
+                        story: StoryRecords::default(),
                     });
                     c.txs.insert(txid, height);
+                    self.choices.content_held(&a.content);
                 }
                 Ok(record) => self.apply(a.content, txid, unit, height, record),
                 Err(e) => {
@@ -215,6 +243,8 @@ impl Catalog {
                     c.flaws.push(format!("{txid}: {flaw}"));
                 }
             }
+            Record::Clips(t) => c.story.add_clips(txid, &t),
+            Record::Branch(b) => c.story.add_branch(txid, b),
             Record::Info(info) if c.publisher_name.is_none() => {
                 c.publisher_name = info
                     .fields
@@ -252,6 +282,22 @@ impl Catalog {
             .collect()
     }
 
+    /// Every coin the scanner should look up: those of [`missing_header_prevouts`]
+    /// (Self::missing_header_prevouts), then at most 1,000 that the first inputs of unsigned
+    /// choices for held contents spend (their Taproot output keys sign those choices).
+    pub fn missing_prevouts(&self) -> Vec<OutPoint> {
+        let mut ops = self.missing_header_prevouts();
+        let mut seen: std::collections::HashSet<OutPoint> = ops.iter().copied().collect();
+        let contents = &self.contents;
+        let choices = self
+            .choices
+            .first_inputs(|id| contents.contains_key(id))
+            .filter(|op| !self.coins.contains_key(op) && seen.insert(*op))
+            .take(crate::choices::MAX_LOOKUPS);
+        ops.extend(choices);
+        ops
+    }
+
     /// Fees of a content's lineage transactions, when every input's value is known.
     pub fn cost_sat(&self, c: &Content) -> Option<u64> {
         let mut total = 0u64;
@@ -284,6 +330,11 @@ impl Catalog {
     /// How many transactions wait for a parent, and their bytes.
     pub fn pending(&self) -> (usize, usize) {
         (self.lineage.pending_len(), self.lineage.pending_bytes())
+    }
+
+    /// The choices kept.
+    pub(crate) fn choices(&self) -> &Choices {
+        &self.choices
     }
 
     /// The live chunks and segments of the transactions waiting for a parent.

@@ -11,20 +11,28 @@
 //! - `strays.rs`: the live chunks and segments waiting in the lineage, kept as they come and go,
 //!   by index (segments by length then index, also ranked: `ranked.rs`), so forgeries are counted
 //!   by lookups.
+//! - `story.rs`: interactive films' clip tables and branch points ([`Snapshot::story`]);
+//!   `choices.rs`: the viewers' choices, kept from every transaction and counted per branch.
 //! - [`Snapshot`]: summaries, look-alikes, forgeries, and reads by range.
 //! - [`publisher`]: who published a content, and look-alike titles.
 
 mod catalog;
+mod choices;
 mod live;
 pub mod publisher;
 mod ranked;
 mod scanner;
 mod snapshot;
 pub mod store;
+mod story;
 mod strays;
 
 pub use catalog::{Catalog, Content, SegSource};
+pub use choices::{
+    ChoiceSeen, ChoiceState, DEFAULT_MAX_WAITING_CHOICES, DEFAULT_MAX_WAITING_PER_CONTENT,
+};
 pub use live::{ForgedChunk, LiveChunk, LiveSummary};
 pub use publisher::Publisher;
 pub use scanner::{default_start_height, IndexError, Indexer, PollReport, Progress};
 pub use snapshot::{ContentState, ContentSummary, LineageTx, Published, ReadError, Snapshot};
+pub use story::{Clip, Story, StoryBranch, StoryOption};

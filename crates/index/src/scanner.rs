@@ -102,7 +102,8 @@ pub struct Indexer {
     /// Transactions left the mempool view or the confirmed catalog since arrivals were pruned.
     arrivals_stale: bool,
     snapshot: Arc<Snapshot>,
-    /// Headers' funding coins that could not be looked up yet: try again on the next poll.
+    /// Headers' funding coins (and the first-input coins of unsigned choices) that could not be
+    /// looked up yet: try again on the next poll.
     prevouts_pending: bool,
     retry: Retry,
     /// Reorgs handled since opening.
@@ -404,13 +405,14 @@ impl Indexer {
 
     /// Build the view (confirmed plus mempool), look up the coins its headers spend when a
     /// backend is given (their owners are the publishers, their values give the cost; each answer
-    /// must be the transaction asked for, failures leave them unknown until the next poll), and
+    /// must be the transaction asked for, failures leave them unknown until the next poll) and
+    /// those the first inputs of unsigned choices spend (their keys sign the choices), and
     /// publish it as the new snapshot.
     fn refresh(&mut self, backend: Option<&dyn ChainBackend>) -> Result<(), IndexError> {
         let mut view = self.view()?;
         if let Some(backend) = backend {
             let mut found = Vec::new();
-            for op in view.missing_header_prevouts() {
+            for op in view.missing_prevouts() {
                 let out = backend
                     .raw_tx(&op.txid)
                     .ok()
@@ -426,7 +428,7 @@ impl Indexer {
                 self.confirmed.note_prevout(op, out.clone());
                 view.note_prevout(op, out);
             }
-            self.prevouts_pending = !view.missing_header_prevouts().is_empty();
+            self.prevouts_pending = !view.missing_prevouts().is_empty();
         }
         let height = self.store.cursor()?.map(|c| c.0);
         self.snapshot = Arc::new(Snapshot::build(&view, Arc::clone(&self.store), height));

@@ -75,6 +75,10 @@ pub struct ContentSummary {
     pub lineage: Vec<LineageTx>,
     /// A live stream's chunks (an open header, or any content with `live chunk` records).
     pub live: Option<crate::live::LiveSummary>,
+    /// An interactive film: a clip table or a branch point stands ([`Snapshot::story`]). In
+    /// JSON only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interactive: bool,
 }
 
 fn header_without_poster<S: serde::Serializer>(h: &Header, s: S) -> Result<S::Ok, S::Error> {
@@ -185,6 +189,8 @@ pub struct Snapshot {
     pub(crate) stray_live_chunks: usize,
     /// Segments waiting in the lineage (`Snapshot::stray_segments`).
     stray_segments: usize,
+    /// Interactive films' stories and the viewers' choices (`story.rs`).
+    pub(crate) stories: crate::story::Stories,
     store: Arc<Store>,
 }
 
@@ -200,6 +206,7 @@ impl Snapshot {
             unattributed: 0,
             stray_live_chunks: 0,
             stray_segments: 0,
+            stories: crate::story::Stories::default(),
             store,
         }
     }
@@ -226,6 +233,7 @@ impl Snapshot {
         publisher::mark_lookalikes(&mut summaries);
         count_forgeries(catalog, &mut summaries);
         crate::live::count_forged_chunks(catalog, &mut summaries);
+        let stories = crate::story::Stories::of(catalog, &mut summaries);
         let by_id = summaries
             .iter()
             .enumerate()
@@ -240,6 +248,7 @@ impl Snapshot {
             unattributed: catalog.pending().0,
             stray_live_chunks: catalog.strays().chunks().len(),
             stray_segments: catalog.strays().segments().len(),
+            stories,
             store,
         }
     }
@@ -425,6 +434,7 @@ fn summarize(catalog: &Catalog, c: &Content) -> (ContentSummary, Vec<SegRead>) {
         forged_segments: 0,
         lineage: lineage(c),
         live: None,
+        interactive: false,
     };
     (summary, segs)
 }

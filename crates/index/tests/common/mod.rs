@@ -60,19 +60,31 @@ pub fn publish(
     title: &str,
     carrier: Carrier,
 ) -> (Txid, (OutPoint, TxOut)) {
+    let info = ContentInfo {
+        title: Some(title.into()),
+        media_type: "video/mp4".into(),
+        duration_ms: None,
+        poster: None,
+        records: Vec::new(),
+    };
+    publish_info(d, seed, data, info, carrier)
+}
+
+/// [`publish`] with the whole `info` (other records of the lineage: a clip table, branches).
+pub fn publish_info(
+    d: &Devnet,
+    seed: u8,
+    data: &[u8],
+    info: ContentInfo,
+    carrier: Carrier,
+) -> (Txid, (OutPoint, TxOut)) {
     let k = key(seed);
     let signer = wallet::Signer::new(k.keypair);
     assert_eq!(signer.script(), k.script);
     let coin = funded(d, &k, 5_000_000);
     let req = wallet::PlanRequest {
         stream: data,
-        info: ContentInfo {
-            title: Some(title.into()),
-            media_type: "video/mp4".into(),
-            duration_ms: None,
-            poster: None,
-            records: Vec::new(),
-        },
+        info,
         carrier,
         feerate: FeeRate::from_sat_per_vb(1).unwrap(),
         funding: coin.clone(),
