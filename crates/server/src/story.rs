@@ -68,7 +68,6 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| match e {
             ViewerError::Refused(m) => ApiError::Conflict(m),
             ViewerError::Unavailable(m) => ApiError::Unavailable(m),
-            other => ApiError::Unavailable(other.to_string()),
         })
 }
 

@@ -238,8 +238,11 @@ fn seeking_inside_a_clip_stays_in_that_clip() {
         return;
     };
     click_option(&mut page, 1);
-    page.wait_for("window.bitflixStory().clip === 2", WAIT)
-        .unwrap();
+    page.wait_for(
+        "window.bitflixStory().clip === 2 && document.getElementById('clip-time').textContent.includes('Blue')",
+        WAIT,
+    )
+    .unwrap();
     // The scrubber spans the blue clip alone: dragging it to its start stays in blue.
     let range = page
         .eval("[Number(document.getElementById('scrub').max), document.getElementById('clip-time').textContent]")
