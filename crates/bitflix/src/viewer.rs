@@ -155,9 +155,7 @@ impl ViewerSide {
 
     fn balance(&self) -> u64 {
         let guard = self.wallet.lock().unwrap_or_else(PoisonError::into_inner);
-        guard
-            .as_ref()
-            .map_or(0, |w| w.balance().confirmed.to_sat())
+        guard.as_ref().map_or(0, |w| w.balance().confirmed.to_sat())
     }
 }
 
@@ -169,7 +167,9 @@ fn unix_ms() -> u64 {
 
 impl server::Viewer for ViewerSide {
     fn key(&self) -> Result<String, ViewerError> {
-        Ok(hex::encode(self.keypair()?.x_only_public_key().0.serialize()))
+        Ok(hex::encode(
+            self.keypair()?.x_only_public_key().0.serialize(),
+        ))
     }
 
     fn choose(

@@ -160,11 +160,20 @@ fn recorded_choices_are_counted_once_per_key_and_survive_a_restart() {
     assert_eq!(mine[0]["key"], key.as_str());
     assert_eq!(mine[0]["counted"], true);
     assert_eq!(s["viewer"]["path"][0]["txid"], txid.as_str());
+    let tx = get_json(&format!("{url}/api/tx/{txid}")).unwrap();
+    assert!(
+        tx["hex"].as_str().is_some_and(|h| h.len() > 200),
+        "the page's link to the transaction: {tx}"
+    );
 
     // The same viewer at the same branch again: kept locally, never sent (its key chose).
     let (status, _) = post(&choices, "choose", r#"{"branch_id":1,"option":0}"#);
     assert_eq!(status, 201);
-    let (status, e) = post(&format!("{choices}/record"), "record", r#"{"max_fee_sat":100000}"#);
+    let (status, e) = post(
+        &format!("{choices}/record"),
+        "record",
+        r#"{"max_fee_sat":100000}"#,
+    );
     assert_eq!(status, 409, "nothing to record: {e}");
 
     // Another viewer chooses Green: counted beside it.
@@ -175,7 +184,11 @@ fn recorded_choices_are_counted_once_per_key_and_survive_a_restart() {
     let c2 = format!("{url2}/api/content/{id}/choices");
     let (status, _) = post(&c2, "choose", r#"{"branch_id":1,"option":0}"#);
     assert_eq!(status, 201);
-    let (status, r) = post(&format!("{c2}/record"), "record", r#"{"max_fee_sat":100000}"#);
+    let (status, r) = post(
+        &format!("{c2}/record"),
+        "record",
+        r#"{"max_fee_sat":100000}"#,
+    );
     assert_eq!(status, 201, "{r}");
     story_until(&url2, &id, "both choices counted", |s| counts(s) == [1, 1]);
     rig.kill_last();

@@ -315,6 +315,12 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// A CVP transaction the index stored (every transaction carrying a unit: lineages,
+    /// choices, strays), raw; `None` for one it never stored.
+    pub fn raw_tx(&self, txid: &Txid) -> Result<Option<Vec<u8>>, ReadError> {
+        Ok(self.store.raw_tx(txid)?)
+    }
+
     /// The whole verified stream (the complete content once verified).
     pub fn read_all(&self, id: &Txid) -> Result<Vec<u8>, ReadError> {
         let len = self

@@ -110,7 +110,10 @@ pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Rou
         .route("/api/content/{id}/live/events", get(live::events))
         .route("/api/content/{id}/live/{n}", get(live::get_chunk))
         .route("/api/content/{id}/story", get(story::get))
-        .route("/api/content/{id}/choices", axum::routing::post(story::choose))
+        .route(
+            "/api/content/{id}/choices",
+            axum::routing::post(story::choose),
+        )
         .route("/api/content/{id}/choices/quote", get(story::quote))
         .route(
             "/api/content/{id}/choices/record",
@@ -120,6 +123,7 @@ pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Rou
             "/api/content/{id}/choices/{branch}",
             axum::routing::delete(story::forget),
         )
+        .route("/api/tx/{txid}", get(story::tx))
         .route("/api/content/{id}/file", get(content::file))
         .route("/api/content/{id}/stream", get(content::stream))
         .route("/sandbox/{id}", get(content::sandbox))

@@ -168,8 +168,8 @@ pub(crate) async fn watch_page(
             "No content {id} is known to this gateway (yet): it may not be mined or relayed to it."
         )));
     };
-    let page_t = WatchPage::new(s, st.view.trusts(s), st.rewrap.duration_ms(s))
-        .with_story(snap.story(&id));
+    let page_t =
+        WatchPage::new(s, st.view.trusts(s), st.rewrap.duration_ms(s)).with_story(snap.story(&id));
     page(&page_t, StatusCode::OK)
 }
 

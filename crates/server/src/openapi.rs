@@ -160,15 +160,27 @@ fn story(doc: &mut Value) {
         "503": { "description": "this gateway has no viewer wallet, or its chain backend does not answer" }
     });
     let mut choose = viewer_errors.clone();
-    choose["201"] = json_200("the choice, signed by the viewer key and kept in the viewer's path", schema("LocalChoice"));
+    choose["201"] = json_200(
+        "the choice, signed by the viewer key and kept in the viewer's path",
+        schema("LocalChoice"),
+    );
     let mut forget = viewer_errors.clone();
     forget["204"] = json!({ "description": "forgotten (a recorded choice stays)" });
     let mut quote = viewer_errors.clone();
-    quote["200"] = json_200("what recording the unrecorded choices costs now", schema("Quote"));
+    quote["200"] = json_200(
+        "what recording the unrecorded choices costs now",
+        schema("Quote"),
+    );
     let mut record = viewer_errors;
     record["201"] = json_200("the transaction that carries them", schema("Recorded"));
     let body = |s: &str| json!({ "required": true, "content": { "application/json": { "schema": schema(s) } } });
+    let mut tx = errors();
+    tx["200"] = json_200(
+        "the transaction, raw",
+        json!({ "type": "object", "required": ["txid", "hex"], "properties": { "txid": { "type": "string" }, "hex": { "type": "string" } } }),
+    );
     let paths = &mut doc["paths"];
+    paths["/api/tx/{txid}"] = json!({ "get": { "summary": "a CVP transaction the index stored (a recorded path's, a lineage's)", "parameters": [{ "name": "txid", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-f]{64}$" } }], "responses": tx } });
     paths["/api/content/{id}/story"] = json!({ "get": { "summary": "an interactive film's story", "parameters": [id_param()], "responses": story } });
     paths["/api/content/{id}/choices"] = json!({ "post": { "summary": "sign the viewer's choice at a decision and keep it in their path (same origin only)", "parameters": [id_param(), action("choose")], "requestBody": body("ChoiceIn"), "responses": choose } });
     paths["/api/content/{id}/choices/{branch}"] = json!({ "delete": { "summary": "forget the viewer's unrecorded choice at a branch (they went back)", "parameters": [id_param(), { "name": "branch", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 0 } }, action("choose")], "responses": forget } });
@@ -234,6 +246,7 @@ fn schemas() -> Value {
             "lookalikes": { "type": "array", "items": string },
             "forged_segments": { "type": "integer", "description": "segments outside the lineage shaped like this content's" },
             "live": { "type": "object", "nullable": true, "description": "a live stream's chunks held, gaps, forged chunks and whether it is still open" },
+            "interactive": { "type": "boolean", "description": "present (true) for an interactive film: its story is at /api/content/{id}/story" },
             "lineage": { "type": "array", "description": "the lineage transactions: the header's first, then by height (the mempool's last)", "items": schema("LineageTx") },
             "trusted": { "type": "boolean", "description": "the viewer trusts this publisher (bitflix serve --trust)" },
             "poster_url": { "type": "string", "nullable": true },

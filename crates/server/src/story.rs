@@ -8,10 +8,10 @@ use crate::mse::muxed;
 use crate::source::verified;
 use crate::viewer::{LocalChoice, Viewer, ViewerError};
 use crate::{parse_id, ApiError, AppState};
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::body::Bytes;
 use axum::Json;
 use bitcoin::Txid;
 use index::{ChoiceSeen, Story, StoryBranch};
@@ -230,4 +230,18 @@ pub(crate) async fn record(
     let v = viewer(&st)?;
     let out = blocking(move || v.record(id, r.max_fee_sat)).await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// `GET /api/tx/{txid}`: a transaction the index stored (a recorded path's, a lineage's), raw.
+pub(crate) async fn tx(
+    State(st): State<AppState>,
+    Path(txid): Path<String>,
+) -> Result<Response, ApiError> {
+    let txid = parse_id(&txid)?;
+    let snap = st.published.get();
+    let raw = snap
+        .raw_tx(&txid)
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .ok_or_else(|| ApiError::NotFound(format!("no CVP transaction {txid} in this index")))?;
+    crate::listing::json(&serde_json::json!({ "txid": txid, "hex": hex::encode(raw) }))
 }

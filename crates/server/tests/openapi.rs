@@ -22,7 +22,7 @@ fn router_routes() -> BTreeSet<(String, String)> {
         let path = chunk.split('"').nth(1).unwrap().to_string();
         let body = chunk.split(".route(").next().unwrap();
         let body = body.split(".fallback(").next().unwrap();
-        for (needle, method) in [("get(", "get"), ("post(", "post"), (".delete(", "delete")] {
+        for (needle, method) in [("get(", "get"), ("post(", "post"), ("delete(", "delete")] {
             if body.contains(needle) {
                 out.insert((method.to_string(), path.clone()));
             }

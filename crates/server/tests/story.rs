@@ -32,7 +32,12 @@ impl Viewer for TestViewer {
     fn key(&self) -> Result<String, ViewerError> {
         Ok(hex::encode(self.key.x_only_public_key().0.serialize()))
     }
-    fn choose(&self, content: Txid, branch_id: u32, option: u32) -> Result<LocalChoice, ViewerError> {
+    fn choose(
+        &self,
+        content: Txid,
+        branch_id: u32,
+        option: u32,
+    ) -> Result<LocalChoice, ViewerError> {
         let mut c = cvp::Choice {
             content_id: content.to_byte_array(),
             branch_id,
@@ -51,7 +56,10 @@ impl Viewer for TestViewer {
         Ok(l)
     }
     fn forget(&self, _: Txid, branch_id: u32) -> Result<(), ViewerError> {
-        self.path.lock().unwrap().retain(|c| c.branch_id != branch_id);
+        self.path
+            .lock()
+            .unwrap()
+            .retain(|c| c.branch_id != branch_id);
         Ok(())
     }
     fn path(&self, _: Txid) -> Result<Vec<LocalChoice>, ViewerError> {
@@ -142,7 +150,9 @@ async fn send(
         .await
         .unwrap();
     let status = resp.status();
-    let b = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    let b = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
     (status, serde_json::from_slice(&b).unwrap_or_default())
 }
 
@@ -158,7 +168,12 @@ async fn the_story_gives_each_clip_its_span_and_the_decisions() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["start_ms"].as_u64().unwrap(), c["end_ms"].as_u64().unwrap()))
+        .map(|c| {
+            (
+                c["start_ms"].as_u64().unwrap(),
+                c["end_ms"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(spans[..2], [(0, 2000), (2000, 4000)], "{s}");
     assert!(
@@ -178,7 +193,9 @@ async fn the_story_gives_each_clip_its_span_and_the_decisions() {
     let (status, _, _) = get(app(&c, None), &format!("/api/content/{plain}/story"), &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, _, page) = get(app(&c, None), &format!("/watch/{plain}"), &[]).await;
-    assert!(String::from_utf8(page).unwrap().contains("/static/player.js"));
+    assert!(String::from_utf8(page)
+        .unwrap()
+        .contains("/static/player.js"));
 }
 
 #[tokio::test]
@@ -186,13 +203,17 @@ async fn choices_are_signed_by_the_viewer_and_guarded() {
     let Some((c, id, _)) = fixture() else {
         return;
     };
-    let key = Keypair::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[9; 32]).unwrap());
+    let key =
+        Keypair::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[9; 32]).unwrap());
     let viewer = Arc::new(TestViewer {
         key,
         path: Mutex::new(Vec::new()),
     });
     let uri = format!("/api/content/{id}/choices");
-    let ok = [("x-bitflix-action", "choose"), ("content-type", "application/json")];
+    let ok = [
+        ("x-bitflix-action", "choose"),
+        ("content-type", "application/json"),
+    ];
     let body = r#"{"branch_id":7,"option":0}"#;
     // Without a viewer: said, not faked.
     let (status, e) = send(app(&c, None), "POST", &uri, &ok, body).await;
@@ -249,10 +270,31 @@ async fn choices_are_signed_by_the_viewer_and_guarded() {
     // The quote is the viewer's; a refused recording is a 409 with the viewer's words.
     let (status, q) = send(a(), "GET", &format!("{uri}/quote"), &[], "").await;
     assert_eq!((status, q["fee_sat"].as_u64()), (StatusCode::OK, Some(250)));
-    let rec = [("x-bitflix-action", "record"), ("content-type", "application/json")];
-    let (status, e) = send(a(), "POST", &format!("{uri}/record"), &rec, r#"{"max_fee_sat":500}"#).await;
+    let rec = [
+        ("x-bitflix-action", "record"),
+        ("content-type", "application/json"),
+    ];
+    let (status, e) = send(
+        a(),
+        "POST",
+        &format!("{uri}/record"),
+        &rec,
+        r#"{"max_fee_sat":500}"#,
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT, "{e}");
     assert!(e["error"].as_str().unwrap().contains("cap 500 sat"), "{e}");
-    let (status, _) = send(a(), "POST", &format!("{uri}/record"), &ok, r#"{"max_fee_sat":500}"#).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "recording needs its own action header");
+    let (status, _) = send(
+        a(),
+        "POST",
+        &format!("{uri}/record"),
+        &ok,
+        r#"{"max_fee_sat":500}"#,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "recording needs its own action header"
+    );
 }

@@ -203,7 +203,8 @@ fn the_countdown_takes_the_default_and_back_and_the_keyboard_choose_again() {
     let s = page.eval("window.bitflixStory()").unwrap();
     assert_eq!(s["path"], serde_json::json!([{ "branch": 1, "option": 0 }]));
     // Back: the red clip again, and its decision; the key 2 chooses Blue.
-    page.eval("document.getElementById('back').click()").unwrap();
+    page.eval("document.getElementById('back').click()")
+        .unwrap();
     page.wait_for(
         "window.bitflixStory().clip === 0 && window.bitflixStory().path.length === 0 && window.bitflixStory().decision === 1",
         WAIT,
@@ -259,7 +260,10 @@ fn seeking_inside_a_clip_stays_in_that_clip() {
         WAIT,
     );
     let state = page.eval(STATE).unwrap();
-    assert!(back.is_ok(), "the seek lands at the blue clip's start: {state}");
+    assert!(
+        back.is_ok(),
+        "the seek lands at the blue clip's start: {state}"
+    );
 }
 
 /// The switch benchmark (`scripts/bench-story.sh`, BENCHMARKS.md "Interactive films"): twenty
@@ -282,8 +286,10 @@ fn switch_stall_benchmark() {
             WAIT,
         )
         .unwrap();
-        page.eval("document.getElementById('back').click()").unwrap();
-        page.wait_for("window.bitflixStory().clip === 0", WAIT).unwrap();
+        page.eval("document.getElementById('back').click()")
+            .unwrap();
+        page.wait_for("window.bitflixStory().clip === 0", WAIT)
+            .unwrap();
     }
     let s = page.eval("window.bitflixStory()").unwrap();
     let mut sw: Vec<f64> = s["switches"]

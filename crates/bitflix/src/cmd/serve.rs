@@ -177,7 +177,8 @@ pub fn run(g: &super::Global, args: ServeArgs) -> anyhow::Result<ServeOut> {
     }
     // Pins made from the watch page are kept beside the index.
     let pins = g.datadir.join("trusted-publishers");
-    let viewer = crate::viewer::ViewerSide::new(g.datadir.clone(), g.network(), Arc::clone(&backend));
+    let viewer =
+        crate::viewer::ViewerSide::new(g.datadir.clone(), g.network(), Arc::clone(&backend));
     let view = server::View::with_file(keys, pins.clone())
         .with_context(|| format!("reading {}", pins.display()))?
         .with_viewer(Arc::new(viewer));

@@ -144,7 +144,9 @@ impl fmt::Display for WalletOut {
             lines.push(format!("mnemonic (keep it private): {m}"));
         }
         if let Some(k) = &self.viewer_secret_key {
-            lines.push(format!("viewer.key, signs your choices (keep it private): {k}"));
+            lines.push(format!(
+                "viewer.key, signs your choices (keep it private): {k}"
+            ));
         }
         if let Some(k) = &self.legacy_secret_key {
             lines.push(format!("legacy publisher.key (keep it private): {k}"));
