@@ -9,6 +9,7 @@
 pub mod encode;
 mod ffmpeg;
 pub mod format;
+pub mod interactive;
 pub mod ivf;
 pub mod live;
 pub mod ogg;

@@ -10,7 +10,7 @@
 //! `complete == false`: its closed fragments never change as more arrives. The layout is in
 //! docs/media-format.md, "WebM mapping".
 
-mod av1;
+pub(crate) mod av1;
 mod cluster;
 mod ebml;
 mod file;
