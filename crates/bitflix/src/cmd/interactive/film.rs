@@ -411,3 +411,36 @@ pub fn stream_path(datadir: &std::path::Path, m: &Manifest) -> PathBuf {
         .unwrap_or("film");
     datadir.join("interactive").join(format!("{stem}.cvpm"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clip_table_is_split_to_fit_the_unit() {
+        let names: Vec<String> = (0..12).map(|k| format!("scene number {k}")).collect();
+        let starts: Vec<u64> = (0..12).map(|k| k * 20_000).collect();
+        let records = clip_records(&names, &starts, 80).unwrap();
+        assert!(records.len() > 1, "{records:?}");
+        let mut next = 0;
+        for r in &records {
+            let unit = r.encode();
+            assert!(unit.len() <= 80, "{} bytes", unit.len());
+            let Record::Clips(t) = Record::decode(&unit).unwrap() else {
+                panic!("not a clip table: {r:?}")
+            };
+            assert_eq!((t.clip_count, t.first_clip), (12, next));
+            for e in &t.clips {
+                assert_eq!(e.name, names[next as usize]);
+                assert_eq!(e.start_ms, starts[next as usize]);
+                next += 1;
+            }
+        }
+        assert_eq!(next, 12);
+        // As many clips per record as fit: one unit holds them all when it is large enough.
+        assert_eq!(clip_records(&names, &starts, 100_000).unwrap().len(), 1);
+        let mut long = names.clone();
+        long[5] = "x".repeat(80);
+        assert_eq!(clip_records(&long, &starts, 80), Err(5));
+    }
+}

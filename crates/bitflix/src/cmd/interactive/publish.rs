@@ -114,14 +114,17 @@ impl fmt::Display for InteractiveOut {
                     opts.join("")
                 )?;
             } else {
+                let default = b
+                    .options
+                    .get(b.default_option as usize)
+                    .map_or("", |o| o.label.as_str());
                 write!(
                     f,
-                    "\n  branch {}: after \"{}\" \"{}\" ({} s, default {}): {}",
+                    "\n  branch {}: after \"{}\" \"{}\" ({} s, then \"{default}\"): {}",
                     b.id,
                     b.after,
                     b.prompt,
                     b.timeout_ms as f64 / 1000.0,
-                    b.default_option,
                     opts.join(", ")
                 )?;
             }
@@ -183,13 +186,19 @@ pub fn publish(
     let records = film::records(&m, &starts, max_unit, req.carrier)?;
     let (w, h, fps) = made.shape;
     let poster = match &req.poster.poster {
-        PosterArg::Auto => crate::poster::choose(
-            req.poster,
-            &made.start_input,
-            "video/to-encode",
-            req.carrier,
-            Some((w, h)),
-        )?,
+        PosterArg::Auto => {
+            let mut p = crate::poster::choose(
+                req.poster,
+                &made.start_input,
+                "video/to-encode",
+                req.carrier,
+                Some((w, h)),
+            )?;
+            if p.poster.is_some() {
+                p.source = format!("made from clip 0, \"{}\"", m.clips[0].name);
+            }
+            p
+        }
         _ => poster,
     };
     let path = film::stream_path(datadir, &m);
