@@ -177,18 +177,18 @@ fn publish_cost(
     crate::poster::cost(len, &info(poster), poster, carrier, feerate, layout)
 }
 
-/// The largest stream whose publish (with `poster`) costs at most `sats` in fees.
-fn bytes_for_sats(
+/// The largest stream whose publish (described by `info`: its poster and records) costs at most
+/// `sats` in fees.
+pub(crate) fn bytes_for_sats(
     sats: u64,
-    poster: &Chosen,
+    info: &ContentInfo,
     carrier: Carrier,
     feerate: FeeRate,
 ) -> anyhow::Result<u64> {
     let publish_cost = |len| -> anyhow::Result<Estimate> {
-        let info = info(poster);
         let layout = wallet::Layout::FanOut;
         Ok(wallet::estimate::estimate(
-            len, &info, carrier, feerate, layout,
+            len, info, carrier, feerate, layout,
         )?)
     };
     let smallest = publish_cost(1)?.fee_sat;
@@ -229,7 +229,12 @@ pub fn run(args: EncodeArgs) -> anyhow::Result<EncodeOut> {
     )?;
     let for_carrier = poster.for_carrier(args.carrier);
     let budget_bytes = match args.budget_sats {
-        Some(sats) => Some(bytes_for_sats(sats, &for_carrier, args.carrier, feerate)?),
+        Some(sats) => Some(bytes_for_sats(
+            sats,
+            &info(&for_carrier),
+            args.carrier,
+            feerate,
+        )?),
         None => args.budget_bytes,
     };
     let audio = if args.no_audio {

@@ -42,6 +42,17 @@ pub struct EstimateArgs {
     /// counts one as large as --poster-bytes.
     #[command(flatten)]
     poster: crate::poster::PosterArgs,
+    /// An interactive film's manifest: its cost at its budget (--kbps, default 20,
+    /// --budget-bytes or --budget-sats), clip table and branch points included; nothing is
+    /// encoded.
+    #[arg(long, value_name = "MANIFEST", conflicts_with_all = ["file", "duration", "table"])]
+    interactive: Option<PathBuf>,
+    /// With --interactive: the film's bytes.
+    #[arg(long, requires = "interactive", conflicts_with_all = ["kbps", "budget_sats"])]
+    budget_bytes: Option<u64>,
+    /// With --interactive: the most its publish may cost in fees, sat.
+    #[arg(long, requires = "interactive", conflicts_with = "kbps")]
+    budget_sats: Option<u64>,
 }
 
 fn parse_duration(s: &str) -> Result<u64, String> {
@@ -91,6 +102,9 @@ pub struct EstimateOut {
     /// The announcement's claim, beside ours (with `--table`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub announced: Option<&'static str>,
+    /// The interactive film estimated (with `--interactive`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<super::interactive::InteractiveEstimate>,
 }
 
 const ANNOUNCED: &str = "announced: a two-hour 4K film in 76 bytes, 7,200 transactions, 0.3 BTC. \
@@ -108,6 +122,25 @@ pub fn run(g: &super::Global, args: EstimateArgs) -> anyhow::Result<EstimateOut>
         (None, None) => (FeeRate::from_sat_per_kwu(250), "default"),
     };
     let carriers: Vec<Carrier> = args.carrier.map_or(Carrier::ALL.to_vec(), |c| vec![c]);
+    if let Some(manifest) = &args.interactive {
+        let budget =
+            super::interactive::Budget::of(args.kbps, args.budget_bytes, args.budget_sats)?;
+        let (rows, film) = super::interactive::estimate(
+            manifest,
+            budget,
+            &carriers,
+            feerate,
+            args.layout,
+            &args.poster,
+        )?;
+        return Ok(EstimateOut {
+            feerate: crate::rails::sat_per_vb(feerate),
+            feerate_source,
+            rows,
+            announced: None,
+            interactive: Some(film),
+        });
+    }
     let mut streams: Vec<(String, u64)> = Vec::new();
     let poster = match &args.file {
         Some(f) if !args.table => crate::poster::choose(
@@ -170,6 +203,7 @@ pub fn run(g: &super::Global, args: EstimateArgs) -> anyhow::Result<EstimateOut>
         feerate_source,
         rows,
         announced: args.table.then_some(ANNOUNCED),
+        interactive: None,
     })
 }
 
@@ -223,6 +257,9 @@ impl fmt::Display for EstimateOut {
         }
         if let Some(a) = self.announced {
             writeln!(f, "\n{a}")?;
+        }
+        if let Some(i) = &self.interactive {
+            writeln!(f, "{i}")?;
         }
         Ok(())
     }

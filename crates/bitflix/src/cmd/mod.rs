@@ -11,6 +11,7 @@ mod encode;
 mod estimate;
 mod extract;
 mod index;
+mod interactive;
 mod live;
 mod publish;
 mod serve;

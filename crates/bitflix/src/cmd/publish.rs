@@ -70,6 +70,9 @@ pub struct PublishArgs {
     /// so the old plan leaves the mempool and at most one of the two is ever paid.
     #[arg(long, requires = "resume")]
     bump_to: Option<f64>,
+    /// --interactive MANIFEST and the encoder's flags for it.
+    #[command(flatten)]
+    film: super::interactive::FilmArgs,
 }
 
 /// What a publish did.
@@ -97,6 +100,9 @@ pub struct PublishOut {
     /// The header's poster and what it added to the fees (not known to `--resume`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub poster: Option<PosterOut>,
+    /// An interactive film's clips, branch points and what they cost (`--interactive`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<super::interactive::InteractiveOut>,
 }
 
 impl fmt::Display for PublishOut {
@@ -114,8 +120,11 @@ impl fmt::Display for PublishOut {
                 self.content_id, self.carrier, self.transactions, self.sent, self.already_sent, self.confirmed, self.fee_sat, self.journal.display()
             )?;
         }
-        match &self.poster {
-            Some(p) => write!(f, "\n{p}"),
+        if let Some(p) = &self.poster {
+            write!(f, "\n{p}")?;
+        }
+        match &self.interactive {
+            Some(i) => write!(f, "\n{i}"),
             None => Ok(()),
         }
     }
@@ -267,17 +276,45 @@ pub fn publish_on(
     psbt_out: Option<&Path>,
     paying: &Paying<'_>,
 ) -> anyhow::Result<PublishOut> {
-    let backend = chain.backend();
     let stream =
         std::fs::read(what.file).with_context(|| format!("reading {}", what.file.display()))?;
-    let publication = Publication {
+    let content = Content {
         stream: &stream,
+        records: Vec::new(),
+    };
+    publish_content(datadir, chain, what, &content, quiet, psbt_out, paying)
+}
+
+/// What a publish puts on chain: the stream (`what.file` is not read) and the other lineage
+/// records (an interactive film's clip table and branch points).
+#[derive(Debug, Clone)]
+pub struct Content<'a> {
+    /// The stream.
+    pub stream: &'a [u8],
+    /// Records after the header, each in its own unit.
+    pub records: Vec<cvp::Record>,
+}
+
+/// [`publish_on`] of `content`.
+pub fn publish_content(
+    datadir: &Path,
+    chain: &Chain,
+    what: &FileToPublish<'_>,
+    content: &Content<'_>,
+    quiet: bool,
+    psbt_out: Option<&Path>,
+    paying: &Paying<'_>,
+) -> anyhow::Result<PublishOut> {
+    let backend = chain.backend();
+    let stream = content.stream;
+    let publication = Publication {
+        stream,
         info: ContentInfo {
             title: Some(what.title.into()),
             media_type: what.media_type.into(),
-            duration_ms: duration_of(what.media_type, &stream),
+            duration_ms: duration_of(what.media_type, stream),
             poster: what.poster.bytes(),
-            records: Vec::new(),
+            records: content.records.clone(),
         },
         carrier: what.carrier,
         feerate: what.feerate,
@@ -349,6 +386,7 @@ pub fn publish_on(
         journal: done.journal_path,
         psbt: psbt_out.map(Path::to_path_buf),
         poster: Some(poster),
+        interactive: None,
     })
 }
 
@@ -440,12 +478,33 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
                 journal: path,
                 psbt: None,
                 poster: None,
+                interactive: None,
             });
         }
         return Ok(out);
     }
+    let paying = Paying {
+        network,
+        rails: &args.rails,
+    };
+    if let Some(manifest) = &args.film.interactive {
+        let req = super::interactive::Request {
+            manifest,
+            title: args.title.as_deref(),
+            carrier: args.carrier,
+            layout: args.layout,
+            feerate,
+            poster: &args.poster,
+            film: &args.film,
+            psbt: args.psbt.as_deref(),
+            paying: &paying,
+        };
+        return Ok(vec![super::interactive::publish(
+            &g.datadir, &chain, &req, g.json,
+        )?]);
+    }
     let Some(file) = args.file else {
-        bail!("give the FILE to publish (or --resume)")
+        bail!("give the FILE to publish (or --resume, or --interactive MANIFEST)")
     };
     // Never start a second plan while one is unfinished: re-running the same command after a
     // kill must not pay again.
@@ -468,10 +527,6 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
         feerate,
         layout: args.layout,
         poster: &poster,
-    };
-    let paying = Paying {
-        network,
-        rails: &args.rails,
     };
     Ok(vec![publish_on(
         &g.datadir,
