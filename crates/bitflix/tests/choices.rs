@@ -202,3 +202,84 @@ fn recorded_choices_are_counted_once_per_key_and_survive_a_restart() {
     assert_eq!(s["viewer"]["on_chain"][0]["txid"], txid.as_str(), "{s}");
     assert_eq!(s["viewer"]["path"][0]["txid"], txid.as_str(), "{s}");
 }
+
+#[test]
+fn the_page_shows_the_cost_first_and_records_the_path_at_the_end() {
+    if !testkit::have_ffmpeg() || !testkit::have_chromium() {
+        return;
+    }
+    let mut rig = LiveRig::start(&testkit::bitflix!(), "2s");
+    let film = manifest(rig.path("").as_path());
+    let out = rig.publisher().json().ok(&[
+        "publish",
+        "--interactive",
+        film.to_str().unwrap(),
+        "--chain",
+        &rig.core(),
+        "--carrier",
+        "op-return",
+    ]);
+    let id = out["content_id"]
+        .as_str()
+        .or_else(|| out[0]["content_id"].as_str())
+        .unwrap_or_else(|| panic!("no content id: {out}"))
+        .to_string();
+    fund(&rig, "viewer");
+    let url = rig.serve("viewer", &rig.core());
+    story_until(&url, &id, "the story is complete", |s| {
+        s["complete"] == true && s["clips"][2]["end_ms"].is_u64()
+    });
+    let browser =
+        testkit::browser::Browser::start(&["--autoplay-policy=no-user-gesture-required"]).unwrap();
+    let mut page = browser.open(&format!("{url}/watch/{id}")).unwrap();
+    let state = "JSON.stringify({ s: window.bitflixStory && window.bitflixStory(), cost: document.getElementById('record-cost').textContent, status: document.getElementById('status').textContent })";
+    // Opt in: the cost is said before anything is sent.
+    page.wait_for(
+        "!!window.bitflixStory && window.bitflixStory().clip === 0",
+        WAIT,
+    )
+    .unwrap();
+    page.eval("document.getElementById('record-on').click()")
+        .unwrap();
+    page.wait_for(
+        "document.getElementById('record-cost').textContent.startsWith('Nothing to record yet')",
+        WAIT,
+    )
+    .unwrap();
+    // Choose Blue: the quote for one choice shows, then at the end the path goes out.
+    page.wait_for("!document.getElementById('decision').hidden", WAIT)
+        .unwrap();
+    page.eval("document.querySelector('#options button[data-option=\"1\"]').click()")
+        .unwrap();
+    let quoted = page.wait_for(
+        "document.getElementById('record-cost').textContent.includes('costs')",
+        WAIT,
+    );
+    let s = page.eval(state).unwrap();
+    assert!(quoted.is_ok(), "the cost shows before the recording: {s}");
+    let sent = page.wait_for(
+        "document.getElementById('record-cost').dataset.txid || false",
+        WAIT,
+    );
+    let s = page.eval(state).unwrap();
+    assert!(sent.is_ok(), "the path is recorded at the end: {s}");
+    let txid = sent.unwrap();
+    let s = story_until(&url, &id, "the page's recorded choice is counted", |s| {
+        counts(s) == [0, 1]
+    });
+    assert_eq!(s["viewer"]["on_chain"][0]["txid"], txid, "{s}");
+    // Reloaded, the page lists it as the viewer's recorded path, with its transaction.
+    let mut page = browser.open(&format!("{url}/watch/{id}")).unwrap();
+    page.wait_for(
+        "document.querySelectorAll('#mine li a').length === 1 && document.querySelector('#mine li a').href.includes('/api/tx/')",
+        WAIT,
+    )
+    .unwrap();
+    let tally = page
+        .eval("Array.from(document.querySelectorAll('table.tally td')).map((t) => t.textContent)")
+        .unwrap();
+    assert_eq!(
+        tally,
+        serde_json::json!(["Green", "0", "0", "Blue", "1", "0"])
+    );
+}

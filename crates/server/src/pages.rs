@@ -272,7 +272,13 @@ impl StoryView {
             clips: s.clips.len(),
             decisions: branches.len(),
             branches,
-            flaws: s.flaws.iter().take(FLAWS_SHOWN).cloned().collect(),
+            flaws: s
+                .flaws
+                .iter()
+                .cloned()
+                .chain(s.choices.iter().filter_map(|c| c.flaw.clone()))
+                .take(FLAWS_SHOWN)
+                .collect(),
         }
     }
 }
