@@ -7,6 +7,7 @@
 //! The specification is docs/cvp.md; its test vectors are checked by this crate's tests.
 
 pub mod assemble;
+pub mod bundle;
 pub mod carrier;
 mod choice;
 pub mod chunk;

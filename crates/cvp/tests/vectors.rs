@@ -122,3 +122,40 @@ fn the_choice_vector_signature_verifies() {
     c.branch_id += 1;
     assert_eq!(c.verified_signer(), None, "the signature covers the branch");
 }
+
+#[test]
+fn bundle_vectors_hold_both_ways() {
+    use cvp::bundle::Bundle;
+    let spec = include_str!("../../../docs/cvp.md");
+    let mut lines = spec.lines();
+    let mut seen = 0;
+    while let Some(line) = lines.next() {
+        if line.trim() != "```cvp-bundle-vector" {
+            continue;
+        }
+        let body: String = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let stream = hex::decode(v["hex"].as_str().unwrap()).unwrap();
+        seen += 1;
+        if let Some(err) = v["error"].as_str() {
+            assert_eq!(Bundle::decode(&stream).unwrap_err().to_string(), err, "{v}");
+            continue;
+        }
+        let files: Vec<(String, String, Vec<u8>)> = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["path"].as_str().unwrap().into(),
+                    f["media_type"].as_str().unwrap().into(),
+                    hex::decode(f["hex"].as_str().unwrap()).unwrap(),
+                )
+            })
+            .collect();
+        let b = Bundle { files };
+        assert_eq!(Bundle::decode(&stream).unwrap(), b, "{v}");
+        assert_eq!(b.encode(), stream, "{v}");
+    }
+    assert!(seen >= 3, "the spec lost its bundle vectors");
+}

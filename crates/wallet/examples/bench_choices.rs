@@ -27,16 +27,20 @@ fn choice(branch_id: u32, key: &Keypair) -> bitcoin::ScriptBuf {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let d = testkit::devnet::open(&dir.path().join("chain"));
-    let desc = Descriptors::from_mnemonic(&parse_mnemonic(WORDS).unwrap(), Network::Regtest).unwrap();
+    let desc =
+        Descriptors::from_mnemonic(&parse_mnemonic(WORDS).unwrap(), Network::Regtest).unwrap();
     let mut w = HdWallet::open(&dir.path().join("w.sqlite"), &desc, Network::Regtest).unwrap();
     let to = w.receive_address().unwrap();
     d.faucet(&to.script_pubkey(), Amount::from_sat(10_000_000))
         .unwrap();
     d.mine(1, &d.faucet_script()).unwrap();
-    let key = Keypair::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[3; 32]).unwrap());
+    let key =
+        Keypair::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[3; 32]).unwrap());
     let rate = FeeRate::from_sat_per_vb(1).unwrap();
     let mut one = 0u64;
-    println!("| choices | one transaction: vB | fee at 1 sat/vB | one transaction each: vB | ratio |");
+    println!(
+        "| choices | one transaction: vB | fee at 1 sat/vB | one transaction each: vB | ratio |"
+    );
     println!("|---|---|---|---|---|");
     for k in 1..=8u32 {
         w.sync(&d).unwrap();
