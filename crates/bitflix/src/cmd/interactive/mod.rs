@@ -5,6 +5,8 @@
 //! table and branch points as lineage records (`publish.rs`), or estimated without encoding
 //! (`estimate.rs`).
 
+#[cfg(feature = "devnet")]
+pub mod demo;
 mod estimate;
 pub mod film;
 mod graph;
