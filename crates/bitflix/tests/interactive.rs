@@ -155,6 +155,20 @@ fn an_interactive_film_is_published_with_its_clips_and_branches() {
         .unwrap()
         .contains("nothing was encoded"));
     let estimated_fee = est["rows"][0]["fee_sat"].as_u64().unwrap();
+    // A budget in sats: the largest film whose publish, records and poster included, costs no more.
+    let sats = testkit::bitflix!(&data).json().ok(&[
+        "estimate",
+        "--interactive",
+        manifest.to_str().unwrap(),
+        "--carrier",
+        "op-return",
+        "--budget-sats",
+        "20000",
+        "--feerate",
+        "1",
+    ]);
+    let fee = sats["rows"][0]["fee_sat"].as_u64().unwrap();
+    assert!((19_000..=20_000).contains(&fee), "{sats}");
 
     let r = publish(&manifest);
     assert!(r.success(), "{}", r.stderr);

@@ -350,11 +350,14 @@ fn check(at: &Lines<'_>, raw: RawManifest, base: &Path) -> Result<Manifest, Mani
     })
 }
 
+/// A clip's index in the manifest by the name at a span, or the error at that span.
+type Find<'a> = dyn Fn(&Spanned<String>, &str) -> Result<usize, ManifestError> + 'a;
+
 fn decision(
     at: &Lines<'_>,
     d: &RawDecision,
     clip: u32,
-    find: &dyn Fn(&Spanned<String>, &str) -> Result<usize, ManifestError>,
+    find: &Find<'_>,
     number: &[u32],
 ) -> Result<Branch, ManifestError> {
     let prompt = nonempty(at, &d.prompt, "the prompt")?;
