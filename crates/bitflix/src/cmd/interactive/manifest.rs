@@ -41,7 +41,7 @@ pub const DEFAULT_TIMEOUT_SECONDS: f64 = 10.0;
 pub struct ManifestError {
     /// The manifest.
     pub file: PathBuf,
-    /// Its line, from 1.
+    /// Its line, from 1 (0: the file as a whole, e.g. unreadable).
     pub line: usize,
     /// What is wrong.
     pub message: String,
@@ -49,7 +49,10 @@ pub struct ManifestError {
 
 impl fmt::Display for ManifestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+        match self.line {
+            0 => write!(f, "{}: {}", self.file.display(), self.message),
+            line => write!(f, "{}:{line}: {}", self.file.display(), self.message),
+        }
     }
 }
 
