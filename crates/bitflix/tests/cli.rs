@@ -90,6 +90,23 @@ fn demo_publishes_reads_back_and_reuses() {
         (1..=3_000).contains(&poster),
         "the film has a poster within the default budget, read back from its header: {poster}"
     );
+    // The interactive film from the same clip: four clips, read back whole.
+    let film = &first["interactive"];
+    assert_eq!(film["published_now"], true, "{film}");
+    assert_eq!(
+        film["clips"],
+        serde_json::json!(["meadow", "bunny", "flower", "end"])
+    );
+    let kept = std::fs::metadata(dir.path().join("interactive/bunny-paths.cvpm"))
+        .unwrap()
+        .len();
+    assert_eq!(film["verified_bytes"], kept, "{film}");
+    let id = film["content_id"].as_str().unwrap();
+    assert_ne!(id, first["content_id"].as_str().unwrap());
+    assert!(film["watch_url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/watch/{id}")));
     let testkit::Run {
         code,
         json: second,
@@ -103,6 +120,8 @@ fn demo_publishes_reads_back_and_reuses() {
     );
     assert_eq!(second["content_id"], first["content_id"]);
     assert_eq!(second["poster_bytes"], poster);
+    assert_eq!(second["interactive"]["published_now"], false);
+    assert_eq!(second["interactive"]["content_id"], id);
     let testkit::Run {
         code,
         json: w,

@@ -67,6 +67,33 @@ fn source(dir: &Path) {
     assert!(ok.success());
 }
 
+/// Mine a block on the devnet of `data`, serve it over Esplora and index it into `DIR/viewer`:
+/// the daemon, the index's data directory, content `id` as indexed (complete) and the records of
+/// its lineage, read from the Esplora API.
+fn from_chain(
+    dir: &Path,
+    data: &Path,
+    id: &str,
+) -> (testkit::Daemon, std::path::PathBuf, Value, Vec<Record>) {
+    let port = testkit::free_port();
+    let daemon = testkit::Daemon::start(&testkit::bitflix!(data), port, &["--mine", "1"]);
+    let esplora = format!("esplora:{}", daemon.url());
+    let idx = dir.join("viewer");
+    let index = testkit::bitflix!(&idx)
+        .json()
+        .ok(&["index", "--chain", &esplora]);
+    let content = index["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("the film is indexed: {index}"))
+        .clone();
+    assert_eq!(content["state"], "complete", "{content}");
+    let records = lineage_records(&daemon.url(), content["lineage"].as_array().unwrap());
+    (daemon, idx, content, records)
+}
+
 /// The records of every transaction in `lineage`, from the Esplora API at `url`.
 fn lineage_records(url: &str, lineage: &[Value]) -> Vec<Record> {
     let mut out = Vec::new();
@@ -155,6 +182,20 @@ fn an_interactive_film_is_published_with_its_clips_and_branches() {
         .unwrap()
         .contains("nothing was encoded"));
     let estimated_fee = est["rows"][0]["fee_sat"].as_u64().unwrap();
+    // A budget in sats: the largest film whose publish, records and poster included, costs no more.
+    let sats = testkit::bitflix!(&data).json().ok(&[
+        "estimate",
+        "--interactive",
+        manifest.to_str().unwrap(),
+        "--carrier",
+        "op-return",
+        "--budget-sats",
+        "20000",
+        "--feerate",
+        "1",
+    ]);
+    let fee = sats["rows"][0]["fee_sat"].as_u64().unwrap();
+    assert!((19_000..=20_000).contains(&fee), "{sats}");
 
     let r = publish(&manifest);
     assert!(r.success(), "{}", r.stderr);
@@ -180,25 +221,9 @@ fn an_interactive_film_is_published_with_its_clips_and_branches() {
     );
 
     // Mined, served over Esplora, and indexed from there.
-    let port = testkit::free_port();
-    let daemon = testkit::Daemon::start(&testkit::bitflix!(&data), port, &["--mine", "1"]);
-    let esplora = format!("esplora:{}", daemon.url());
-    let idx = dir.path().join("viewer");
-    let index = testkit::bitflix!(&idx)
-        .json()
-        .ok(&["index", "--chain", &esplora]);
-    let content = index["contents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id.as_str())
-        .unwrap_or_else(|| panic!("the film is indexed: {index}"))
-        .clone();
-    assert_eq!(content["state"], "complete", "{content}");
+    let (daemon, idx, content, records) = from_chain(dir.path(), &data, &id);
     assert_eq!(content["header"]["title"], "The door");
     assert_eq!(content["header"]["media_type"], "video/x-cvpm");
-
-    let records = lineage_records(&daemon.url(), content["lineage"].as_array().unwrap());
     let mut tables = Vec::new();
     let mut branches = Vec::new();
     for r in records {
@@ -261,4 +286,94 @@ fn an_interactive_film_is_published_with_its_clips_and_branches() {
         assert!(fragments.contains(s), "{s} in {fragments:?}");
     }
     drop(daemon);
+}
+
+/// A publish stopped after its journal (the funding exported as a PSBT) and resumed with the
+/// signature puts the clip table and the branch record on chain: the journal keeps them.
+#[test]
+fn an_interactive_publish_resumed_from_its_journal_keeps_its_records() {
+    if !testkit::have_ffmpeg() {
+        return;
+    }
+    let dir = testkit::tempdir();
+    let data = dir.path().join("data");
+    source(dir.path());
+    let manifest = dir.path().join("two.toml");
+    std::fs::write(
+        &manifest,
+        "[[clip]]\nname = \"a\"\ninput = \"src.mp4\"\nduration = 1\n\
+         [[clip]]\nname = \"b\"\ninput = \"src.mp4\"\nfrom = 3\nduration = 1\n\
+         [[decision]]\nafter = \"a\"\nprompt = \"Which way?\"\n\
+         options = [ { label = \"Left\", next = \"b\" }, { label = \"Right\", next = \"b\" } ]\n",
+    )
+    .unwrap();
+    let chain = format!("devnet:{}", data.join("devnet").display());
+    let bitflix = testkit::bitflix!(&data).json();
+    let psbt = dir.path().join("funding.psbt");
+    let planned = bitflix.ok(&[
+        "publish",
+        "--interactive",
+        manifest.to_str().unwrap(),
+        "--title",
+        "Two ways",
+        "--carrier",
+        "op-return",
+        "--chain",
+        &chain,
+        "--width",
+        "160",
+        "--fps",
+        "8",
+        "--cpu-used",
+        "8",
+        "--no-audio",
+        "--poster",
+        "none",
+        "--psbt",
+        psbt.to_str().unwrap(),
+    ]);
+    let planned = &planned[0];
+    assert_eq!(planned["sent"], 0, "nothing broadcast before the signature");
+    assert_eq!(planned["interactive"]["records"], 2, "{planned}");
+    let signed = dir.path().join("funding.signed.psbt");
+    bitflix.ok(&[
+        "wallet",
+        "sign-psbt",
+        psbt.to_str().unwrap(),
+        "--out",
+        signed.to_str().unwrap(),
+    ]);
+    let done = bitflix.ok(&[
+        "publish",
+        "--resume",
+        "--psbt-signed",
+        signed.to_str().unwrap(),
+        "--chain",
+        &chain,
+    ]);
+    assert_eq!(done[0]["transactions"], done[0]["sent"], "{done}");
+    let id = planned["content_id"].as_str().unwrap();
+    let (_daemon, _, content, records) = from_chain(dir.path(), &data, id);
+    assert_eq!(content["header"]["title"], "Two ways");
+    let tables: Vec<&cvp::Clips> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Clips(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tables.len(), 1);
+    let names: Vec<&str> = tables[0].clips.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(tables[0].clips[1].start_ms, 1000);
+    let branches: Vec<&cvp::Branch> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Branch(b) => Some(b),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(branches.len(), 1);
+    assert_eq!(branches[0].prompt, "Which way?");
+    assert_eq!(branches[0].options.len(), 2);
 }

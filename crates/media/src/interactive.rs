@@ -462,6 +462,79 @@ mod tests {
         assert_eq!(join(&[codec2.encode()]), Err(JoinError::Codec2 { clip: 0 }));
     }
 
+    /// A clip of `video` frame deltas (the first a keyframe) and `audio` packet deltas, at `fps`;
+    /// `hostile`: one delta (video if the flag is set) replaced by any value.
+    fn arb_clip(
+        fps: u32,
+        video: &[u64],
+        audio: &[u64],
+        hostile: Option<(bool, usize, u64)>,
+    ) -> Vec<u8> {
+        let mut packets = Vec::new();
+        for (i, &d) in video.iter().enumerate() {
+            let data = if i == 0 {
+                key(b"abc")
+            } else {
+                vec![0x32, 0x00]
+            };
+            packets.push(pkt(false, i == 0 || d == 3, d, data));
+        }
+        for &d in audio {
+            packets.push(pkt(true, true, d, vec![0xFC]));
+        }
+        if let Some((video, at, value)) = hostile {
+            let of_kind: Vec<usize> = (0..packets.len())
+                .filter(|&i| packets[i].audio != video)
+                .collect();
+            if let Some(&i) = of_kind.get(at % of_kind.len().max(1)) {
+                packets[i].ts_delta = value;
+            }
+        }
+        Stream {
+            video: Some(Video { fps_num: fps, ..V }),
+            audio: Some(A),
+            packets,
+        }
+        .encode()
+    }
+
+    proptest::proptest! {
+        /// Any clips join or are refused, never a panic; joined, every clip starts a fragment, the
+        /// starts rise, and the audio of each clip starts at its start.
+        #[test]
+        fn joins_hold_their_rules(
+            fps in 1u32..=30,
+            clips in proptest::collection::vec(
+                (
+                    proptest::collection::vec(0u64..4, 1..20),
+                    proptest::collection::vec(100u64..2000, 0..30),
+                    proptest::option::weighted(
+                        0.1,
+                        (proptest::bool::ANY, 0usize..50, proptest::num::u64::ANY),
+                    ),
+                ),
+                1..5,
+            ),
+        ) {
+            let encoded: Vec<Vec<u8>> =
+                clips.iter().map(|(v, a, h)| arb_clip(fps, v, a, *h)).collect();
+            let Ok(j) = join(&encoded) else { return Ok(()) };
+            let s = Stream::decode(&j.stream).unwrap();
+            proptest::prop_assert_eq!(j.starts_ms.len(), clips.len());
+            proptest::prop_assert!(j.starts_ms.windows(2).all(|w| w[0] < w[1]));
+            let fragments: Vec<u64> = crate::webm::fragments(&s, true)
+                .unwrap()
+                .iter()
+                .map(|f| f.start_ms)
+                .collect();
+            let starts = audio_starts(&s);
+            for (k, &ms) in j.starts_ms.iter().enumerate() {
+                proptest::prop_assert!(fragments.contains(&ms), "clip {} at {}", k, ms);
+                proptest::prop_assert!(starts.contains(&(ms * 48)), "audio of clip {}", k);
+            }
+        }
+    }
+
     #[test]
     fn a_clip_too_short_for_an_audio_packet_is_refused() {
         // One frame at 60 fps (16 ms) keeps no 60 ms audio packet.

@@ -34,7 +34,7 @@ pub struct DemoArgs {
     /// Publish and index, print the result, and exit without serving (for scripts and tests).
     #[arg(long)]
     no_serve: bool,
-    /// Carrier for the clip.
+    /// Carrier for the clip and the interactive film.
     #[arg(long, default_value = "envelope")]
     carrier: Carrier,
 }
@@ -54,6 +54,8 @@ pub struct DemoOut {
     pub poster_bytes: usize,
     /// The player URL (when serving).
     pub url: Option<String>,
+    /// The interactive film made from the same clip.
+    pub interactive: super::interactive::demo::InteractiveDemo,
 }
 
 impl fmt::Display for DemoOut {
@@ -66,13 +68,13 @@ impl fmt::Display for DemoOut {
         if let Some(u) = &self.url {
             write!(f, ", served at {u}")?;
         }
-        Ok(())
+        write!(f, "\n{}", self.interactive)
     }
 }
 
 fn step(quiet: bool, n: u32, text: &str) {
     if !quiet {
-        eprintln!("[{n}/5] {text}");
+        eprintln!("[{n}/6] {text}");
     }
 }
 
@@ -173,6 +175,18 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
         bytes == encoded,
         "the film read back from the chain differs from what was encoded"
     );
+    step(
+        q,
+        5,
+        "an interactive film from the same clip: four clips, two decisions (encoded, published, mined, read back)",
+    );
+    let place = super::interactive::demo::Place {
+        datadir: &args.datadir,
+        index_path: &index_path,
+        listen: args.listen,
+        carrier: args.carrier,
+    };
+    let interactive = super::interactive::demo::run(place, &d, CLIP, q)?;
     let mut out = DemoOut {
         content_id: id.to_string(),
         published_now,
@@ -180,11 +194,13 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
         verified_bytes: bytes.len(),
         poster_bytes,
         url: None,
+        interactive,
     };
     if args.no_serve {
-        step(q, 5, "done (--no-serve)");
+        step(q, 6, "done (--no-serve)");
         return Ok(out);
     }
+    let choose = out.interactive.watch_url.clone();
     let watch = format!("http://{}/watch/{id}", args.listen);
     let no_open = args.no_open;
     let served = super::serve::serve_blocking(
@@ -195,8 +211,8 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
         |url| {
             step(
                 q,
-                5,
-                &format!("serving the player at {url} - watch: {watch} (Ctrl-C to stop)"),
+                6,
+                &format!("serving the player at {url} - watch: {watch}, the interactive film: {choose} (Ctrl-C to stop)"),
             );
             if !no_open {
                 let _ = std::process::Command::new("xdg-open")

@@ -41,7 +41,7 @@ pub const DEFAULT_TIMEOUT_SECONDS: f64 = 10.0;
 pub struct ManifestError {
     /// The manifest.
     pub file: PathBuf,
-    /// Its line, from 1.
+    /// Its line, from 1 (0: the file as a whole, e.g. unreadable).
     pub line: usize,
     /// What is wrong.
     pub message: String,
@@ -49,7 +49,10 @@ pub struct ManifestError {
 
 impl fmt::Display for ManifestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+        match self.line {
+            0 => write!(f, "{}: {}", self.file.display(), self.message),
+            line => write!(f, "{}:{line}: {}", self.file.display(), self.message),
+        }
     }
 }
 
@@ -350,11 +353,14 @@ fn check(at: &Lines<'_>, raw: RawManifest, base: &Path) -> Result<Manifest, Mani
     })
 }
 
+/// A clip's index in the manifest by the name at a span, or the error at that span.
+type Find<'a> = dyn Fn(&Spanned<String>, &str) -> Result<usize, ManifestError> + 'a;
+
 fn decision(
     at: &Lines<'_>,
     d: &RawDecision,
     clip: u32,
-    find: &dyn Fn(&Spanned<String>, &str) -> Result<usize, ManifestError>,
+    find: &Find<'_>,
     number: &[u32],
 ) -> Result<Branch, ManifestError> {
     let prompt = nonempty(at, &d.prompt, "the prompt")?;

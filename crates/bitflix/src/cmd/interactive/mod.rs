@@ -5,6 +5,8 @@
 //! table and branch points as lineage records (`publish.rs`), or estimated without encoding
 //! (`estimate.rs`).
 
+#[cfg(feature = "devnet")]
+pub mod demo;
 mod estimate;
 pub mod film;
 mod graph;
@@ -29,7 +31,15 @@ pub const DEFAULT_KBPS: f64 = 20.0;
 pub struct FilmArgs {
     /// Publish an interactive film: the TOML manifest of its clips (each cut from any input
     /// ffmpeg reads) and the decisions between them, encoded here into one stream.
-    #[arg(long, value_name = "MANIFEST", conflicts_with = "file")]
+    ///
+    /// `title = "..."` and `start = "clip"` (both optional); `[[clip]]` tables with `name`,
+    /// `input` (relative to the manifest), and optionally `from` and `duration` (seconds), `next`
+    /// (a plain continuation) and `loop = true` (may be part of a cycle without exit);
+    /// `[[decision]]` tables with `after` (a clip), `prompt`, `timeout` (1 to 60 s, default 10),
+    /// `default` (an option's label; default the first) and `options = [ { label = "...", next =
+    /// "clip" }, ... ]` (2 to 8). A clip with neither `next` nor a decision ends the film. Every
+    /// flaw is reported with its line before anything is encoded or paid.
+    #[arg(long, value_name = "MANIFEST", conflicts_with_all = ["file", "media_type"])]
     pub interactive: Option<PathBuf>,
     /// The whole film's kbit/s (all clips together; each clip gets its share by duration).
     #[arg(long, requires = "interactive")]
