@@ -21,6 +21,8 @@ pub(crate) enum Kind {
     Cvpm,
     /// A document or image: rendered only in the sandbox, with this type.
     Document(&'static str),
+    /// A bundle of files (an app): served only from the sandbox, by path ([`crate::bundle`]).
+    Bundle,
     /// Anything else: bytes to download.
     Download,
 }
@@ -68,6 +70,9 @@ pub(crate) fn classify(declared: &str) -> Kind {
     if t == "video/x-cvpm" {
         return Kind::Cvpm;
     }
+    if t == cvp::bundle::BUNDLE_MEDIA_TYPE {
+        return Kind::Bundle;
+    }
     let find = |table: &[(&str, &'static str)]| {
         table
             .iter()
@@ -81,11 +86,13 @@ pub(crate) fn classify(declared: &str) -> Kind {
 }
 
 /// Where a reply's bytes come from.
-enum Body<'a> {
+pub(crate) enum Body<'a> {
     /// In memory (a rewrapped film).
     Bytes(&'a [u8]),
     /// The verified stream in the index store, read by range.
     Stored(&'a Verified),
+    /// `len` bytes of the verified stream from `offset` (a file of a bundle).
+    Part(&'a Verified, u64, u64),
 }
 
 impl Body<'_> {
@@ -93,6 +100,7 @@ impl Body<'_> {
         match self {
             Body::Bytes(b) => b.len() as u64,
             Body::Stored(v) => v.len,
+            Body::Part(_, _, len) => *len,
         }
     }
 
@@ -102,6 +110,7 @@ impl Body<'_> {
     fn http(&self, start: u64, end: u64) -> Result<axum::body::Body, ApiError> {
         match self {
             Body::Bytes(b) => Ok(b[start as usize..end as usize].to_vec().into()),
+            Body::Part(v, offset, _) => Body::Stored(v).http(offset + start, offset + end),
             Body::Stored(v) if end - start <= CHUNK => Ok(v.read(start..end)?.into()),
             Body::Stored(v) => {
                 let read = v.reader();
@@ -121,13 +130,15 @@ impl Body<'_> {
 const CHUNK: u64 = 1 << 20;
 
 /// One representation of a content, and the headers it is served with.
-struct Reply<'a> {
-    body: Body<'a>,
-    mime: &'static str,
+pub(crate) struct Reply<'a> {
+    pub body: Body<'a>,
+    pub mime: &'static str,
     /// Set for complete content only (its bytes never change).
-    etag: Option<String>,
-    csp: Option<&'static str>,
-    download: Option<String>,
+    pub etag: Option<String>,
+    pub csp: Option<&'static str>,
+    pub download: Option<String>,
+    /// `Access-Control-Allow-Origin: *`: for the sandbox, whose opaque origin reads an app's files.
+    pub cors: bool,
 }
 
 impl<'a> Reply<'a> {
@@ -139,6 +150,7 @@ impl<'a> Reply<'a> {
             etag: v.complete.then(|| format!("\"{}-{}-raw\"", v.id, v.len)),
             csp: None,
             download: None,
+            cors: false,
         }
     }
 
@@ -169,10 +181,11 @@ pub(crate) async fn file(
                     .then(|| format!("\"{id}-{}-webm-{}\"", webm.bytes.len(), webm.digest)),
                 csp: None,
                 download: None,
+                cors: false,
             };
             ranged(reply, &headers)
         }
-        Kind::Document(_) | Kind::Download => {
+        Kind::Document(_) | Kind::Download | Kind::Bundle => {
             let mut resp = StatusCode::SEE_OTHER.into_response();
             let h = resp.headers_mut();
             h.insert(
@@ -196,8 +209,18 @@ pub(crate) async fn sandbox(
     let mut reply = match classify(&v.declared_type) {
         Kind::Media(mime) | Kind::Document(mime) => Reply::raw(&v, mime),
         Kind::Cvpm | Kind::Download => Reply::raw(&v, "application/octet-stream").download(&v),
+        // An app's relative paths resolve below its own folder.
+        Kind::Bundle => {
+            let mut resp = StatusCode::PERMANENT_REDIRECT.into_response();
+            resp.headers_mut().insert(
+                header::LOCATION,
+                header_value(&format!("/sandbox/{}/", v.id))?,
+            );
+            return Ok(resp);
+        }
     };
     reply.csp = Some(SANDBOX_CSP);
+    reply.cors = true;
     ranged(reply, &headers)
 }
 
@@ -228,11 +251,12 @@ pub(crate) fn bytes(
         etag,
         csp: None,
         download: None,
+        cors: false,
     };
     ranged(reply, headers)
 }
 
-fn header_value(s: &str) -> Result<HeaderValue, ApiError> {
+pub(crate) fn header_value(s: &str) -> Result<HeaderValue, ApiError> {
     s.parse()
         .map_err(|_| ApiError::Internal(format!("not a header value: {s}")))
 }
@@ -245,7 +269,7 @@ fn matches(list: &str, etag: &str) -> bool {
 }
 
 /// A body with validators, caching and HTTP Range support (one range).
-fn ranged(reply: Reply<'_>, headers: &HeaderMap) -> Result<Response, ApiError> {
+pub(crate) fn ranged(reply: Reply<'_>, headers: &HeaderMap) -> Result<Response, ApiError> {
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let fresh = match (&reply.etag, text(header::IF_NONE_MATCH)) {
         (Some(etag), Some(list)) => matches(list, etag),
@@ -299,6 +323,12 @@ fn ranged(reply: Reply<'_>, headers: &HeaderMap) -> Result<Response, ApiError> {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(csp),
+        );
+    }
+    if reply.cors {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
         );
     }
     Ok(resp)

@@ -5,6 +5,7 @@
 //! HTTP Range support so players can seek) and `/sandbox/{id}` (anything, in an opaque origin):
 //! see [`content`]. Every response carries a CSP, `nosniff` and `no-referrer` ([`security`]).
 
+mod bundle;
 mod content;
 mod error;
 mod listing;
@@ -127,6 +128,8 @@ pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Rou
         .route("/api/content/{id}/file", get(content::file))
         .route("/api/content/{id}/stream", get(content::stream))
         .route("/sandbox/{id}", get(content::sandbox))
+        .route("/sandbox/{id}/", get(bundle::entry))
+        .route("/sandbox/{id}/{*path}", get(bundle::file))
         .route(
             "/api/trust/{key}",
             axum::routing::post(trust::pin).delete(trust::unpin),

@@ -144,7 +144,23 @@ pub fn document() -> Value {
         "components": { "schemas": schemas() }
     });
     story(&mut doc);
+    bundles(&mut doc);
     doc
+}
+
+/// Bundles (apps): their files by path, in the sandbox (`bundle.rs`).
+fn bundles(doc: &mut Value) {
+    let mut r = cached(errors());
+    r["200"] = json!({ "description": "the file, with a type from a fixed table by its extension, under a CSP sandbox that allows only this gateway's URLs, readable from any origin (the sandbox's is opaque)", "headers": validators() });
+    r["422"] = json!({ "description": "declared a bundle but its index does not decode" });
+    let path = json!({ "name": "path", "in": "path", "required": true, "schema": { "type": "string" }, "description": "the file's path in the bundle (docs/cvp.md, Bundles)" });
+    let paths = &mut doc["paths"];
+    paths["/sandbox/{id}/"] = json!({ "get": { "summary": "a bundle's entry page (an app), in the sandbox", "parameters": file_params(), "responses": r.clone() } });
+    let mut params = file_params();
+    if let Some(list) = params.as_array_mut() {
+        list.push(path);
+    }
+    paths["/sandbox/{id}/{*path}"] = json!({ "get": { "summary": "a file of a bundle, by its relative path", "parameters": params, "responses": r } });
 }
 
 /// Interactive films: the story and the viewer's choices (`story.rs`).

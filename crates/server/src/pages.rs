@@ -74,7 +74,9 @@ fn kind_label(declared: &str) -> &'static str {
         Kind::Cvpm => "film",
         Kind::Media(t) if t.starts_with("audio/") => "audio",
         Kind::Media(_) => "video",
+        Kind::Document(t) if t.starts_with("image/") => "image",
         Kind::Document(_) => "document",
+        Kind::Bundle => "app",
         Kind::Download => "file",
     }
 }
@@ -142,6 +144,8 @@ pub(crate) enum Player {
     Audio,
     /// Not audio or video: a link to the sandbox, with the declared type.
     Sandbox(String),
+    /// A bundle (an app): a link to its entry page in the sandbox.
+    App,
 }
 
 /// One bar of the bytes-per-block chart.
@@ -293,6 +297,7 @@ impl WatchPage {
             Kind::Media(t) if t.starts_with("audio/") => Player::Audio,
             Kind::Media(_) => Player::Video,
             Kind::Document(_) | Kind::Download => Player::Sandbox(s.header.media_type.clone()),
+            Kind::Bundle => Player::App,
         };
         WatchPage {
             id: s.id.to_string(),
