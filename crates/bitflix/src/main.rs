@@ -5,6 +5,7 @@
 //! 0 success, 1 the command failed, 2 bad usage (clap's own).
 
 mod backend;
+mod bundle;
 mod cmd;
 mod keys;
 mod network;

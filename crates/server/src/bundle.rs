@@ -54,7 +54,7 @@ const TYPES: &[(&str, &str)] = &[
 ];
 
 /// The type a bundle file at `path` is served with.
-pub(crate) fn type_of(path: &str) -> &'static str {
+pub fn type_of(path: &str) -> &'static str {
     let ext = path
         .rsplit('/')
         .next()

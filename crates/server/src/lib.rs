@@ -23,6 +23,7 @@ mod story;
 mod trust;
 mod viewer;
 
+pub use bundle::type_of as bundle_type;
 pub use error::ApiError;
 pub use rewrap::{RewrapLimits, Rewrapper};
 pub use trust::{valid_key, View};

@@ -1,5 +1,6 @@
 //! `bitflix extract`: a CVPM stream (a file, or a content id in the index) to a WebM or MP4 file
-//! players read.
+//! players read; any other content from the index as it was published, a bundle unpacked into a
+//! directory.
 
 use anyhow::Context;
 use clap::Args;
@@ -42,6 +43,8 @@ impl fmt::Display for ExtractOut {
 }
 
 pub fn run(g: &super::Global, args: ExtractArgs) -> anyhow::Result<ExtractOut> {
+    // A content of another kind than CVPM: its declared type, from the index.
+    let mut other = None;
     let bytes = if std::path::Path::new(&args.content).exists() {
         std::fs::read(&args.content).with_context(|| format!("reading {}", args.content))?
     } else {
@@ -63,9 +66,16 @@ pub fn run(g: &super::Global, args: ExtractArgs) -> anyhow::Result<ExtractOut> {
             s.segments_verified,
             s.header.segment_count.map_or("?".into(), |c| c.to_string())
         );
+        let media_type = s.header.media_type.split(';').next().unwrap_or("").trim();
+        if media_type != "video/x-cvpm" {
+            other = Some(media_type.to_string());
+        }
         snap.read_all(&id)
             .with_context(|| format!("reading content {id} from the index"))?
     };
+    if let Some(kind) = other {
+        return other_content(&bytes, kind, args.output);
+    }
     let stream =
         media::format::Stream::decode(&bytes).context("the content is not a CVPM stream")?;
     let container = media::rewrap::Container::for_path(&args.output);
@@ -78,5 +88,24 @@ pub fn run(g: &super::Global, args: ExtractArgs) -> anyhow::Result<ExtractOut> {
             media::rewrap::Container::WebM => "webm",
             media::rewrap::Container::Mp4 => "mp4",
         },
+    })
+}
+
+/// Any other content: a bundle unpacked into the directory `output`, anything else written as
+/// it is.
+fn other_content(bytes: &[u8], kind: String, output: PathBuf) -> anyhow::Result<ExtractOut> {
+    if kind == cvp::bundle::BUNDLE_MEDIA_TYPE {
+        let n = crate::bundle::unpack(bytes, &output)?;
+        return Ok(ExtractOut {
+            output,
+            bytes: bytes.len() as u64,
+            container: if n == 1 { "bundle (1 file)" } else { "bundle" },
+        });
+    }
+    durable::write(&output, bytes).with_context(|| format!("writing {}", output.display()))?;
+    Ok(ExtractOut {
+        output,
+        bytes: bytes.len() as u64,
+        container: "raw",
     })
 }

@@ -26,12 +26,14 @@ use wallet::Layout;
 /// Publish a file on chain.
 #[derive(Debug, Args)]
 pub struct PublishArgs {
-    /// The file (published as it is: an encoded stream, or any media file).
+    /// The file (published as it is: an encoded stream, a media file, any file), or a directory:
+    /// an app or a set of files, published as one bundle whose entry page is its index.html
+    /// (docs/cvp.md, "Bundles"), opened from the gateway's sandbox.
     file: Option<PathBuf>,
     /// Title shown to viewers.
     #[arg(long)]
     title: Option<String>,
-    /// Media type of the file (default: from the extension).
+    /// Media type of the file (default: from the extension; a directory is a bundle).
     #[arg(long)]
     media_type: Option<String>,
     /// Carrier: op-return-80, op-return or envelope (default: envelope, the cheapest the devnet relays).
@@ -130,11 +132,32 @@ impl fmt::Display for PublishOut {
     }
 }
 
+/// The media type a file is published as, by its extension (a directory is a bundle); the
+/// gateway serves by fixed tables whatever is declared.
 pub(crate) fn media_type_of(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()) {
+    if path.is_dir() {
+        return cvp::bundle::BUNDLE_MEDIA_TYPE;
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
         Some("mp4") => "video/mp4",
         Some("webm") => "video/webm",
         Some("cvpm") => "video/x-cvpm",
+        Some("ogg" | "opus") => "audio/ogg",
+        Some("mp3") => "audio/mpeg",
+        Some("wav") => "audio/wav",
+        Some("flac") => "audio/flac",
+        Some("html" | "htm") => "text/html",
+        Some("txt" | "md") => "text/plain",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("avif") => "image/avif",
         _ => "application/octet-stream",
     }
 }
@@ -276,8 +299,11 @@ pub fn publish_on(
     psbt_out: Option<&Path>,
     paying: &Paying<'_>,
 ) -> anyhow::Result<PublishOut> {
-    let stream =
-        std::fs::read(what.file).with_context(|| format!("reading {}", what.file.display()))?;
+    let stream = if what.file.is_dir() {
+        crate::bundle::from_dir(what.file)?
+    } else {
+        std::fs::read(what.file).with_context(|| format!("reading {}", what.file.display()))?
+    };
     let content = Content {
         stream: &stream,
         records: Vec::new(),
