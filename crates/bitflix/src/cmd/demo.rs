@@ -56,6 +56,8 @@ pub struct DemoOut {
     pub url: Option<String>,
     /// The interactive film made from the same clip.
     pub interactive: super::interactive::demo::InteractiveDemo,
+    /// The game, from the npm registry, as one bundle.
+    pub game: super::game::GameDemo,
 }
 
 impl fmt::Display for DemoOut {
@@ -68,13 +70,13 @@ impl fmt::Display for DemoOut {
         if let Some(u) = &self.url {
             write!(f, ", served at {u}")?;
         }
-        write!(f, "\n{}", self.interactive)
+        write!(f, "\n{}\n{}", self.interactive, self.game)
     }
 }
 
 fn step(quiet: bool, n: u32, text: &str) {
     if !quiet {
-        eprintln!("[{n}/6] {text}");
+        eprintln!("[{n}/7] {text}");
     }
 }
 
@@ -187,6 +189,12 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
         carrier: args.carrier,
     };
     let interactive = super::interactive::demo::run(place, &d, CLIP, q)?;
+    step(
+        q,
+        6,
+        "a game from the npm registry (2048, game-2048 0.0.7, MIT) as one bundle: published, mined, read back",
+    );
+    let game = super::game::run(&args.datadir, &index_path, args.listen, args.carrier, &d, q)?;
     let mut out = DemoOut {
         content_id: id.to_string(),
         published_now,
@@ -195,12 +203,14 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
         poster_bytes,
         url: None,
         interactive,
+        game,
     };
     if args.no_serve {
-        step(q, 6, "done (--no-serve)");
+        step(q, 7, "done (--no-serve)");
         return Ok(out);
     }
     let choose = out.interactive.watch_url.clone();
+    let play = out.game.play_url.clone();
     let watch = format!("http://{}/watch/{id}", args.listen);
     let no_open = args.no_open;
     let served = super::serve::serve_blocking(
@@ -211,8 +221,8 @@ pub fn run(g: &super::Global, args: DemoArgs) -> anyhow::Result<DemoOut> {
         |url| {
             step(
                 q,
-                6,
-                &format!("serving the player at {url} - watch: {watch}, the interactive film: {choose} (Ctrl-C to stop)"),
+                7,
+                &format!("serving the player at {url} - watch: {watch}, the interactive film: {choose}, the game: {play} (Ctrl-C to stop)"),
             );
             if !no_open {
                 let _ = std::process::Command::new("xdg-open")

@@ -10,6 +10,8 @@ mod devnet;
 mod encode;
 mod estimate;
 mod extract;
+#[cfg(feature = "devnet")]
+mod game;
 mod index;
 mod interactive;
 mod live;
