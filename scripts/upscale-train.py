@@ -14,7 +14,7 @@ Training data: the carphone clip (../shared/media/carphone_pristine.mp4, 176x144
 3x and 4x with ffmpeg's default (bicubic) scaler, clean and through libaom-av1 at a low rate.
 Big Buck Bunny (the clip the upscaler is measured on) is never seen here.
 
-Prints the weights as a JavaScript array literal for upscale.js (--emit), and the training PSNR.
+Prints the weights as JavaScript for upscale.js (stdout) and the training Y-PSNR (stderr).
 Needs numpy and ffmpeg.
 """
 import os

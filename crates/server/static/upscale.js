@@ -10,7 +10,7 @@
 // localStorage); without WebGL2 the plain video stays, silently. `BitflixUpscale` exposes the
 // renderer and a plain-JS reference of the same filter (for the tests and the benchmark).
 (() => {
-  // scripts/upscale-train.py --emit (trained on carphone_pristine.mp4, 2x to 4x, clean and AV1)
+  // printed by scripts/upscale-train.py (fitted on carphone_pristine.mp4, 2x to 4x, clean and AV1)
   const ANISO = 0.0;
   const WEIGHTS = [-0.00014, 0.02442, 0.01769, -0.01767, 0.00302, -0.12387, -0.17743, -0.05631, 0.01568, 0.04309, 0.00837, 0.01123, -0.00656, 0.10342, 0.09489, -0.04426, -0.02800, -0.12221, -0.12588, -0.06058, 0.01613, 0.03603, 0.01979, 0.00358, -0.00712, 0.21805, 0.06505, -0.01642, -0.04836, -0.12722, -0.14240, -0.07382, 0.01721, 0.03896, 0.02371, 0.00701];
   const KNOTS = 12; // r = 0 to 2.75 in steps of 0.25; 0 from 3 on
