@@ -100,6 +100,10 @@ pub fn app_with(published: Published, view: View, rewrap: Arc<Rewrapper>) -> Rou
             "/static/story.js",
             get(|| asset("text/javascript", include_str!("../static/story.js"))),
         )
+        .route(
+            "/static/upscale.js",
+            get(|| asset("text/javascript", include_str!("../static/upscale.js"))),
+        )
         .route("/api/catalog", get(listing::api_catalog))
         .route("/api/content/{id}", get(listing::api_content))
         .route("/api/content/{id}/poster", get(poster::get))

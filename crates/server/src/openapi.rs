@@ -120,6 +120,7 @@ pub fn document() -> Value {
             "/static/watch.js": asset("text/javascript"),
             "/static/player.js": asset("text/javascript"),
             "/static/story.js": asset("text/javascript"),
+            "/static/upscale.js": asset("text/javascript"),
             "/api/catalog": { "get": { "summary": "the contents found, newest first (with trusted publishers, only theirs unless all=1)", "parameters": catalog_api_params, "responses": { "200": json_200("the catalog", json!({ "type": "array", "items": schema("Content") })) } } },
             "/api/content/{id}": { "get": { "summary": "one content's metadata and state", "parameters": [id_param()], "responses": content_responses } },
             "/api/content/{id}/poster": { "get": { "summary": "the content's poster", "parameters": [id_param()], "responses": poster_responses } },
