@@ -56,6 +56,28 @@ pub fn viewer_key(datadir: &Path) -> anyhow::Result<Keypair> {
     Ok(Keypair::from_secret_key(&secp, &sk))
 }
 
+/// Write the viewer key `hex` (from `wallet backup`) into `datadir`, refusing to replace another.
+pub fn restore_key(datadir: &Path, hex_key: &str) -> anyhow::Result<()> {
+    let bytes = hex::decode(hex_key).map_err(|_| {
+        anyhow::anyhow!("the viewer key is 64 hex digits, as `wallet backup` prints it")
+    })?;
+    let sk = SecretKey::from_slice(&bytes)
+        .map_err(|_| anyhow::anyhow!("that is not a valid viewer key"))?;
+    let path = datadir.join(VIEWER_KEY);
+    if path.exists() {
+        let have = viewer_key(datadir)?;
+        anyhow::ensure!(
+            have.secret_bytes() == sk.secret_bytes(),
+            "{} holds another viewer key: move it away first",
+            path.display()
+        );
+        return Ok(());
+    }
+    std::fs::create_dir_all(datadir)?;
+    durable::write_secret(&path, hex::encode(sk.secret_bytes()).as_bytes())?;
+    Ok(())
+}
+
 impl ViewerSide {
     /// The viewer of `datadir` on `network`, recording through `backend`.
     pub fn new(datadir: PathBuf, network: Network, backend: Arc<dyn ChainBackend>) -> ViewerSide {

@@ -5,7 +5,8 @@
 //! path on chain in one transaction from its wallet; once mined, the film's story counts it, one
 //! per key; a second choice at the same branch is not sent; the other viewer's choice counts
 //! beside it; after the gateway restarts, the tally and the viewer's own recorded path are the
-//! same. The figures (size and fee of a recorded path) are printed for BENCHMARKS.md.
+//! same. The figures (size and fee of a recorded path) are printed for BENCHMARKS.md. The viewer
+//! key goes into `wallet backup` and comes back with `wallet restore`.
 #![cfg(feature = "devnet")]
 #![allow(
     clippy::unwrap_used,
@@ -282,4 +283,38 @@ fn the_page_shows_the_cost_first_and_records_the_path_at_the_end() {
         tally,
         serde_json::json!(["Green", "0", "0", "Blue", "1", "0"])
     );
+}
+
+/// The viewer key that signs choices is backed up with the wallet and restored with it.
+#[test]
+fn the_viewer_key_is_backed_up_and_restored_with_the_wallet() {
+    use std::io::Write;
+    let dir = testkit::tempdir();
+    let old = dir.path().join("old");
+    // The gateway makes the key on first use; here, a key file as it writes it.
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join("viewer.key"), "11".repeat(32)).unwrap();
+    let backup = testkit::bitflix!(&old).json().ok(&["wallet", "backup"]);
+    let words = backup["mnemonic"].as_str().unwrap();
+    let key = backup["viewer_secret_key"].as_str().unwrap();
+    assert_eq!(key, "11".repeat(32));
+    let new = dir.path().join("new");
+    let mut child = testkit::bitflix!(&new)
+        .json()
+        .command(&["wallet", "restore", "--from-height", "0"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{words}\n{key}").unwrap();
+    assert!(child.wait().unwrap().success());
+    let again = testkit::bitflix!(&new).json().ok(&["wallet", "backup"]);
+    assert_eq!(again["mnemonic"], backup["mnemonic"]);
+    assert_eq!(again["viewer_secret_key"], key);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(new.join("viewer.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
 }

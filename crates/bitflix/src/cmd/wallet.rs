@@ -34,7 +34,8 @@ enum Action {
     /// choices in interactive films, and the legacy key, if any.
     Backup,
     /// Make this (new) data directory's wallet from a mnemonic read from stdin (12 or 24 words on
-    /// one line), syncing on --network from --from-height instead of genesis.
+    /// one line), syncing on --network from --from-height instead of genesis; a second line, if
+    /// any, is the viewer key (hex, as `wallet backup` prints it).
     Restore {
         /// The first block that can hold the wallet's coins (its birthday; 0: genesis).
         #[arg(long, default_value_t = 0)]
@@ -194,7 +195,14 @@ pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
         std::io::stdin()
             .read_line(&mut words)
             .context("reading the mnemonic from stdin")?;
+        let mut viewer = String::new();
+        std::io::stdin()
+            .read_line(&mut viewer)
+            .context("reading the viewer key from stdin")?;
         crate::keys::restore(&g.datadir, network, &words, *from_height)?;
+        if !viewer.trim().is_empty() {
+            crate::viewer::restore_key(&g.datadir, viewer.trim())?;
+        }
         let mut w = crate::keys::open_wallet(&g.datadir, network)?;
         return Ok(WalletOut {
             address: Some(w.receive_address()?.to_string()),
