@@ -1,6 +1,7 @@
 //! A directory as a bundle (docs/cvp.md, "Bundles"): `bitflix publish DIR` packs its files (the
 //! entry page `index.html` first, then every other file by path), and `bitflix extract ID -o DIR/`
-//! unpacks one. Each file's type is the one the gateway serves it with (by extension).
+//! unpacks one. Each file's type is the one the gateway serves it with (by extension). And the
+//! media type any file is published as ([`media_type_of`]).
 
 use anyhow::{bail, Context};
 use cvp::bundle::{valid_path, Bundle, MAX_FILES};
@@ -79,4 +80,34 @@ pub fn unpack(stream: &[u8], dir: &Path) -> anyhow::Result<usize> {
         std::fs::write(&to, bytes).with_context(|| format!("writing {}", to.display()))?;
     }
     Ok(b.files.len())
+}
+
+/// The media type a file is published as, by its extension (a directory is a bundle); the
+/// gateway serves by fixed tables whatever is declared.
+pub fn media_type_of(path: &Path) -> &'static str {
+    if path.is_dir() {
+        return cvp::bundle::BUNDLE_MEDIA_TYPE;
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("mp4") => "video/mp4",
+        Some("webm") => "video/webm",
+        Some("cvpm") => "video/x-cvpm",
+        Some("ogg" | "opus") => "audio/ogg",
+        Some("mp3") => "audio/mpeg",
+        Some("wav") => "audio/wav",
+        Some("flac") => "audio/flac",
+        Some("html" | "htm") => "text/html",
+        Some("txt" | "md") => "text/plain",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("avif") => "image/avif",
+        _ => "application/octet-stream",
+    }
 }

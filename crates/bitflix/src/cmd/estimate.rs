@@ -146,7 +146,7 @@ pub fn run(g: &super::Global, args: EstimateArgs) -> anyhow::Result<EstimateOut>
         Some(f) if !args.table => crate::poster::choose(
             &args.poster,
             f,
-            super::publish::media_type_of(f),
+            crate::bundle::media_type_of(f),
             Carrier::Envelope,
             None,
         )?,

@@ -132,36 +132,6 @@ impl fmt::Display for PublishOut {
     }
 }
 
-/// The media type a file is published as, by its extension (a directory is a bundle); the
-/// gateway serves by fixed tables whatever is declared.
-pub(crate) fn media_type_of(path: &Path) -> &'static str {
-    if path.is_dir() {
-        return cvp::bundle::BUNDLE_MEDIA_TYPE;
-    }
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("mp4") => "video/mp4",
-        Some("webm") => "video/webm",
-        Some("cvpm") => "video/x-cvpm",
-        Some("ogg" | "opus") => "audio/ogg",
-        Some("mp3") => "audio/mpeg",
-        Some("wav") => "audio/wav",
-        Some("flac") => "audio/flac",
-        Some("html" | "htm") => "text/html",
-        Some("txt" | "md") => "text/plain",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("webp") => "image/webp",
-        Some("avif") => "image/avif",
-        _ => "application/octet-stream",
-    }
-}
-
 fn bar(len: usize, quiet: bool) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
@@ -543,7 +513,7 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
     });
     let media_type = args
         .media_type
-        .unwrap_or_else(|| media_type_of(&file).to_string());
+        .unwrap_or_else(|| crate::bundle::media_type_of(&file).to_string());
     let poster = crate::poster::choose(&args.poster, &file, &media_type, args.carrier, None)?;
     let what = FileToPublish {
         file: &file,
