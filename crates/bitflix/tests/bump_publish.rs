@@ -72,6 +72,15 @@ fn bump_round(kill: Kill, carrier: &str) -> (usize, u64) {
     let t = std::time::Instant::now();
     match kill {
         Kill::Never => {
+            // The replacement goes through the rails: over --max-fee it is refused, untouched.
+            let capped = [&bump[..], &["--max-fee", "1"]].concat();
+            let r = bitflix.run(&capped);
+            assert!(
+                !r.success() && r.stderr.contains("above --max-fee 1"),
+                "{}",
+                r.stderr
+            );
+            assert_eq!(journals(&data).len(), 1, "nothing replaced");
             let out = bitflix.ok(&bump);
             assert_ne!(out[0]["content_id"], old_id.as_str(), "a new plan");
             assert_eq!(out[0]["sent"], out[0]["transactions"]);

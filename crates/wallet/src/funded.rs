@@ -306,10 +306,23 @@ pub fn bump(
     w: &mut HdWallet,
     rate: FeeRate,
 ) -> Result<Vec<Txid>, FundError> {
+    bump_approved(datadir, backend, w, rate, |_| Ok(()))
+}
+
+/// [`bump`], asking `approve` with each replacement's exact [`Cost`] (its funding fee, which pays
+/// the evicted transactions' fees again, and its plan's fees) before its funding is signed: an
+/// `Err(reason)` stops it as [`FundError::Refused`], that journal untouched.
+pub fn bump_approved(
+    datadir: &Path,
+    backend: &dyn ChainBackend,
+    w: &mut HdWallet,
+    rate: FeeRate,
+    mut approve: impl FnMut(&Cost) -> Result<(), String>,
+) -> Result<Vec<Txid>, FundError> {
     let mut out = Vec::new();
     for path in Journal::all(datadir) {
         let old = Journal::load(&path)?;
-        if let Some(new) = bump_one(datadir, backend, w, rate, &path, &old)? {
+        if let Some(new) = bump_one(datadir, backend, w, rate, &path, &old, &mut approve)? {
             out.push(new);
         }
     }
@@ -323,6 +336,7 @@ fn bump_one(
     rate: FeeRate,
     path: &Path,
     old: &Journal,
+    approve: &mut dyn FnMut(&Cost) -> Result<(), String>,
 ) -> Result<Option<Txid>, FundError> {
     let refuse = |reason: String| FundError::CannotBump {
         content: old.content_id,
@@ -381,7 +395,7 @@ fn bump_one(
     } else {
         Layout::Chain
     };
-    let (_, need) = cost(stream.len() as u64, &info, carrier, rate, layout)?;
+    let (est, need) = cost(stream.len() as u64, &info, carrier, rate, layout)?;
     w.sync(backend)?;
     let (signer, _) = w.plan_signer()?;
     let evicted: Vec<Txid> = old.txs.iter().map(|t| t.txid).collect();
@@ -394,6 +408,12 @@ fn bump_one(
         rate,
     )?;
     let fee = fee_of(&psbt)?;
+    approve(&Cost {
+        funding_fee: fee,
+        plan_fee: Amount::from_sat(est.fee_sat),
+        transactions: est.transactions + 1,
+    })
+    .map_err(FundError::Refused)?;
     let funding = w.sign(&mut psbt)?;
     let req = PlanRequest {
         stream: &stream,

@@ -449,7 +449,28 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
         if let Some(rate) = args.bump_to {
             let rate = self::feerate(d, network, Some(rate), args.rails.force)?;
             let mut w = crate::keys::open_wallet(&g.datadir, network)?;
-            funded::bump(&g.datadir, d, &mut w, rate)?;
+            // The replacement goes through the rails too: --max-fee caps it, and off regtest its
+            // exact fee (which pays the replaced transactions' fees again) is confirmed.
+            funded::bump_approved(&g.datadir, d, &mut w, rate, |c| {
+                let quote = crate::rails::Quote {
+                    total_fee: c.total_fee(),
+                    transactions: c.transactions,
+                    feerate: rate,
+                };
+                args.rails
+                    .approve(
+                        network,
+                        &quote,
+                        &mut std::io::stdin().lock(),
+                        &mut std::io::stderr(),
+                    )
+                    .map_err(|e| {
+                        format!(
+                            "the replacement at {} sat/vB: {e}",
+                            crate::rails::sat_per_vb(rate)
+                        )
+                    })
+            })?;
         }
         let mut out = Vec::new();
         for path in Journal::all(&g.datadir) {
