@@ -6,7 +6,8 @@
 //!   (`bitflix wallet import-descriptor`); it plans publishes and exports their funding as PSBT.
 //! - `wallet-<network>.sqlite`: bdk's store (addresses revealed, transactions, checkpoints).
 //! - `wallet-<network>.birthday`: the height the wallet starts syncing at on that network: the tip
-//!   when a command with a backend created the wallet, or `wallet restore --from-height`. Without
+//!   when a command with a backend created the wallet (`wallet address` only when given
+//!   `--chain`), or `wallet restore --from-height`. Without
 //!   it the wallet syncs from genesis.
 //! - `publisher.key` (0600, before the HD wallet): kept, never rewritten. Its coins stay spendable
 //!   as a single-key bdk wallet (`legacy-<network>.sqlite`, descriptor `tr(WIF)`) that

@@ -406,3 +406,55 @@ fn a_restored_wallet_reads_from_its_birthday() {
     );
     assert!(code != 0 && err.contains("already holds a wallet"), "{err}");
 }
+
+/// `wallet address --chain SPEC` makes a new wallet's birthday the chain's tip, so its first sync
+/// reads no block below it; without --chain it makes no connection and records none.
+#[cfg(feature = "devnet")]
+#[test]
+fn a_wallet_made_by_address_with_a_chain_starts_at_its_tip() {
+    let dir = testkit::tempdir();
+    let chain = format!("devnet:{}", dir.path().join("devnet").display());
+    let tip = {
+        let dn = devnet::Devnet::open(&dir.path().join("devnet"), devnet::DevnetConfig::default())
+            .unwrap();
+        dn.mine(120, &dn.faucet_script()).unwrap();
+        dn.tip().height
+    };
+    let with = dir.path().join("with");
+    let w = with.to_str().unwrap();
+    let r = bitflix(&[
+        "wallet",
+        "address",
+        "--datadir",
+        w,
+        "--chain",
+        &chain,
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json["birthday"], tip, "{}", r.json);
+    let b = bitflix(&[
+        "wallet",
+        "balance",
+        "--datadir",
+        w,
+        "--chain",
+        &chain,
+        "--json",
+    ]);
+    assert_eq!(
+        b.json["synced_blocks"], 1,
+        "only the tip is read: {}",
+        b.json
+    );
+    let without = dir.path().join("without");
+    let r = bitflix(&[
+        "wallet",
+        "address",
+        "--datadir",
+        without.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.json["birthday"].is_null(), "{}", r.json);
+}

@@ -13,9 +13,10 @@ use std::fmt;
 pub struct WalletArgs {
     #[command(subcommand)]
     action: Action,
-    /// The chain: devnet:DIR, or esplora:URL or core:URL for address, balance and descriptors.
-    #[arg(long, global = true, default_value = "devnet:bitflix-data/devnet")]
-    chain: ChainSpec,
+    /// The chain: devnet:DIR, esplora:URL or core:URL (default devnet:bitflix-data/devnet) for
+    /// balance, fund and sweep-legacy; given to `address`, a new wallet's birthday is its tip.
+    #[arg(long, global = true)]
+    chain: Option<ChainSpec>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,12 +211,24 @@ pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
             ..Default::default()
         });
     }
-    // A command with a backend creates a new wallet with the tip as its birthday.
+    let chain = match &args.chain {
+        Some(c) => c.clone(),
+        None => "devnet:bitflix-data/devnet"
+            .parse()
+            .map_err(|e| anyhow::anyhow!("the default chain: {e}"))?,
+    };
+    // A command with a backend creates a new wallet with the tip as its birthday (`address`
+    // when given --chain: without one it makes no connection, and the wallet has no birthday).
     let backend = match &args.action {
         Action::Balance | Action::SweepLegacy { .. } => {
-            let b = crate::backend::open(&args.chain, network)?;
+            let b = crate::backend::open(&chain, network)?;
             crate::keys::create_with_birthday(&g.datadir, network, b.as_ref())?;
             Some(b)
+        }
+        Action::Address if args.chain.is_some() => {
+            let b = crate::backend::open(&chain, network)?;
+            crate::keys::create_with_birthday(&g.datadir, network, b.as_ref())?;
+            None
         }
         _ => None,
     };
@@ -226,7 +239,10 @@ pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
     };
     match args.action {
         Action::ImportDescriptor { .. } | Action::Restore { .. } => {}
-        Action::Address => out.address = Some(w.receive_address()?.to_string()),
+        Action::Address => {
+            out.address = Some(w.receive_address()?.to_string());
+            out.birthday = crate::keys::birthday(&g.datadir, network)?;
+        }
         Action::Backup => {
             out.mnemonic = crate::keys::mnemonic(&g.datadir, network)?;
             let viewer = g.datadir.join(crate::viewer::VIEWER_KEY);
@@ -263,7 +279,7 @@ pub fn run(g: &super::Global, args: WalletArgs) -> anyhow::Result<WalletOut> {
             }
             let amount = Amount::from_btc(btc).context("amount")?;
             let address = w.receive_address()?;
-            out.txid = Some(faucet(&args.chain, network, &address, amount)?.to_string());
+            out.txid = Some(faucet(&chain, network, &address, amount)?.to_string());
             out.address = Some(address.to_string());
         }
         Action::SignPsbt { psbt, out: path } => {
