@@ -104,12 +104,8 @@ fn fund(rig: &LiveRig, name: &str) {
     rig.rpc("generatetoaddress", &format!("[101,\"{address}\"]"));
 }
 
-#[test]
-fn recorded_choices_are_counted_once_per_key_and_survive_a_restart() {
-    if !testkit::have_ffmpeg() {
-        return;
-    }
-    let mut rig = LiveRig::start(&testkit::bitflix!(), "2s");
+/// The publisher's `publish --interactive` of the colour film on the rig's chain; its content id.
+fn publish(rig: &LiveRig) -> String {
     let film = manifest(rig.path("").as_path());
     let out = rig.publisher().json().ok(&[
         "publish",
@@ -120,11 +116,19 @@ fn recorded_choices_are_counted_once_per_key_and_survive_a_restart() {
         "--carrier",
         "op-return",
     ]);
-    let id = out["content_id"]
+    out[0]["content_id"]
         .as_str()
-        .or_else(|| out[0]["content_id"].as_str())
         .unwrap_or_else(|| panic!("no content id: {out}"))
-        .to_string();
+        .to_string()
+}
+
+#[test]
+fn recorded_choices_are_counted_once_per_key_and_survive_a_restart() {
+    if !testkit::have_ffmpeg() {
+        return;
+    }
+    let mut rig = LiveRig::start(&testkit::bitflix!(), "2s");
+    let id = publish(&rig);
     fund(&rig, "viewer");
     fund(&rig, "viewer2");
     let url = rig.serve("viewer", &rig.core());
@@ -210,21 +214,7 @@ fn the_page_shows_the_cost_first_and_records_the_path_at_the_end() {
         return;
     }
     let mut rig = LiveRig::start(&testkit::bitflix!(), "2s");
-    let film = manifest(rig.path("").as_path());
-    let out = rig.publisher().json().ok(&[
-        "publish",
-        "--interactive",
-        film.to_str().unwrap(),
-        "--chain",
-        &rig.core(),
-        "--carrier",
-        "op-return",
-    ]);
-    let id = out["content_id"]
-        .as_str()
-        .or_else(|| out[0]["content_id"].as_str())
-        .unwrap_or_else(|| panic!("no content id: {out}"))
-        .to_string();
+    let id = publish(&rig);
     fund(&rig, "viewer");
     let url = rig.serve("viewer", &rig.core());
     story_until(&url, &id, "the story is complete", |s| {
