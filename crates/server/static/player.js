@@ -266,6 +266,8 @@
     let pumping = false;
     let playing = false;
     let es = null;
+    // Set when the page turns into the recording: the live handlers below stop for good.
+    let over = false;
     // When each chunk was announced (the event that listed it reached the page) and appended to
     // the buffer, in Unix ms, for latency measurements (scripts/bench-glass.sh reads it); the
     // newest few thousand.
@@ -294,7 +296,7 @@
       }
     });
     const show = () => {
-      if (failed) return;
+      if (failed || over) return;
       const delay = origin === null ? null : Date.now() - origin - v.currentTime * 1000;
       if (delay !== null) v.dataset.delayMs = String(Math.round(delay));
       if (badge) badge.hidden = false;
@@ -302,10 +304,10 @@
       say('LIVE' + (delay === null ? '' : ': ' + (Math.max(0, delay) / 1000).toFixed(1) + ' s behind the publisher') + '.');
     };
     const lpump = async () => {
-      if (pumping || !lsb) return;
+      if (pumping || !lsb || over) return;
       pumping = true;
       try {
-        while (queue.length) {
+        while (queue.length && !over) {
           const c = queue.shift();
           if (c.index <= lastAppended && c.timestamp_ms / 1000 < v.currentTime) continue;
           if (playing && (c.timestamp_ms + c.duration_ms) / 1000 <= v.currentTime) continue;
@@ -315,6 +317,7 @@
           } catch (e) {
             continue; // gone since announced: a gap
           }
+          if (over) break;
           await lappend(buf, c.timestamp_ms / 1000);
           note(c.index, 'appended_unix_ms');
           lastAppended = Math.max(lastAppended, c.index);
@@ -326,7 +329,7 @@
         }
         // Behind the live edge after a stall: jump to the newest chunk's start.
         const b = v.buffered;
-        if (b.length && b.end(b.length - 1) - v.currentTime > CATCH_UP_S) {
+        if (!over && b.length && b.end(b.length - 1) - v.currentTime > CATCH_UP_S) {
           v.currentTime = Math.max(b.start(b.length - 1), b.end(b.length - 1) - 2);
         }
       } catch (e) {
@@ -337,6 +340,7 @@
     };
     // Step over a gap: waiting at the end of one buffered range with a later one.
     v.addEventListener('waiting', () => {
+      if (over) return;
       const b = v.buffered;
       for (let i = 0; i < b.length; i++) {
         if (b.start(i) > v.currentTime) { v.currentTime = b.start(i); break; }
@@ -345,14 +349,20 @@
     v.addEventListener('timeupdate', () => { if (lsb) show(); });
     const toRecording = () => {
       if (es) es.close();
+      over = true;
+      queue.length = 0;
       const at = v.currentTime;
       delete v.dataset.live;
       delete v.dataset.delayMs;
       if (badge) badge.hidden = true;
-      v.dataset.recording = '1';
       v.removeAttribute('src');
       v.load();
-      film().then(() => { if (at > 0 && !failed) v.currentTime = at; });
+      // The page says it is the recording only once the film holds the viewer's place: a seek
+      // made before that would be undone by this one.
+      return film().then(() => {
+        if (at > 0 && !failed) v.currentTime = at;
+        v.dataset.recording = '1';
+      });
     };
     const onLive = async (m) => {
       if (m.origin_unix_ms !== null && m.origin_unix_ms !== undefined) origin = m.origin_unix_ms;
