@@ -21,6 +21,9 @@ pkgs=(
   nginx
   # The real Bitcoin Core in ../shared/bitcoind (the bitcoind tests) needs these at run time.
   libzmq5 libsqlite3-0
+  # libtorrent (Rasterbar 2.0), an independent BitTorrent v2 implementation: crates/cvp/tests/
+  # pieces.rs checks cvp::pieces' roots and piece layers against its create_torrent.
+  python3-libtorrent
 )
 
 missing=()

@@ -7,6 +7,7 @@
 mod backend;
 mod bundle;
 mod cmd;
+mod commitment;
 mod keys;
 mod network;
 mod output;

@@ -19,6 +19,20 @@ fn estimate_table_is_honest_json() {
         assert!(r["fee_sat"].as_u64().unwrap() > 0);
     }
     assert!(v["announced"].as_str().unwrap().contains("2^608"));
+    // The 2-hour film behind a commitment: one small transaction, at 1 sat/vB its vsize in sats,
+    // far below any carrier's row for the same film, and the note says what holds the bytes.
+    let c = &v["commitment"];
+    assert_eq!(c["content_bytes"], 18_000_000, "{c}");
+    assert!(c["unit_bytes"].as_u64().unwrap() <= 80, "{c}");
+    assert_eq!(c["fee_sat"], c["vbytes"], "{c}");
+    let cheapest = rows
+        .iter()
+        .filter(|r| r["what"] == "2-hour film, 12+8 kbit/s")
+        .map(|r| r["fee_sat"].as_u64().unwrap())
+        .min()
+        .unwrap();
+    assert!(c["fee_sat"].as_u64().unwrap() * 1000 < cheapest, "{c} vs {cheapest}");
+    assert!(c["note"].as_str().unwrap().contains("BitTorrent stores"), "{c}");
 }
 
 #[test]

@@ -118,6 +118,16 @@ fn main() {
     c.sign(&kp);
     show("choice-signed", &Record::Choice(c));
     show(
+        "commitment",
+        &Record::Commitment(Commitment {
+            root: pieces::pieces_root(stream).unwrap(),
+            length: stream.len() as u64,
+            media_code: 0,
+            infohash: [0xbb; 20],
+            seed: Some("127.0.0.1:6881".parse().unwrap()),
+        }),
+    );
+    show(
         "unknown-odd-type",
         &Record::Unknown {
             record_type: 15,
@@ -184,6 +194,14 @@ pub fn invalid() {
         (
             "clips-past-count",
             b"CV\x01\x05\x01\x00\x00\x01A\x05\x01B".to_vec(),
+        ),
+        (
+            "commitment-empty",
+            [b"CV\x01\x07".as_slice(), &[0xcc; 32], b"\x00\x00", &[0xbb; 20]].concat(),
+        ),
+        (
+            "commitment-seed-5-bytes",
+            [b"CV\x01\x07".as_slice(), &[0xcc; 32], b"\x56\x00", &[0xbb; 20], &[127, 0, 0, 1, 0x1a]].concat(),
         ),
         (
             "choice-bad-signature-length",

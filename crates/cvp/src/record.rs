@@ -2,6 +2,7 @@
 //! witness envelope) and is laid out as `"CV" version type body`.
 
 use crate::cursor::{put_bytes, Cursor};
+use crate::commitment::Commitment;
 use crate::header::Header;
 use crate::tlv::{self, UnknownField};
 use crate::{varint, DecodeError, MAGIC, VERSION};
@@ -25,6 +26,8 @@ pub mod kind {
     pub const LINK: u64 = 8;
     /// [`Clips`](super::Clips): odd, so readers before it skip it.
     pub const CLIPS: u64 = 5;
+    /// [`Commitment`](crate::Commitment): odd, so readers before it skip it.
+    pub const COMMITMENT: u64 = 7;
     /// [`Branch`](super::Branch).
     pub const BRANCH: u64 = 10;
     /// [`Choice`](super::Choice).
@@ -63,6 +66,8 @@ pub enum Record {
     Branch(Branch),
     /// A viewer's choice at a branch point.
     Choice(Choice),
+    /// A content held by a BitTorrent swarm, pinned by its pieces root.
+    Commitment(Commitment),
     /// A record of an odd type this reader does not know (ignored by readers).
     Unknown {
         /// The odd type number.
@@ -215,6 +220,7 @@ impl Record {
             Record::Clips(_) => kind::CLIPS,
             Record::Branch(_) => kind::BRANCH,
             Record::Choice(_) => kind::CHOICE,
+            Record::Commitment(_) => kind::COMMITMENT,
             Record::Unknown { record_type, .. } => *record_type,
         }
     }
@@ -287,6 +293,7 @@ impl Record {
                     out.extend_from_slice(&s.sig);
                 }
             }
+            Record::Commitment(m) => m.encode_body(&mut out),
             Record::Unknown { body, .. } => out.extend_from_slice(body),
         }
         out
@@ -359,6 +366,7 @@ impl Record {
             kind::CLIPS => Record::Clips(decode_clips(&mut c)?),
             kind::BRANCH => Record::Branch(decode_branch(&mut c)?),
             kind::CHOICE => Record::Choice(decode_choice(&mut c)?),
+            kind::COMMITMENT => Record::Commitment(Commitment::decode_body(&mut c)?),
             t if t.is_multiple_of(2) => return Err(DecodeError::UnknownEvenType(t)),
             t => Record::Unknown {
                 record_type: t,

@@ -102,10 +102,18 @@ pub struct EstimateOut {
     /// The announcement's claim, beside ours (with `--table`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub announced: Option<&'static str>,
+    /// With `--table`: the 2-hour film pinned on chain by one commitment, its bytes on BitTorrent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitment: Option<crate::commitment::CommitmentCost>,
     /// The interactive film estimated (with `--interactive`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interactive: Option<super::interactive::InteractiveEstimate>,
 }
+
+/// The table's film: two hours at 12 kbit/s of video and 8 of audio.
+const TWO_HOURS_S: u64 = 7200;
+const TWO_HOURS_KBPS: f64 = 20.0;
+const TWO_HOURS_BYTES: u64 = TWO_HOURS_S * 20_000 / 8;
 
 const ANNOUNCED: &str = "announced: a two-hour 4K film in 76 bytes, 7,200 transactions, 0.3 BTC. \
 That cannot be: a 76-byte record can name at most 2^608 different things, and a film is one of far more \
@@ -138,6 +146,7 @@ pub fn run(g: &super::Global, args: EstimateArgs) -> anyhow::Result<EstimateOut>
             feerate_source,
             rows,
             announced: None,
+            commitment: None,
             interactive: Some(film),
         });
     }
@@ -155,7 +164,7 @@ pub fn run(g: &super::Global, args: EstimateArgs) -> anyhow::Result<EstimateOut>
     if args.table {
         // Video at the rates our encoder targets, with Opus speech/music at 8 kbit/s.
         for (what, secs, kbps) in [
-            ("2-hour film, 12+8 kbit/s", 7200u64, 20.0),
+            ("2-hour film, 12+8 kbit/s", TWO_HOURS_S, TWO_HOURS_KBPS),
             ("45-minute episode, 12+8 kbit/s", 2700, 20.0),
             ("4-minute music video, 24+16 kbit/s", 240, 40.0),
         ] {
@@ -203,6 +212,9 @@ pub fn run(g: &super::Global, args: EstimateArgs) -> anyhow::Result<EstimateOut>
         feerate_source,
         rows,
         announced: args.table.then_some(ANNOUNCED),
+        commitment: args.table.then(|| {
+            crate::commitment::cost("2-hour film, 12+8 kbit/s", TWO_HOURS_BYTES, feerate)
+        }),
         interactive: None,
     })
 }
@@ -254,6 +266,21 @@ impl fmt::Display for EstimateOut {
                 writeln!(f, "poster: {s}")?;
                 said.push(s);
             }
+        }
+        if let Some(c) = &self.commitment {
+            writeln!(
+                f,
+                "{:<36} {:<13} {:>12} {:>9} {:>8} {:>12} {:>12} {:>11.8}",
+                c.what,
+                "commitment",
+                c.unit_bytes,
+                0,
+                1,
+                c.vbytes,
+                c.fee_sat,
+                c.fee_sat as f64 / 1e8
+            )?;
+            writeln!(f, "commitment: {} bytes on BitTorrent; {}", c.content_bytes, c.note)?;
         }
         if let Some(a) = self.announced {
             writeln!(f, "\n{a}")?;
