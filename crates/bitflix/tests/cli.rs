@@ -31,8 +31,14 @@ fn estimate_table_is_honest_json() {
         .map(|r| r["fee_sat"].as_u64().unwrap())
         .min()
         .unwrap();
-    assert!(c["fee_sat"].as_u64().unwrap() * 1000 < cheapest, "{c} vs {cheapest}");
-    assert!(c["note"].as_str().unwrap().contains("BitTorrent stores"), "{c}");
+    assert!(
+        c["fee_sat"].as_u64().unwrap() * 1000 < cheapest,
+        "{c} vs {cheapest}"
+    );
+    assert!(
+        c["note"].as_str().unwrap().contains("BitTorrent stores"),
+        "{c}"
+    );
 }
 
 #[test]

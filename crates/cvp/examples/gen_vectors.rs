@@ -197,11 +197,24 @@ pub fn invalid() {
         ),
         (
             "commitment-empty",
-            [b"CV\x01\x07".as_slice(), &[0xcc; 32], b"\x00\x00", &[0xbb; 20]].concat(),
+            [
+                b"CV\x01\x07".as_slice(),
+                &[0xcc; 32],
+                b"\x00\x00",
+                &[0xbb; 20],
+            ]
+            .concat(),
         ),
         (
             "commitment-seed-5-bytes",
-            [b"CV\x01\x07".as_slice(), &[0xcc; 32], b"\x56\x00", &[0xbb; 20], &[127, 0, 0, 1, 0x1a]].concat(),
+            [
+                b"CV\x01\x07".as_slice(),
+                &[0xcc; 32],
+                b"\x56\x00",
+                &[0xbb; 20],
+                &[127, 0, 0, 1, 0x1a],
+            ]
+            .concat(),
         ),
         (
             "choice-bad-signature-length",

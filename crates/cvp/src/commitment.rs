@@ -33,7 +33,13 @@ pub fn media_type_of(code: u32) -> &'static str {
 
 /// The code of a media type, matched on its essence (before any `;`), if the table has it.
 pub fn media_code_of(media_type: &str) -> Option<u32> {
-    let essence = |t: &str| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = |t: &str| {
+        t.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    };
     let want = essence(media_type);
     MEDIA_CODES
         .iter()
@@ -169,17 +175,29 @@ mod tests {
         }
         let mut bad = unit.clone();
         bad.extend_from_slice(&[1, 2, 3]);
-        assert!(matches!(Record::decode(&bad), Err(DecodeError::BadLength { .. })));
+        assert!(matches!(
+            Record::decode(&bad),
+            Err(DecodeError::BadLength { .. })
+        ));
         let mut port0 = unit.clone();
         port0.extend_from_slice(&[127, 0, 0, 1, 0, 0]);
-        assert!(matches!(Record::decode(&port0), Err(DecodeError::OutOfRange { .. })));
+        assert!(matches!(
+            Record::decode(&port0),
+            Err(DecodeError::OutOfRange { .. })
+        ));
         let zero_length = Record::Commitment(sample(None, 0)).encode();
-        assert!(matches!(Record::decode(&zero_length), Err(DecodeError::OutOfRange { .. })));
+        assert!(matches!(
+            Record::decode(&zero_length),
+            Err(DecodeError::OutOfRange { .. })
+        ));
     }
 
     #[test]
     fn media_codes() {
-        assert_eq!(media_code_of("video/x-cvpm; codecs=\"av01.0.00M.08,opus\""), Some(1));
+        assert_eq!(
+            media_code_of("video/x-cvpm; codecs=\"av01.0.00M.08,opus\""),
+            Some(1)
+        );
         assert_eq!(media_code_of("TEXT/PLAIN"), Some(10));
         assert_eq!(media_code_of("application/x-unknown"), None);
         assert_eq!(media_type_of(999), "application/octet-stream");

@@ -88,7 +88,8 @@ fn blocks_per_piece(piece_length: u64) -> Result<usize, PiecesError> {
     if piece_length < BLOCK_SIZE as u64 || !piece_length.is_power_of_two() {
         return Err(PiecesError::PieceLength(piece_length));
     }
-    usize::try_from(piece_length / BLOCK_SIZE as u64).map_err(|_| PiecesError::PieceLength(piece_length))
+    usize::try_from(piece_length / BLOCK_SIZE as u64)
+        .map_err(|_| PiecesError::PieceLength(piece_length))
 }
 
 /// BEP 52's `pieces root` of a file holding `data` (at least one byte).
@@ -162,7 +163,8 @@ pub fn check_layer(
         }
         return Err(PiecesError::RootMismatch);
     } else {
-        let width = usize::try_from(leaf_width / per as u64).map_err(|_| PiecesError::PieceLength(piece_length))?;
+        let width = usize::try_from(leaf_width / per as u64)
+            .map_err(|_| PiecesError::PieceLength(piece_length))?;
         root_of_row(layer, width, zero_subtree(per))
     };
     if &got == root {
@@ -203,7 +205,10 @@ mod tests {
                 // A changed byte anywhere changes its piece's hash; a changed layer is refused.
                 let mut bad = layer.clone();
                 bad[layer.len() - 1][0] ^= 1;
-                assert_eq!(check_layer(&bad, n as u64, p, &root), Err(PiecesError::RootMismatch));
+                assert_eq!(
+                    check_layer(&bad, n as u64, p, &root),
+                    Err(PiecesError::RootMismatch)
+                );
                 assert!(matches!(
                     check_layer(&layer[1..], n as u64, p, &root),
                     Err(PiecesError::LayerLength { .. }) | Err(PiecesError::RootMismatch)

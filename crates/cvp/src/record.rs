@@ -1,8 +1,8 @@
 //! Records: the unit of CVP. One record fills one carrier unit (an OP_RETURN output's data, or one
 //! witness envelope) and is laid out as `"CV" version type body`.
 
-use crate::cursor::{put_bytes, Cursor};
 use crate::commitment::Commitment;
+use crate::cursor::{put_bytes, Cursor};
 use crate::header::Header;
 use crate::tlv::{self, UnknownField};
 use crate::{varint, DecodeError, MAGIC, VERSION};

@@ -284,7 +284,7 @@ fn a_transaction_of_unknown_odd_records_only_keeps_its_descendants_attributed() 
     });
     let mut l = Lineage::default();
     l.observe(tx(1, Some(0), header));
-    let odd = Record::decode(&[b'C', b'V', 1, 7, 1, 2, 3]).unwrap();
+    let odd = Record::decode(&[b'C', b'V', 1, 9, 1, 2, 3]).unwrap();
     assert!(matches!(odd, Record::Unknown { .. }));
     assert_eq!(l.observe(tx(2, Some(1), odd)).len(), 1);
     let got = l.observe(tx(3, Some(2), seg(0)));

@@ -54,7 +54,11 @@ fn pieces_roots_and_layers_match_libtorrent() {
                 .args(["-c", SCRIPT, path.to_str().unwrap(), &piece.to_string()])
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let text = String::from_utf8(out.stdout).unwrap();
             let mut words = text.split_whitespace();
             let root = words.next().unwrap();
@@ -63,7 +67,11 @@ fn pieces_roots_and_layers_match_libtorrent() {
             assert_eq!(hex::encode(ours), root, "root of {n} bytes");
             let our_layer = cvp::pieces::piece_layer(&data, piece).unwrap();
             if n as u64 > piece {
-                assert_eq!(hex::encode(our_layer.concat()), layer, "layer of {n} at {piece}");
+                assert_eq!(
+                    hex::encode(our_layer.concat()),
+                    layer,
+                    "layer of {n} at {piece}"
+                );
             } else {
                 assert_eq!(layer, "", "libtorrent has no layer for one piece");
             }

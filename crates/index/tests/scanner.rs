@@ -49,8 +49,8 @@ fn a_unit_split_inside_its_signature_is_found_and_an_odd_only_transaction_keeps_
         &[&[&header[..1], &header[1..3], &header[3..]]],
         500,
     );
-    // Only a record of an unknown odd type (7): it must still pass the lineage on.
-    let odd = [b'C', b'V', 1, 7, 0xde, 0xad];
+    // Only a record of an unknown odd type (9): it must still pass the lineage on.
+    let odd = [b'C', b'V', 1, 9, 0xde, 0xad];
     let (b, next) = carry(&k, &next, &[&[&odd]], 500);
     let seg = Record::Segment(Segment {
         index: 0,

@@ -212,9 +212,9 @@ pub fn run(g: &super::Global, args: EstimateArgs) -> anyhow::Result<EstimateOut>
         feerate_source,
         rows,
         announced: args.table.then_some(ANNOUNCED),
-        commitment: args.table.then(|| {
-            crate::commitment::cost("2-hour film, 12+8 kbit/s", TWO_HOURS_BYTES, feerate)
-        }),
+        commitment: args
+            .table
+            .then(|| crate::commitment::cost("2-hour film, 12+8 kbit/s", TWO_HOURS_BYTES, feerate)),
         interactive: None,
     })
 }
@@ -280,7 +280,11 @@ impl fmt::Display for EstimateOut {
                 c.fee_sat,
                 c.fee_sat as f64 / 1e8
             )?;
-            writeln!(f, "commitment: {} bytes on BitTorrent; {}", c.content_bytes, c.note)?;
+            writeln!(
+                f,
+                "commitment: {} bytes on BitTorrent; {}",
+                c.content_bytes, c.note
+            )?;
         }
         if let Some(a) = self.announced {
             writeln!(f, "\n{a}")?;
