@@ -80,7 +80,7 @@ mod tests {
 
     #[test]
     fn a_two_hour_film_costs_one_small_transaction() {
-        let c = cost("film", 18_000_000, FeeRate::from_sat_per_vb_unchecked(1));
+        let c = cost("film", 18_000_000, FeeRate::from_sat_per_vb(1).unwrap());
         assert!(c.unit_bytes <= 80, "{c:?}");
         // Weight: 4 x (version 4, counts 2, input 41, OP_RETURN output 8 + 1 + 2 + unit, change
         // 43, lock time 4) + marker and flag 2 + witness 66; vsize = 122 + unit.
