@@ -106,6 +106,16 @@ async fn a_swarm_of_other_bytes_than_the_committed_ones_is_refused_by_its_layer(
     }
     let read = fetch.read(0..10, soon(5)).await;
     assert!(matches!(read, Err(Error::Refused(_))), "{read:?}");
+    // A record that commits to another length than the swarm's stream holds.
+    let honest = torrent::make(&dir.path().join("honest/swarm"), &bytes).unwrap();
+    let seed2 = node(&dir.path().join("honest"), Some(loopback())).await;
+    seed2.seed(&honest).await.unwrap();
+    let mut c = commitment(&honest, honest.root, seed2.listen_addr());
+    c.length += 1;
+    match viewer.fetch(&c).unwrap().wait(soon(60)).await {
+        FetchStatus::Refused(why) => assert!(why.contains("commits to 400001 bytes"), "{why}"),
+        s => panic!("not refused: {s:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
