@@ -42,12 +42,28 @@ impl TxRecords {
         }
     }
 
-    /// The content this transaction starts, if it carries exactly one valid header.
+    /// How many valid headers it carries.
     pub fn header_count(&self) -> usize {
         self.found
             .iter()
             .filter(|f| matches!(f.record, Ok(Record::Header(_))))
             .count()
+    }
+
+    /// It starts a content: exactly one valid header, or no header and exactly one valid
+    /// `commitment` (docs/cvp.md, "Commitments").
+    pub fn starts_content(&self) -> bool {
+        match self.header_count() {
+            1 => true,
+            0 => {
+                self.found
+                    .iter()
+                    .filter(|f| matches!(f.record, Ok(Record::Commitment(_))))
+                    .count()
+                    == 1
+            }
+            _ => false,
+        }
     }
 
     /// Carries a CVP unit of any type, known or not, valid or not: it continues a lineage.
@@ -166,12 +182,13 @@ impl Lineage {
         self.offer(tx).attributed
     }
 
-    /// The content `tx` would be attributed to if offered now: its own when it carries one
-    /// header, else its parent's (`None`: it would wait, or it carries no unit).
+    /// The content `tx` would be attributed to if offered now: its own when it starts one
+    /// ([`TxRecords::starts_content`]), else its parent's (`None`: it would wait, or it carries no
+    /// unit).
     pub fn content_for(&self, tx: &TxRecords) -> Option<Txid> {
         if !tx.carries_unit() {
             None
-        } else if tx.header_count() == 1 {
+        } else if tx.starts_content() {
             Some(tx.txid)
         } else {
             tx.parent.and_then(|p| self.owner.get(&p).copied())
@@ -207,8 +224,8 @@ impl Lineage {
                 self.pending_bytes -= children.iter().map(TxRecords::weight).sum::<usize>();
                 self.stale += 1;
                 for child in children {
-                    // A waiting child with its own header starts its own content.
-                    let cc = if child.header_count() == 1 {
+                    // A waiting child with its own header (or commitment) starts its own content.
+                    let cc = if child.starts_content() {
                         child.txid
                     } else {
                         c

@@ -395,3 +395,41 @@ fn the_eviction_queue_stays_bounded_when_waiting_groups_are_attributed() {
     ));
     assert_eq!(next.dropped, vec![numbered(0, 4)]);
 }
+
+#[test]
+fn one_commitment_without_a_header_starts_a_content_and_two_start_none() {
+    let commit = |n: u8| {
+        Record::Commitment(Commitment {
+            root: [n; 32],
+            length: 1_000,
+            media_code: 1,
+            infohash: [n; 20],
+            seed: None,
+        })
+    };
+    let mut l = Lineage::default();
+    // Its info record arrives first and waits; the commitment starts the content and takes it.
+    let info = Record::Info(Info { fields: Vec::new() });
+    assert!(l.observe(tx(2, Some(1), info)).is_empty());
+    let got = l.observe(tx(1, Some(0), commit(1)));
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|a| a.content == txid(1)));
+    // A transaction with two commitments starts nothing: it continues its parent's lineage.
+    let mut two = tx(3, Some(2), commit(2));
+    two.found.push(two.found[0].clone());
+    assert!(!two.starts_content());
+    assert_eq!(l.observe(two)[0].content, txid(1));
+    // A header beside a commitment: the header's content, which the commitment does not change.
+    let mut both = tx(4, Some(9), commit(3));
+    let h = Record::Header(Header {
+        media_type: "x".into(),
+        ..Default::default()
+    });
+    both.found.push(Found {
+        location: Location::Output(1),
+        unit_len: h.encode().len(),
+        record: Ok(h),
+    });
+    assert!(both.starts_content());
+    assert_eq!(l.observe(both)[0].content, txid(4));
+}

@@ -23,25 +23,9 @@ root = leaf[b'pieces root']
 print(root.hex(), e.get(b'piece layers', {}).get(root, b'').hex())
 "#;
 
-/// Debian's Python, where its python3-libtorrent package is (a pyenv or venv `python3` earlier on
-/// PATH would not see it).
-const PYTHON: &str = "/usr/bin/python3";
-
-fn have_libtorrent() -> bool {
-    let ok = Command::new(PYTHON)
-        .args(["-c", "import libtorrent"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    testkit::present(
-        ok,
-        "python3 with libtorrent (Debian's python3-libtorrent) is not installed",
-        "scripts/setup.sh installs it",
-    )
-}
-
 #[test]
 fn pieces_roots_and_layers_match_libtorrent() {
-    if !have_libtorrent() {
+    if !testkit::have_libtorrent() {
         return;
     }
     let dir = testkit::tempdir();
@@ -50,7 +34,7 @@ fn pieces_roots_and_layers_match_libtorrent() {
         let path = dir.path().join(format!("f{n}"));
         std::fs::write(&path, &data).unwrap();
         for piece in [16_384u64, 32_768, 262_144] {
-            let out = Command::new(PYTHON)
+            let out = Command::new(testkit::LIBTORRENT_PYTHON)
                 .args(["-c", SCRIPT, path.to_str().unwrap(), &piece.to_string()])
                 .output()
                 .unwrap();

@@ -6,7 +6,7 @@ use crate::choices::Choices;
 use crate::story::StoryRecords;
 use crate::strays::Strays;
 use bitcoin::{OutPoint, Transaction, TxOut, Txid};
-use cvp::{AddOutcome, Lineage, Record, Tracker, TxRecords};
+use cvp::{AddOutcome, Commitment, Header, Lineage, Record, Tracker, TxRecords};
 use std::collections::{BTreeMap, HashMap};
 
 /// Where a segment's bytes are: the transaction and the position of its unit among the units
@@ -42,6 +42,36 @@ pub struct Content {
     /// The clip table and branch records of an interactive film (docs/cvp.md, "Interactive
     /// films"), in lineage order.
     pub(crate) story: StoryRecords,
+    /// A content started by a `commitment` record: its bytes live on BitTorrent.
+    pub committed: Option<Committed>,
+}
+
+/// What the chain holds of a content behind a commitment (docs/cvp.md, "Commitments").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// The record.
+    pub record: Commitment,
+    /// The whole unit's length on chain, in bytes.
+    pub unit_bytes: usize,
+    /// The title from the lineage's first `info` record with a long title (tag 3), if any.
+    pub title: Option<String>,
+}
+
+impl Content {
+    fn new(id: Txid, header: Header, publisher_coin: Option<OutPoint>) -> Content {
+        Content {
+            id,
+            tracker: Tracker::new(header),
+            txs: BTreeMap::new(),
+            flaws: Vec::new(),
+            tx_bytes: BTreeMap::new(),
+            publisher_coin,
+            publisher_name: None,
+            live_ts: BTreeMap::new(),
+            story: StoryRecords::default(),
+            committed: None,
+        }
+    }
 }
 
 impl Content {
@@ -73,6 +103,11 @@ impl Content {
 pub const INFO_PUBLISHER_NAME: u64 = 5;
 /// Longest publisher name kept, in bytes.
 pub const MAX_PUBLISHER_NAME: usize = 64;
+/// `info` tag of a long title (docs/cvp.md, record types), which names a content behind a
+/// commitment.
+pub const INFO_LONG_TITLE: u64 = 3;
+/// Longest title kept, in bytes.
+pub const MAX_TITLE: usize = 256;
 
 /// Every content found, and what could not be attributed.
 #[derive(Debug, Default, Clone)]
@@ -179,27 +214,20 @@ impl Catalog {
 
     fn attach(&mut self, a: cvp::Attributed, height: Option<u32>) {
         let txid = a.tx.txid;
+        let starts = txid == a.content;
+        if starts {
+            self.start(&a.tx);
+        }
+        let committed = starts
+            && self
+                .contents
+                .get(&a.content)
+                .is_some_and(|c| c.committed.is_some());
         for (unit, f) in a.tx.found.into_iter().enumerate() {
             match f.record {
-                Ok(Record::Header(h)) if txid == a.content => {
-                    let coin = self
-                        .tx_io
-                        .get(&txid)
-                        .and_then(|(ins, _)| ins.first().copied());
-                    let c = self.contents.entry(a.content).or_insert_with(|| Content {
-                        id: a.content,
-                        tracker: Tracker::new(h),
-                        txs: BTreeMap::new(),
-                        flaws: Vec::new(),
-                        tx_bytes: BTreeMap::new(),
-                        publisher_coin: coin,
-                        publisher_name: None,
-                        live_ts: BTreeMap::new(),
-                        story: StoryRecords::default(),
-                    });
-                    c.txs.insert(txid, height);
-                    self.choices.content_held(&a.content);
-                }
+                // What started the content.
+                Ok(Record::Header(_)) if starts => {}
+                Ok(Record::Commitment(_)) if committed => {}
                 Ok(record) => self.apply(a.content, txid, unit, height, record),
                 Err(e) => {
                     if let Some(c) = self.contents.get_mut(&a.content) {
@@ -211,6 +239,47 @@ impl Catalog {
         if let Some(c) = self.contents.get_mut(&a.content) {
             c.txs.entry(txid).or_insert(height);
         }
+    }
+
+    /// The content `tx` starts ([`TxRecords::starts_content`]): by its header, or else by its one
+    /// commitment, whose content has no segment on chain (a header of the committed length and
+    /// media type, and zero segments).
+    fn start(&mut self, tx: &TxRecords) {
+        let txid = tx.txid;
+        let coin = self
+            .tx_io
+            .get(&txid)
+            .and_then(|(ins, _)| ins.first().copied());
+        let header = tx.found.iter().find_map(|f| match &f.record {
+            Ok(Record::Header(h)) => Some(h.clone()),
+            _ => None,
+        });
+        let content = match header {
+            Some(h) => Content::new(txid, h, coin),
+            None => {
+                let Some((record, unit_bytes)) = tx.found.iter().find_map(|f| match &f.record {
+                    Ok(Record::Commitment(m)) => Some((m.clone(), f.unit_len)),
+                    _ => None,
+                }) else {
+                    return;
+                };
+                let header = Header {
+                    media_type: cvp::commitment::media_type_of(record.media_code).into(),
+                    total_length: Some(record.length),
+                    segment_count: Some(0),
+                    ..Header::default()
+                };
+                let mut c = Content::new(txid, header, coin);
+                c.committed = Some(Committed {
+                    record,
+                    unit_bytes,
+                    title: None,
+                });
+                c
+            }
+        };
+        self.contents.entry(txid).or_insert(content);
+        self.choices.content_held(&txid);
     }
 
     fn apply(
@@ -245,13 +314,24 @@ impl Catalog {
             }
             Record::Clips(t) => c.story.add_clips(txid, &t),
             Record::Branch(b) => c.story.add_branch(txid, b),
-            Record::Info(info) if c.publisher_name.is_none() => {
-                c.publisher_name = info
-                    .fields
-                    .iter()
-                    .find(|f| f.tag == INFO_PUBLISHER_NAME && f.value.len() <= MAX_PUBLISHER_NAME)
-                    .and_then(|f| String::from_utf8(f.value.clone()).ok());
+            Record::Info(info) => {
+                let text = |tag: u64, max: usize| {
+                    info.fields
+                        .iter()
+                        .find(|f| f.tag == tag && f.value.len() <= max)
+                        .and_then(|f| String::from_utf8(f.value.clone()).ok())
+                };
+                if c.publisher_name.is_none() {
+                    c.publisher_name = text(INFO_PUBLISHER_NAME, MAX_PUBLISHER_NAME);
+                }
+                if let Some(m) = c.committed.as_mut().filter(|m| m.title.is_none()) {
+                    m.title = text(INFO_LONG_TITLE, MAX_TITLE);
+                }
             }
+            Record::Commitment(_) => c.flaws.push(format!(
+                "{txid}: a commitment record that starts no content (beside a header, or after \
+                 the first transaction): ignored"
+            )),
             _ => {}
         }
     }

@@ -22,17 +22,20 @@ mod live;
 pub mod publisher;
 mod ranked;
 mod scanner;
+mod sliced;
 mod snapshot;
 pub mod store;
 mod story;
 mod strays;
 
-pub use catalog::{Catalog, Content, SegSource};
+pub use catalog::{Catalog, Committed, Content, SegSource};
 pub use choices::{
     ChoiceSeen, ChoiceState, DEFAULT_MAX_WAITING_CHOICES, DEFAULT_MAX_WAITING_PER_CONTENT,
 };
 pub use live::{ForgedChunk, LiveChunk, LiveSummary};
 pub use publisher::Publisher;
 pub use scanner::{default_start_height, IndexError, Indexer, PollReport, Progress};
-pub use snapshot::{ContentState, ContentSummary, LineageTx, Published, ReadError, Snapshot};
+pub use snapshot::{
+    CommitmentSummary, ContentState, ContentSummary, LineageTx, Published, ReadError, Snapshot,
+};
 pub use story::{Clip, Story, StoryBranch, StoryOption};

@@ -8,6 +8,7 @@
 
 use crate::catalog::{Catalog, Content, SegSource};
 use crate::publisher::{self, Publisher};
+use crate::sliced::{sliced_at, Sliced};
 use crate::store::{Store, StoreError};
 use bitcoin::Txid;
 use cvp::{Header, Record};
@@ -32,6 +33,9 @@ pub enum ContentState {
     /// A live stream still open (its header has no segment count and no `end` closed it yet):
     /// its chunks are served as they arrive, attributed by lineage.
     Live,
+    /// The chain holds a commitment to the bytes, which come from BitTorrent (docs/cvp.md,
+    /// "Commitments"): no byte of it is on chain, and none is served from the index.
+    Committed,
 }
 
 /// What the API and pages show about a content.
@@ -79,6 +83,21 @@ pub struct ContentSummary {
     /// JSON only when true.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interactive: bool,
+    /// A content behind a commitment: the record and its size on chain. In JSON only then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitment: Option<CommitmentSummary>,
+}
+
+/// What the chain holds of a content behind a commitment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommitmentSummary {
+    /// The record: pieces root, length, media type code, infohash, seed.
+    #[serde(flatten)]
+    pub record: cvp::Commitment,
+    /// The unit's bytes on chain.
+    pub unit_bytes: usize,
+    /// Where the bytes are.
+    pub bytes: &'static str,
 }
 
 fn header_without_poster<S: serde::Serializer>(h: &Header, s: S) -> Result<S::Ok, S::Error> {
@@ -126,19 +145,6 @@ impl SegRead {
             sliced: OnceLock::new(),
         }
     }
-}
-
-/// Where a checked segment's payload lies in its stored transaction: inside an OP_RETURN output,
-/// which the txid commits to, before any witness. Two serializations under one txid differ only in
-/// their witnesses, so a stored transaction of the same length holds the same bytes there; a
-/// different length (the mined copy of a mempool transaction with another witness) sends the read
-/// back to the full check. What this trusts: that the store is not changed under the process
-/// (a disk fault, another writer) between a snapshot's first read of a segment and its last; each
-/// new snapshot (every block and mempool change) checks every segment it serves again.
-#[derive(Debug, Clone, Copy)]
-struct Sliced {
-    at: u32,
-    raw_len: u32,
 }
 
 /// Why bytes could not be read.
@@ -355,45 +361,13 @@ impl Snapshot {
     }
 }
 
-/// Where `payload`, found in `location` of `tx` (decoded from `raw`), lies in `raw`: the end of an
-/// OP_RETURN output's script, checked byte for byte. `None` for an envelope (in the witness) or
-/// any other shape.
-fn sliced_at(
-    raw: &[u8],
-    tx: &bitcoin::Transaction,
-    location: cvp::carrier::Location,
-    payload: &[u8],
-) -> Option<Sliced> {
-    let cvp::carrier::Location::Output(vout) = location else {
-        return None;
-    };
-    let vout = usize::try_from(vout).ok()?;
-    let varint = |n: usize| bitcoin::consensus::encode::VarInt(n as u64).size();
-    let marker = if raw.len() == tx.base_size() { 0 } else { 2 };
-    let outputs_start = 4
-        + marker
-        + varint(tx.input.len())
-        + tx.input.iter().map(bitcoin::TxIn::base_size).sum::<usize>()
-        + varint(tx.output.len());
-    let script_end = outputs_start
-        + tx.output
-            .get(..=vout)?
-            .iter()
-            .map(bitcoin::TxOut::size)
-            .sum::<usize>();
-    let at = script_end.checked_sub(payload.len())?;
-    (raw.get(at..script_end)? == payload).then_some(Sliced {
-        at: u32::try_from(at).ok()?,
-        raw_len: u32::try_from(raw.len()).ok()?,
-    })
-}
-
 fn summarize(catalog: &Catalog, c: &Content) -> (ContentSummary, Vec<SegRead>) {
     let t = &c.tracker;
     let heights: Vec<u32> = c.txs.values().filter_map(|h| *h).collect();
     let verified = t.verified_prefix();
     let complete = t.is_complete();
     let state = match (complete, complete && verified == t.received()) {
+        _ if c.committed.is_some() => ContentState::Committed,
         (true, true) if c.txs.values().all(Option::is_some) => ContentState::Complete,
         (true, true) => ContentState::Verified,
         (true, false) => ContentState::Damaged,
@@ -421,9 +395,13 @@ fn summarize(catalog: &Catalog, c: &Content) -> (ContentSummary, Vec<SegRead>) {
         .publisher_coin
         .and_then(|op| catalog.coin(&op))
         .map(|out| Publisher::of_script(&out.script_pubkey, c.publisher_name.clone()));
+    let mut header = t.header().clone();
+    if let Some(m) = &c.committed {
+        header.title.clone_from(&m.title);
+    }
     let summary = ContentSummary {
         id: c.id,
-        header: t.header().clone(),
+        header,
         state,
         segments_received: t.received(),
         segments_verified: verified,
@@ -441,6 +419,11 @@ fn summarize(catalog: &Catalog, c: &Content) -> (ContentSummary, Vec<SegRead>) {
         lineage: lineage(c),
         live: None,
         interactive: false,
+        commitment: c.committed.as_ref().map(|m| CommitmentSummary {
+            record: m.record.clone(),
+            unit_bytes: m.unit_bytes,
+            bytes: "bittorrent",
+        }),
     };
     (summary, segs)
 }
@@ -516,72 +499,5 @@ impl Published {
     /// How many states were swapped in: a watcher reads the state again when it changes.
     pub fn version(&self) -> u64 {
         self.0 .1.load(Ordering::Acquire)
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a test fails loudly")]
-mod tests {
-    use super::*;
-    use bitcoin::{absolute::LockTime, transaction::Version, Amount, ScriptBuf, TxIn, TxOut};
-    use cvp::carrier::Location;
-
-    /// A transaction with a segment record in its second output; with or without a witness.
-    fn carrying(payload: &[u8], witness: bool) -> (Vec<u8>, bitcoin::Transaction) {
-        let unit = Record::Segment(cvp::Segment {
-            index: 3,
-            payload: payload.to_vec(),
-        })
-        .encode();
-        let mut input = TxIn::default();
-        if witness {
-            input.witness.push([7u8; 64]);
-        }
-        let tx = bitcoin::Transaction {
-            version: Version::TWO,
-            lock_time: LockTime::ZERO,
-            input: vec![input.clone(), input],
-            output: vec![
-                TxOut {
-                    value: Amount::from_sat(1_000),
-                    script_pubkey: ScriptBuf::from_bytes(vec![0x51; 34]),
-                },
-                TxOut {
-                    value: Amount::ZERO,
-                    script_pubkey: cvp::carrier::op_return_script(&unit),
-                },
-            ],
-        };
-        (bitcoin::consensus::serialize(&tx), tx)
-    }
-
-    #[test]
-    fn an_op_return_payload_is_found_where_it_lies_in_the_raw_transaction() {
-        for (len, witness) in [(1, false), (75, true), (300, false), (99_794, true)] {
-            let payload: Vec<u8> = (0..len).map(|i| (i * 13 % 256) as u8).collect();
-            let (raw, tx) = carrying(&payload, witness);
-            let found = cvp::carrier::records_in_tx(&tx);
-            let location = found.first().unwrap().location;
-            assert_eq!(location, Location::Output(1));
-            let s = sliced_at(&raw, &tx, location, &payload).unwrap();
-            let at = s.at as usize;
-            assert_eq!(&raw[at..at + len], payload.as_slice());
-            assert_eq!(s.raw_len as usize, raw.len());
-        }
-    }
-
-    #[test]
-    fn other_bytes_another_output_or_an_input_are_never_sliced() {
-        let payload = vec![9u8; 500];
-        let (raw, tx) = carrying(&payload, true);
-        let other = vec![8u8; 500];
-        assert!(sliced_at(&raw, &tx, Location::Output(1), &other).is_none());
-        assert!(sliced_at(&raw, &tx, Location::Output(0), &payload).is_none());
-        assert!(sliced_at(&raw, &tx, Location::Output(2), &payload).is_none());
-        assert!(sliced_at(&raw, &tx, Location::Input(0), &payload).is_none());
-        let s = sliced_at(&raw, &tx, Location::Output(1), &payload).unwrap();
-        let mut changed = raw.clone();
-        changed[s.at as usize + 499] ^= 1;
-        assert!(sliced_at(&changed, &tx, Location::Output(1), &payload).is_none());
     }
 }

@@ -248,7 +248,7 @@ fn schemas() -> Value {
         "Content": { "type": "object", "required": ["id", "header", "state", "segments_received", "segments_verified", "verified_length", "transactions", "cost_sat", "first_block", "last_block", "flaws", "bytes_by_block", "publisher", "lookalike_of", "lookalikes", "forged_segments", "lineage", "trusted", "poster_url", "duration_ms"], "properties": {
             "id": string,
             "header": schema("Header"),
-            "state": { "type": "string", "enum": ["complete", "verified", "arriving", "damaged", "live"] },
+            "state": { "type": "string", "enum": ["complete", "verified", "arriving", "damaged", "live", "committed"] },
             "segments_received": int,
             "segments_verified": int,
             "verified_length": { "type": "integer", "description": "bytes of the verified segments" },
@@ -264,10 +264,20 @@ fn schemas() -> Value {
             "forged_segments": { "type": "integer", "description": "segments outside the lineage shaped like this content's" },
             "live": { "type": "object", "nullable": true, "description": "a live stream's chunks held, gaps, forged chunks and whether it is still open" },
             "interactive": { "type": "boolean", "description": "present (true) for an interactive film: its story is at /api/content/{id}/story" },
+            "commitment": schema("Commitment"),
             "lineage": { "type": "array", "description": "the lineage transactions: the header's first, then by height (the mempool's last)", "items": schema("LineageTx") },
             "trusted": { "type": "boolean", "description": "the viewer trusts this publisher (bitflix serve --trust)" },
             "poster_url": { "type": "string", "nullable": true },
             "duration_ms": { "type": "integer", "nullable": true, "description": "the header's duration, else the stream's once the gateway has read it" }
+        } },
+        "Commitment": { "type": "object", "required": ["root", "length", "media_code", "infohash", "unit_bytes", "bytes"], "description": "present for a content behind a commitment (docs/cvp.md, Commitments): its bytes are on BitTorrent, none on chain", "properties": {
+            "root": { "type": "string", "description": "BitTorrent v2's pieces root of the bytes, hex" },
+            "length": int,
+            "media_code": int,
+            "infohash": { "type": "string", "description": "the v1 infohash of the swarm, hex" },
+            "seed": { "type": "string", "description": "the publisher's seed, address:port" },
+            "unit_bytes": { "type": "integer", "description": "the record's unit on chain, in bytes" },
+            "bytes": { "type": "string", "enum": ["bittorrent"] }
         } },
         "Fragment": { "type": "object", "required": ["index", "start_ms", "end_ms", "closed"], "properties": {
             "index": int, "start_ms": int, "end_ms": int, "closed": { "type": "boolean", "description": "its next keyframe is here (or the film is complete): served, and never changes" }
@@ -276,7 +286,7 @@ fn schemas() -> Value {
             "id": string,
             "mime": { "type": "string", "description": "for MediaSource.addSourceBuffer" },
             "complete": { "type": "boolean" },
-            "state": { "type": "string", "enum": ["complete", "verified", "arriving", "damaged", "live"] },
+            "state": { "type": "string", "enum": ["complete", "verified", "arriving", "damaged", "live", "committed"] },
             "segments_verified": int,
             "segment_count": opt_int,
             "duration_ms": { "type": "integer", "description": "of what is here" },

@@ -19,13 +19,17 @@ fn title(s: &ContentSummary) -> String {
         .unwrap_or_else(|| "(untitled)".into())
 }
 
-fn state(s: ContentState) -> &'static str {
-    match s {
-        ContentState::Complete => "complete, confirmed",
-        ContentState::Verified => "verified, partly unconfirmed",
-        ContentState::Arriving => "still arriving",
-        ContentState::Damaged => "damaged",
-        ContentState::Live => "live",
+fn state(s: &ContentSummary) -> String {
+    match s.state {
+        ContentState::Complete => "complete, confirmed".into(),
+        ContentState::Verified => "verified, partly unconfirmed".into(),
+        ContentState::Arriving => "still arriving".into(),
+        ContentState::Damaged => "damaged".into(),
+        ContentState::Live => "live".into(),
+        ContentState::Committed => format!(
+            "on chain: {}-byte commitment; bytes: BitTorrent",
+            s.commitment.as_ref().map_or(0, |m| m.unit_bytes)
+        ),
     }
 }
 
@@ -33,6 +37,10 @@ fn cost(sat: Option<u64>) -> String {
     sat.map_or("not known yet".into(), |s| {
         format!("{s} sat ({:.8} BTC)", s as f64 / 1e8)
     })
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// `h:mm:ss` or `m:ss`.
@@ -90,7 +98,7 @@ pub(crate) struct Card {
     duration: String,
     size: String,
     when: String,
-    state: &'static str,
+    state: String,
     lookalike: bool,
     publisher: Option<Publisher>,
     trusted: bool,
@@ -110,7 +118,7 @@ impl Card {
                 Some(h) => format!("block {h}"),
                 None => "in the mempool".into(),
             },
-            state: state(s.state),
+            state: state(s),
             lookalike: s.lookalike_of.is_some(),
             publisher: s.publisher.clone(),
             trusted,
@@ -146,6 +154,17 @@ pub(crate) enum Player {
     Sandbox(String),
     /// A bundle (an app): a link to its entry page in the sandbox.
     App,
+    /// A content behind a commitment: what the chain pins, and where the bytes are.
+    Swarm(SwarmView),
+}
+
+/// What a watch page says of a content behind a commitment.
+pub(crate) struct SwarmView {
+    unit_bytes: usize,
+    size: String,
+    root: String,
+    infohash: String,
+    seed: Option<String>,
 }
 
 /// One bar of the bytes-per-block chart.
@@ -199,7 +218,7 @@ pub(crate) struct WatchPage {
     lookalike_of: Option<String>,
     lookalikes: Vec<String>,
     forged_segments: u32,
-    state: &'static str,
+    state: String,
     verified: u32,
     segments: u32,
     pct: String,
@@ -292,12 +311,21 @@ impl WatchPage {
     pub(crate) fn new(s: &ContentSummary, trusted: bool, duration_ms: Option<u64>) -> WatchPage {
         let segments = s.header.segment_count.unwrap_or(0);
         let pct = 100.0 * f64::from(s.segments_verified) / f64::from(segments.max(1));
-        let player = match classify(&s.header.media_type) {
-            Kind::Cvpm => Player::Stream,
-            Kind::Media(t) if t.starts_with("audio/") => Player::Audio,
-            Kind::Media(_) => Player::Video,
-            Kind::Document(_) | Kind::Download => Player::Sandbox(s.header.media_type.clone()),
-            Kind::Bundle => Player::App,
+        let player = match (&s.commitment, classify(&s.header.media_type)) {
+            (Some(m), _) => Player::Swarm(SwarmView {
+                unit_bytes: m.unit_bytes,
+                size: size(Some(m.record.length)),
+                root: hex(&m.record.root),
+                infohash: hex(&m.record.infohash),
+                seed: m.record.seed.map(|a| a.to_string()),
+            }),
+            (None, kind) => match kind {
+                Kind::Cvpm => Player::Stream,
+                Kind::Media(t) if t.starts_with("audio/") => Player::Audio,
+                Kind::Media(_) => Player::Video,
+                Kind::Document(_) | Kind::Download => Player::Sandbox(s.header.media_type.clone()),
+                Kind::Bundle => Player::App,
+            },
         };
         WatchPage {
             id: s.id.to_string(),
@@ -309,7 +337,7 @@ impl WatchPage {
             lookalike_of: s.lookalike_of.map(|t| t.to_string()),
             lookalikes: s.lookalikes.iter().map(ToString::to_string).collect(),
             forged_segments: s.forged_segments,
-            state: state(s.state),
+            state: state(s),
             verified: s.segments_verified,
             segments,
             pct: format!("{pct:.0}"),

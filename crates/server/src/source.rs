@@ -58,6 +58,12 @@ pub(crate) fn verified(published: &Published, id: Txid) -> Result<Verified, ApiE
     let s = snapshot
         .summary(&id)
         .ok_or_else(|| ApiError::NotFound(format!("no content {id}")))?;
+    if s.state == ContentState::Committed {
+        return Err(ApiError::Unavailable(format!(
+            "content {id} lives on BitTorrent: the chain holds a commitment to its bytes, not the \
+             bytes, and this gateway does not fetch from BitTorrent yet"
+        )));
+    }
     Ok(Verified {
         id,
         len: s.verified_length,

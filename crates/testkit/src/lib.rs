@@ -20,7 +20,10 @@ pub mod live;
 mod tools;
 
 pub use ingest::{send_test_pattern, Sent};
-pub use tools::{bitcoind_exe, have_chromium, have_ffmpeg, have_tool, in_ci, present};
+pub use tools::{
+    bitcoind_exe, have_chromium, have_ffmpeg, have_libtorrent, have_tool, in_ci, present,
+    LIBTORRENT_PYTHON,
+};
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

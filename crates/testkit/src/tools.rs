@@ -58,6 +58,24 @@ pub fn have_chromium() -> bool {
     have_tool("chromium", &["--version"])
 }
 
+/// Debian's Python, where its python3-libtorrent package is (a pyenv or venv `python3` earlier on
+/// PATH would not see it): libtorrent is the tests' independent BitTorrent implementation.
+pub const LIBTORRENT_PYTHON: &str = "/usr/bin/python3";
+
+/// libtorrent (Rasterbar 2.0, Debian's python3-libtorrent) for [`LIBTORRENT_PYTHON`], under the
+/// rule above.
+pub fn have_libtorrent() -> bool {
+    let ok = Command::new(LIBTORRENT_PYTHON)
+        .args(["-c", "import libtorrent"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    present(
+        ok,
+        "python3 with libtorrent (Debian's python3-libtorrent) is not installed",
+        SETUP,
+    )
+}
+
 /// The bitcoind to test against: `BITCOIND_EXE`, else `../shared/bitcoind/bitcoind` beside the
 /// checkout (where CI provides one built from Bitcoin Core's source), else `bitcoind` on `PATH`,
 /// else none, and the caller says "skipped: no bitcoind" (in CI too: no bitcoind may be

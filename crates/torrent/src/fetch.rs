@@ -1,0 +1,279 @@
+//! One committed content fetched from its swarm: the swarm's files checked against the record,
+//! its piece layer against the pieces root, and each piece of the stream against the layer before
+//! a byte of it is returned (docs/cvp.md, "Commitments", the reader's steps).
+
+use crate::swarm::{LAYER, STREAM};
+use crate::Error;
+use cvp::{pieces, Commitment};
+use librqbit::ManagedTorrent;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::sync::watch;
+
+/// Where a fetch stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FetchStatus {
+    /// No peer has given the swarm's files yet.
+    Waiting {
+        /// Since when.
+        since: Instant,
+        /// What it waits for.
+        why: String,
+    },
+    /// The piece layer is checked: pieces are read and checked as they are asked for.
+    Ready {
+        /// The swarm's piece length.
+        piece_length: u64,
+        /// Bytes of the swarm's files on disk so far (both files, checked by the library's
+        /// SHA-1; each piece is checked against the layer when read).
+        have_bytes: u64,
+        /// Both files' bytes.
+        total_bytes: u64,
+    },
+    /// The swarm is not the committed content's: nothing of it is served.
+    Refused(String),
+}
+
+#[derive(Clone)]
+enum State {
+    Waiting { since: Instant, why: String },
+    Ready(Ready),
+    Refused(String),
+}
+
+#[derive(Clone)]
+struct Ready {
+    handle: Arc<ManagedTorrent>,
+    layer: Arc<Vec<[u8; 32]>>,
+    piece_length: u64,
+}
+
+/// A committed content's fetch, shared by every reader of it.
+pub struct Fetch {
+    commitment: Commitment,
+    state: Mutex<State>,
+    changed: watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for Fetch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetch")
+            .field("commitment", &self.commitment)
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+impl Fetch {
+    pub(crate) fn new(commitment: Commitment) -> Fetch {
+        Fetch {
+            commitment,
+            state: Mutex::new(State::Waiting {
+                since: Instant::now(),
+                why: "no peer has answered yet".into(),
+            }),
+            changed: watch::channel(0).0,
+        }
+    }
+
+    /// The record this fetch follows.
+    pub fn commitment(&self) -> &Commitment {
+        &self.commitment
+    }
+
+    fn state(&self) -> State {
+        match self.state.lock() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn set(&self, s: State) {
+        match self.state.lock() {
+            Ok(mut g) => *g = s,
+            Err(p) => *p.into_inner() = s,
+        }
+        self.changed.send_modify(|v| *v += 1);
+    }
+
+    pub(crate) fn set_waiting(&self, why: &str) {
+        if let State::Waiting { since, .. } = self.state() {
+            self.set(State::Waiting {
+                since,
+                why: why.into(),
+            });
+        }
+    }
+
+    /// Where it stands.
+    pub fn status(&self) -> FetchStatus {
+        match self.state() {
+            State::Waiting { since, why } => FetchStatus::Waiting { since, why },
+            State::Refused(r) => FetchStatus::Refused(r),
+            State::Ready(r) => {
+                let s = r.handle.stats();
+                FetchStatus::Ready {
+                    piece_length: r.piece_length,
+                    have_bytes: s.progress_bytes,
+                    total_bytes: s.total_bytes,
+                }
+            }
+        }
+    }
+
+    /// Takes the swarm a peer gave: checks its files and its layer. True when it is refused.
+    pub(crate) async fn attach(&self, handle: Arc<ManagedTorrent>) -> bool {
+        match self.check(&handle).await {
+            Ok(ready) => {
+                self.set(State::Ready(ready));
+                false
+            }
+            Err(why) => {
+                tracing::warn!(infohash = %crate::swarm::hex(&self.commitment.infohash), %why, "swarm refused");
+                self.set(State::Refused(why));
+                true
+            }
+        }
+    }
+
+    /// The reader's steps 1 and 2: the info dictionary's two files against the record (the
+    /// library has checked it against the infohash), then the layer against the root.
+    async fn check(&self, handle: &Arc<ManagedTorrent>) -> Result<Ready, String> {
+        let c = &self.commitment;
+        let (names, lens, piece_length) = handle
+            .with_metadata(|m| {
+                let names: Vec<String> = m
+                    .file_infos
+                    .iter()
+                    .map(|f| f.relative_filename.to_string_lossy().into_owned())
+                    .collect();
+                let lens: Vec<u64> = m.file_infos.iter().map(|f| f.len).collect();
+                (names, lens, u64::from(m.info.info().piece_length))
+            })
+            .map_err(|e| format!("no metadata: {e}"))?;
+        if names != [STREAM, LAYER] {
+            return Err(format!(
+                "its files are {names:?}, not exactly `{STREAM}` and `{LAYER}`"
+            ));
+        }
+        let pieces = pieces::piece_count(c.length, piece_length).map_err(|e| e.to_string())?;
+        if lens[0] != c.length || lens[1] != pieces.saturating_mul(32) {
+            return Err(format!(
+                "its files are {} and {} bytes; the record commits to {} bytes, whose layer is {} bytes",
+                lens[0],
+                lens[1],
+                c.length,
+                pieces.saturating_mul(32)
+            ));
+        }
+        self.set_waiting("fetching the piece layer");
+        let mut layer_bytes = Vec::new();
+        handle
+            .clone()
+            .stream(1)
+            .await
+            .map_err(|e| format!("reading the piece layer: {e}"))?
+            .read_to_end(&mut layer_bytes)
+            .await
+            .map_err(|e| format!("reading the piece layer: {e}"))?;
+        let layer: Vec<[u8; 32]> = layer_bytes
+            .chunks_exact(32)
+            .filter_map(|h| h.try_into().ok())
+            .collect();
+        pieces::check_layer(&layer, c.length, piece_length, &c.root).map_err(|e| e.to_string())?;
+        Ok(Ready {
+            handle: handle.clone(),
+            layer: Arc::new(layer),
+            piece_length,
+        })
+    }
+
+    /// Waits until the fetch is ready or refused, at most until `deadline`.
+    pub async fn wait(&self, deadline: tokio::time::Instant) -> FetchStatus {
+        let mut rx = self.changed.subscribe();
+        loop {
+            let s = self.status();
+            if !matches!(s, FetchStatus::Waiting { .. }) {
+                return s;
+            }
+            if tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .is_err()
+            {
+                return self.status();
+            }
+        }
+    }
+
+    /// Bytes `range` of the stream, every piece they touch checked against its layer hash first
+    /// (step 3). Pieces not here yet are fetched first (librqbit's stream asks for them first);
+    /// if they are not here by `deadline`: [`Error::Waiting`].
+    pub async fn read(
+        &self,
+        range: Range<u64>,
+        deadline: tokio::time::Instant,
+    ) -> Result<Vec<u8>, Error> {
+        let len = self.commitment.length;
+        if range.start > range.end || range.end > len {
+            return Err(Error::Range {
+                start: range.start,
+                end: range.end,
+                len,
+            });
+        }
+        let ready = match self.wait(deadline).await {
+            FetchStatus::Refused(r) => return Err(Error::Refused(r)),
+            FetchStatus::Waiting { .. } => return Err(Error::Waiting),
+            FetchStatus::Ready { .. } => match self.state() {
+                State::Ready(r) => r,
+                _ => return Err(Error::Waiting),
+            },
+        };
+        if range.is_empty() {
+            return Ok(Vec::new());
+        }
+        tokio::time::timeout_at(deadline, read_checked(&ready, len, range))
+            .await
+            .unwrap_or(Err(Error::Waiting))
+    }
+}
+
+async fn read_checked(r: &Ready, len: u64, range: Range<u64>) -> Result<Vec<u8>, Error> {
+    let p = r.piece_length;
+    let mut stream = r
+        .handle
+        .clone()
+        .stream(0)
+        .await
+        .map_err(|e| Error::library("opening the stream", e))?;
+    let first = range.start / p;
+    let last = (range.end - 1) / p;
+    let mut out = Vec::with_capacity(usize::try_from(range.end - range.start).unwrap_or(0));
+    stream
+        .seek(std::io::SeekFrom::Start(first * p))
+        .await
+        .map_err(|e| Error::library("seeking the stream", e))?;
+    for index in first..=last {
+        let start = index * p;
+        let end = (start + p).min(len);
+        let mut piece = vec![0u8; usize::try_from(end - start).unwrap_or(0)];
+        stream
+            .read_exact(&mut piece)
+            .await
+            .map_err(|e| Error::library("reading the stream", e))?;
+        let want = usize::try_from(index)
+            .ok()
+            .and_then(|i| r.layer.get(i))
+            .ok_or(Error::BadPiece { index })?;
+        if &pieces::piece_hash(&piece, p)? != want {
+            return Err(Error::BadPiece { index });
+        }
+        let from = usize::try_from(range.start.saturating_sub(start)).unwrap_or(0);
+        let to = usize::try_from(range.end.min(end) - start).unwrap_or(0);
+        out.extend_from_slice(&piece[from..to]);
+    }
+    Ok(out)
+}

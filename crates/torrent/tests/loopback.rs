@@ -1,0 +1,276 @@
+//! Two BitTorrent clients on loopback, as a publisher and a viewer run them: the publisher seeds
+//! the swarm of a content, the viewer fetches it by the commitment alone (infohash, seed address)
+//! and reads only bytes whose pieces match the chain's root. Seeds that lie are caught; a
+//! commitment whose bytes never appear is waiting for peers, not an error. The torrent itself is
+//! read back by libtorrent, an independent implementation.
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on the first unexpected error"
+)]
+
+use cvp::{pieces, Commitment};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+use tokio::time::Instant;
+use torrent::{Error, FetchStatus, Node, NodeOptions, SwarmFiles};
+
+fn film(n: usize) -> Vec<u8> {
+    let mut x = 0x9e37_79b9_u32;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], testkit::free_port()))
+}
+
+async fn node(dir: &Path, listen: Option<SocketAddr>) -> Node {
+    let mut o = NodeOptions::new(dir);
+    o.listen = listen;
+    o.retry = Duration::from_millis(300);
+    Node::start(o).await.unwrap()
+}
+
+fn commitment(s: &SwarmFiles, root: [u8; 32], seed: Option<SocketAddr>) -> Commitment {
+    Commitment {
+        root,
+        length: s.length,
+        media_code: 1,
+        infohash: s.infohash,
+        seed,
+    }
+}
+
+fn soon(secs: u64) -> Instant {
+    Instant::now() + Duration::from_secs(secs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_fetches_a_content_from_its_seed_by_the_commitment_alone() {
+    let dir = testkit::tempdir();
+    let bytes = film(1_000_003);
+    let swarm = torrent::make(&dir.path().join("publisher/swarm"), &bytes).unwrap();
+    assert_eq!(swarm.root, pieces::pieces_root(&bytes).unwrap());
+    let seed = node(&dir.path().join("publisher"), Some(loopback())).await;
+    seed.seed(&swarm).await.unwrap();
+    let at = seed.listen_addr().unwrap();
+
+    let viewer = node(&dir.path().join("viewer"), None).await;
+    let c = commitment(&swarm, swarm.root, Some(at));
+    let fetch = viewer.fetch(&c).unwrap();
+    assert!(
+        matches!(fetch.wait(soon(60)).await, FetchStatus::Ready { .. }),
+        "{:?}",
+        fetch.status()
+    );
+    // A range in the middle first (its pieces are asked for first), then the whole stream.
+    let mid = fetch.read(300_000..700_001, soon(60)).await.unwrap();
+    assert_eq!(mid, bytes[300_000..700_001]);
+    let all = fetch.read(0..bytes.len() as u64, soon(60)).await.unwrap();
+    assert_eq!(all, bytes);
+    assert!(fetch.read(0..0, soon(1)).await.unwrap().is_empty());
+    let past = fetch.read(10..bytes.len() as u64 + 1, soon(1)).await;
+    assert!(matches!(past, Err(Error::Range { .. })), "{past:?}");
+    // The same record gives the same fetch.
+    assert!(std::sync::Arc::ptr_eq(&fetch, &viewer.fetch(&c).unwrap()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swarm_of_other_bytes_than_the_committed_ones_is_refused_by_its_layer() {
+    let dir = testkit::tempdir();
+    let bytes = film(400_000);
+    let mut corrupt = bytes.clone();
+    corrupt[123_456] ^= 0x40;
+    // The publisher commits to the film's root, but its swarm holds other bytes (with their own,
+    // consistent torrent and layer): the library's SHA-1 checks pass, the layer's root does not.
+    let swarm = torrent::make(&dir.path().join("publisher/swarm"), &corrupt).unwrap();
+    let seed = node(&dir.path().join("publisher"), Some(loopback())).await;
+    seed.seed(&swarm).await.unwrap();
+    let viewer = node(&dir.path().join("viewer"), None).await;
+    let c = commitment(
+        &swarm,
+        pieces::pieces_root(&bytes).unwrap(),
+        seed.listen_addr(),
+    );
+    let fetch = viewer.fetch(&c).unwrap();
+    match fetch.wait(soon(60)).await {
+        FetchStatus::Refused(why) => assert!(why.contains("root"), "{why}"),
+        s => panic!("not refused: {s:?}"),
+    }
+    let read = fetch.read(0..10, soon(5)).await;
+    assert!(matches!(read, Err(Error::Refused(_))), "{read:?}");
+    // A record that commits to another length than the swarm's stream holds.
+    let honest = torrent::make(&dir.path().join("honest/swarm"), &bytes).unwrap();
+    let seed2 = node(&dir.path().join("honest"), Some(loopback())).await;
+    seed2.seed(&honest).await.unwrap();
+    let mut c = commitment(&honest, honest.root, seed2.listen_addr());
+    c.length += 1;
+    match viewer.fetch(&c).unwrap().wait(soon(60)).await {
+        FetchStatus::Refused(why) => assert!(why.contains("commits to 400001 bytes"), "{why}"),
+        s => panic!("not refused: {s:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_piece_that_does_not_match_its_layer_hash_is_never_served() {
+    let dir = testkit::tempdir();
+    let bytes = film(600_000);
+    let p = torrent::piece_length_for(bytes.len() as u64);
+    let layer = pieces::piece_layer(&bytes, p).unwrap();
+    let root = pieces::pieces_root(&bytes).unwrap();
+    // The true layer and root, but piece 3 of the stream changed: a torrent made from it passes
+    // the library's SHA-1 and the layer check, and fails at that piece.
+    let mut stream = bytes.clone();
+    stream[3 * p as usize + 17] ^= 1;
+    let swarm = torrent::make_from_parts(
+        &dir.path().join("publisher/swarm"),
+        &stream,
+        &layer,
+        root,
+        p,
+    )
+    .unwrap();
+    let seed = node(&dir.path().join("publisher"), Some(loopback())).await;
+    seed.seed(&swarm).await.unwrap();
+    let viewer = node(&dir.path().join("viewer"), None).await;
+    let fetch = viewer
+        .fetch(&commitment(&swarm, root, seed.listen_addr()))
+        .unwrap();
+    assert!(matches!(
+        fetch.wait(soon(60)).await,
+        FetchStatus::Ready { .. }
+    ));
+    let good = fetch.read(0..3 * p, soon(60)).await.unwrap();
+    assert_eq!(good, bytes[..3 * p as usize]);
+    let bad = fetch.read(3 * p + 100..3 * p + 200, soon(60)).await;
+    assert!(matches!(bad, Err(Error::BadPiece { index: 3 })), "{bad:?}");
+    let across = fetch.read(0..bytes.len() as u64, soon(60)).await;
+    assert!(
+        matches!(across, Err(Error::BadPiece { index: 3 })),
+        "{across:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seed_whose_disk_changed_under_it_never_gets_a_wrong_byte_served() {
+    let dir = testkit::tempdir();
+    let bytes = film(500_000);
+    let swarm = torrent::make(&dir.path().join("publisher/swarm"), &bytes).unwrap();
+    let seed = node(&dir.path().join("publisher"), Some(loopback())).await;
+    seed.seed(&swarm).await.unwrap();
+    // After the seed's check, piece 2 changes on its disk: it now sends bytes that fail the
+    // torrent's SHA-1, which the viewer's library drops and asks again.
+    let p = swarm.piece_length as usize;
+    let path = swarm.dir.join(torrent::STREAM);
+    let mut on_disk = std::fs::read(&path).unwrap();
+    on_disk[2 * p + 5] ^= 0xff;
+    std::fs::write(&path, &on_disk).unwrap();
+    let viewer = node(&dir.path().join("viewer"), None).await;
+    let fetch = viewer
+        .fetch(&commitment(&swarm, swarm.root, seed.listen_addr()))
+        .unwrap();
+    assert!(matches!(
+        fetch.wait(soon(60)).await,
+        FetchStatus::Ready { .. }
+    ));
+    let good = fetch.read(0..2 * p as u64, soon(60)).await.unwrap();
+    assert_eq!(good, bytes[..2 * p]);
+    let bad = fetch.read(2 * p as u64..2 * p as u64 + 10, soon(8)).await;
+    assert!(matches!(bad, Err(Error::Waiting)), "{bad:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commitment_whose_bytes_never_appear_is_waiting_for_peers() {
+    let dir = testkit::tempdir();
+    let bytes = film(100_000);
+    let swarm = torrent::make(&dir.path().join("nobody"), &bytes).unwrap();
+    let viewer = node(&dir.path().join("viewer"), None).await;
+    // A seed address where nobody listens, and a record with no seed at all.
+    for seed in [Some(loopback()), None] {
+        let mut c = commitment(&swarm, swarm.root, seed);
+        c.infohash[0] ^= u8::from(seed.is_none());
+        let fetch = viewer.fetch(&c).unwrap();
+        let started = Instant::now();
+        let s = fetch.wait(soon(3)).await;
+        assert!(matches!(s, FetchStatus::Waiting { .. }), "{s:?}");
+        let read = fetch.read(0..10, soon(2)).await;
+        assert!(matches!(read, Err(Error::Waiting)), "{read:?}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_refuses_contents_longer_than_it_fetches_and_more_swarms_than_it_follows() {
+    let dir = testkit::tempdir();
+    let mut o = NodeOptions::new(dir.path());
+    o.max_length = 1_000;
+    o.max_swarms = 2;
+    let viewer = Node::start(o).await.unwrap();
+    let mut c = Commitment {
+        root: [1; 32],
+        length: 1_001,
+        media_code: 1,
+        infohash: [0; 20],
+        seed: None,
+    };
+    assert!(matches!(viewer.fetch(&c), Err(Error::TooLong { .. })));
+    c.length = 1_000;
+    for i in 0..2 {
+        c.infohash[0] = i;
+        viewer.fetch(&c).unwrap();
+    }
+    c.infohash[0] = 9;
+    assert!(matches!(viewer.fetch(&c), Err(Error::Full(2))));
+}
+
+/// libtorrent's reading of our torrent: infohash, piece length, files.
+const READ_TORRENT: &str = r#"
+import sys, libtorrent as lt
+ti = lt.torrent_info(sys.argv[1])
+fs = ti.files()
+print(str(ti.info_hashes().v1), ti.piece_length(), ti.num_pieces(),
+      ' '.join('%s:%d' % (fs.file_path(i), fs.file_size(i)) for i in range(fs.num_files())))
+"#;
+
+#[test]
+fn libtorrent_reads_our_torrent_with_the_same_infohash_and_files() {
+    if !testkit::have_libtorrent() {
+        return;
+    }
+    let dir = testkit::tempdir();
+    for n in [1usize, 65_536, 65_537, 777_777] {
+        let bytes = film(n);
+        let swarm = torrent::make(&dir.path().join(n.to_string()), &bytes).unwrap();
+        let out = std::process::Command::new(testkit::LIBTORRENT_PYTHON)
+            .args(["-c", READ_TORRENT])
+            .arg(swarm.dir.join(torrent::TORRENT))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let f: Vec<&str> = text.split_whitespace().collect();
+        let hex: String = swarm.infohash.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(f[0], hex, "{text}");
+        assert_eq!(f[1], swarm.piece_length.to_string());
+        let layer_len = n.div_ceil(swarm.piece_length as usize) * 32;
+        let total = n + layer_len;
+        assert_eq!(
+            f[2],
+            total.div_ceil(swarm.piece_length as usize).to_string()
+        );
+        let name: String = swarm.root.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(f[3], format!("{name}/stream:{n}"));
+        assert_eq!(f[4], format!("{name}/layer:{layer_len}"));
+    }
+}
