@@ -72,7 +72,7 @@ async fn a_commitment_is_shown_as_on_chain_pinned_and_on_bittorrent() {
     let (_, _, page) = get(a(), "/", &[]).await;
     let page = String::from_utf8(page).unwrap();
     assert!(page.contains(&label), "{page}");
-    assert!(page.contains("Two &lt;hours&gt; of film"), "{page}");
+    assert!(page.contains("Two &#60;hours&#62; of film"), "{page}");
     let (_, _, page) = get(a(), &format!("/watch/{id}"), &[]).await;
     let page = String::from_utf8(page).unwrap();
     assert!(page.contains(&label), "{page}");

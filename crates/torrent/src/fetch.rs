@@ -7,6 +7,7 @@ use crate::Error;
 use cvp::{pieces, Commitment};
 use librqbit::ManagedTorrent;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -56,6 +57,7 @@ pub struct Fetch {
     commitment: Commitment,
     state: Mutex<State>,
     changed: watch::Sender<u64>,
+    cancelled: AtomicBool,
 }
 
 impl std::fmt::Debug for Fetch {
@@ -76,7 +78,17 @@ impl Fetch {
                 why: "no peer has answered yet".into(),
             }),
             changed: watch::channel(0).0,
+            cancelled: AtomicBool::new(false),
         }
+    }
+
+    /// The node dropped it: its tries stop.
+    pub(crate) fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
     }
 
     /// The record this fetch follows.

@@ -1,6 +1,6 @@
 //! One BitTorrent client (a librqbit session) that seeds swarms and fetches committed contents.
 
-use crate::fetch::Fetch;
+use crate::fetch::{Fetch, FetchStatus};
 use crate::swarm::{hex, SwarmFiles};
 use crate::Error;
 use cvp::Commitment;
@@ -50,7 +50,7 @@ impl NodeOptions {
 pub struct Node {
     session: Arc<Session>,
     opts: NodeOptions,
-    fetches: Arc<Mutex<HashMap<[u8; 20], Arc<Fetch>>>>,
+    fetches: Arc<Mutex<HashMap<Key, Arc<Fetch>>>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -127,8 +127,10 @@ impl Node {
         Ok(())
     }
 
-    /// The fetch of `c`'s swarm: the one already running, or a new one, which asks the record's
-    /// seed and this node's peers again and again until one answers. It never blocks.
+    /// The fetch of `c`: the one already following this record, or a new one, which asks the
+    /// record's seed and this node's peers again and again until one answers. It never blocks.
+    /// When the node follows as many fetches as it may, refused ones make room first, then the
+    /// one that has waited longest for peers; ready ones are never dropped.
     pub fn fetch(&self, c: &Commitment) -> Result<Arc<Fetch>, Error> {
         if c.length > self.opts.max_length {
             return Err(Error::TooLong {
@@ -136,20 +138,32 @@ impl Node {
                 max: self.opts.max_length,
             });
         }
+        let key = Key::of(c);
         let mut fetches = self
             .fetches
             .lock()
             .map_err(|_| Error::Refused("a fetch panicked".into()))?;
-        if let Some(f) = fetches.get(&c.infohash) {
-            if f.commitment() == c {
-                return Ok(f.clone());
-            }
+        if let Some(f) = fetches.get(&key) {
+            return Ok(f.clone());
         }
         if fetches.len() >= self.opts.max_swarms {
-            return Err(Error::Full(fetches.len()));
+            let evict = fetches
+                .iter()
+                .filter_map(|(k, f)| match f.status() {
+                    FetchStatus::Refused(_) => Some((0, None, *k)),
+                    FetchStatus::Waiting { since, .. } => Some((1, Some(since), *k)),
+                    _ => None,
+                })
+                .min();
+            let Some((_, _, k)) = evict else {
+                return Err(Error::Full(fetches.len()));
+            };
+            if let Some(f) = fetches.remove(&k) {
+                f.cancel();
+            }
         }
         let fetch = Arc::new(Fetch::new(c.clone()));
-        fetches.insert(c.infohash, fetch.clone());
+        fetches.insert(key, fetch.clone());
         let mut peers: Vec<SocketAddr> = c.seed.into_iter().collect();
         peers.extend(self.opts.peers.iter().copied());
         let node = self.clone();
@@ -158,12 +172,13 @@ impl Node {
         Ok(fetch)
     }
 
-    /// Adds the swarm by infohash with `peers`, until one answers, then hands it to the fetch.
+    /// Adds the swarm by infohash with `peers`, until one answers or the fetch is dropped, then
+    /// hands it to the fetch.
     async fn run(&self, fetch: Arc<Fetch>, peers: Vec<SocketAddr>) {
         let c = fetch.commitment().clone();
         let dir = self.opts.dir.join(hex(&c.infohash));
         let magnet = format!("magnet:?xt=urn:btih:{}", hex(&c.infohash));
-        loop {
+        while !fetch.is_cancelled() {
             let opts = AddTorrentOptions {
                 output_folder: Some(dir.to_string_lossy().into_owned()),
                 overwrite: true,
@@ -177,7 +192,8 @@ impl Node {
             match added.map(|r| r.into_handle()) {
                 Ok(Some(handle)) => {
                     let refused = fetch.attach(handle.clone()).await;
-                    if refused {
+                    if (refused || fetch.is_cancelled()) && !self.swarm_wanted(&c.infohash) {
+                        // The bytes of this swarm serve no record this node follows.
                         let id = librqbit::api::TorrentIdOrHash::Id(handle.id());
                         let _ = self.session.delete(id, true).await;
                     }
@@ -190,6 +206,35 @@ impl Node {
                     tokio::time::sleep(self.opts.retry).await;
                 }
             }
+        }
+    }
+
+    /// Another record this node follows, not refused, names the swarm `infohash` (records may
+    /// share a swarm: a stranger's record can name a publisher's infohash with another root, and
+    /// its refusal must not take the publisher's bytes away).
+    fn swarm_wanted(&self, infohash: &[u8; 20]) -> bool {
+        self.fetches.lock().is_ok_and(|f| {
+            f.iter().any(|(k, f)| {
+                k.infohash == *infohash && !matches!(f.status(), FetchStatus::Refused(_))
+            })
+        })
+    }
+}
+
+/// What makes two records the same fetch: the swarm and what is committed of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Key {
+    infohash: [u8; 20],
+    root: [u8; 32],
+    length: u64,
+}
+
+impl Key {
+    fn of(c: &Commitment) -> Key {
+        Key {
+            infohash: c.infohash,
+            root: c.root,
+            length: c.length,
         }
     }
 }

@@ -207,27 +207,68 @@ async fn a_commitment_whose_bytes_never_appear_is_waiting_for_peers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_refuses_contents_longer_than_it_fetches_and_more_swarms_than_it_follows() {
+async fn a_node_bounds_lengths_and_drops_the_longest_waiting_fetch_for_a_new_one() {
     let dir = testkit::tempdir();
     let mut o = NodeOptions::new(dir.path());
     o.max_length = 1_000;
     o.max_swarms = 2;
+    o.retry = Duration::from_millis(100);
     let viewer = Node::start(o).await.unwrap();
     let mut c = Commitment {
         root: [1; 32],
         length: 1_001,
         media_code: 1,
         infohash: [0; 20],
-        seed: None,
+        seed: Some(loopback()),
     };
     assert!(matches!(viewer.fetch(&c), Err(Error::TooLong { .. })));
     c.length = 1_000;
-    for i in 0..2 {
-        c.infohash[0] = i;
-        viewer.fetch(&c).unwrap();
-    }
-    c.infohash[0] = 9;
-    assert!(matches!(viewer.fetch(&c), Err(Error::Full(2))));
+    let first = viewer.fetch(&c).unwrap();
+    c.infohash[0] = 1;
+    let second = viewer.fetch(&c).unwrap();
+    // A third record: the one that has waited longest makes room; the others are kept.
+    c.infohash[0] = 2;
+    viewer.fetch(&c).unwrap();
+    assert!(std::sync::Arc::ptr_eq(
+        &second,
+        &viewer
+            .fetch(&{
+                let mut k = c.clone();
+                k.infohash[0] = 1;
+                k
+            })
+            .unwrap()
+    ));
+    c.infohash[0] = 0;
+    assert!(!std::sync::Arc::ptr_eq(&first, &viewer.fetch(&c).unwrap()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strangers_record_naming_a_publishers_swarm_is_refused_without_harm_to_it() {
+    let dir = testkit::tempdir();
+    let bytes = film(300_000);
+    let swarm = torrent::make(&dir.path().join("publisher/swarm"), &bytes).unwrap();
+    let seed = node(&dir.path().join("publisher"), Some(loopback())).await;
+    seed.seed(&swarm).await.unwrap();
+    let viewer = node(&dir.path().join("viewer"), None).await;
+    let honest = viewer
+        .fetch(&commitment(&swarm, swarm.root, seed.listen_addr()))
+        .unwrap();
+    assert_eq!(
+        honest.read(0..1_000, soon(60)).await.unwrap(),
+        bytes[..1_000]
+    );
+    // The same infohash under another root: refused, and the publisher's fetch still reads.
+    let stranger = viewer
+        .fetch(&commitment(&swarm, [9; 32], seed.listen_addr()))
+        .unwrap();
+    assert!(matches!(
+        stranger.wait(soon(60)).await,
+        FetchStatus::Refused(_)
+    ));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let all = honest.read(0..bytes.len() as u64, soon(60)).await.unwrap();
+    assert_eq!(all, bytes);
 }
 
 /// libtorrent's reading of our torrent: infohash, piece length, files.
