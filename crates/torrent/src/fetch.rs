@@ -13,6 +13,9 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::watch;
 
+/// Longest piece a swarm may have: a read holds each piece it touches whole, to check it.
+pub const MAX_PIECE_LENGTH: u64 = 16 << 20;
+
 /// Where a fetch stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -169,6 +172,12 @@ impl Fetch {
         if names != [STREAM, LAYER] {
             return Err(format!(
                 "its files are {names:?}, not exactly `{STREAM}` and `{LAYER}`"
+            ));
+        }
+        if piece_length > MAX_PIECE_LENGTH {
+            // A read holds whole pieces in memory to check them.
+            return Err(format!(
+                "its piece length is {piece_length} bytes; this reader takes at most {MAX_PIECE_LENGTH}"
             ));
         }
         let pieces = pieces::piece_count(c.length, piece_length).map_err(|e| e.to_string())?;

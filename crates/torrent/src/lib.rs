@@ -12,7 +12,7 @@ mod fetch;
 mod node;
 mod swarm;
 
-pub use fetch::{Fetch, FetchStatus};
+pub use fetch::{Fetch, FetchStatus, MAX_PIECE_LENGTH};
 pub use node::{Node, NodeOptions};
 pub use swarm::{make, make_from_parts, piece_length_for, SwarmFiles, LAYER, STREAM, TORRENT};
 
