@@ -6,8 +6,6 @@
     reason = "a test fails loudly on the first unexpected error"
 )]
 
-use std::process::Command;
-
 /// What libtorrent makes of `path` at `piece_length`: the pieces root and the piece layer (absent
 /// for a file of one piece or less), in hex.
 const SCRIPT: &str = r#"
@@ -34,16 +32,7 @@ fn pieces_roots_and_layers_match_libtorrent() {
         let path = dir.path().join(format!("f{n}"));
         std::fs::write(&path, &data).unwrap();
         for piece in [16_384u64, 32_768, 262_144] {
-            let out = Command::new(testkit::LIBTORRENT_PYTHON)
-                .args(["-c", SCRIPT, path.to_str().unwrap(), &piece.to_string()])
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let text = String::from_utf8(out.stdout).unwrap();
+            let text = testkit::libtorrent(SCRIPT, &[path.to_str().unwrap(), &piece.to_string()]);
             let mut words = text.split_whitespace();
             let root = words.next().unwrap();
             let layer = words.next().unwrap_or("");

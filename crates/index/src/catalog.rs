@@ -329,8 +329,8 @@ impl Catalog {
                 }
             }
             Record::Commitment(_) => c.flaws.push(format!(
-                "{txid}: a commitment record that starts no content (beside a header, or after \
-                 the first transaction): ignored"
+                "{txid}: a commitment record that starts no content (beside a header or another \
+                 commitment): ignored"
             )),
             _ => {}
         }

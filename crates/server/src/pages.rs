@@ -39,10 +39,6 @@ fn cost(sat: Option<u64>) -> String {
     })
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 /// `h:mm:ss` or `m:ss`.
 pub(crate) fn duration(ms: u64) -> String {
     let s = ms / 1000;
@@ -315,8 +311,8 @@ impl WatchPage {
             (Some(m), _) => Player::Swarm(SwarmView {
                 unit_bytes: m.unit_bytes,
                 size: size(Some(m.record.length)),
-                root: hex(&m.record.root),
-                infohash: hex(&m.record.infohash),
+                root: hex::encode(m.record.root),
+                infohash: hex::encode(m.record.infohash),
                 seed: m.record.seed.map(|a| a.to_string()),
             }),
             (None, kind) => match kind {

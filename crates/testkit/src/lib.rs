@@ -21,8 +21,8 @@ mod tools;
 
 pub use ingest::{send_test_pattern, Sent};
 pub use tools::{
-    bitcoind_exe, have_chromium, have_ffmpeg, have_libtorrent, have_tool, in_ci, present,
-    LIBTORRENT_PYTHON,
+    bitcoind_exe, have_chromium, have_ffmpeg, have_libtorrent, have_tool, in_ci, libtorrent,
+    present, LIBTORRENT_PYTHON,
 };
 
 use serde_json::Value;

@@ -76,6 +76,22 @@ pub fn have_libtorrent() -> bool {
     )
 }
 
+/// What the Python `script` prints, run with libtorrent's Python and `args` (`sys.argv[1..]`); a
+/// panic with its stderr when it fails.
+pub fn libtorrent(script: &str, args: &[&str]) -> String {
+    let out = Command::new(LIBTORRENT_PYTHON)
+        .args(["-c", script])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{LIBTORRENT_PYTHON}: {e}"));
+    assert!(
+        out.status.success(),
+        "libtorrent's script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The bitcoind to test against: `BITCOIND_EXE`, else `../shared/bitcoind/bitcoind` beside the
 /// checkout (where CI provides one built from Bitcoin Core's source), else `bitcoind` on `PATH`,
 /// else none, and the caller says "skipped: no bitcoind" (in CI too: no bitcoind may be

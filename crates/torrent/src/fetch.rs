@@ -53,6 +53,10 @@ struct Ready {
     handle: Arc<ManagedTorrent>,
     layer: Arc<Vec<[u8; 32]>>,
     piece_length: u64,
+    /// The pieces a read has checked against the layer: later reads take only the bytes they
+    /// need of them, unhashed. What this trusts: that the fetch's files are not changed under the
+    /// process (a disk fault, another writer) once checked, as the index trusts its store.
+    checked: Arc<Mutex<Vec<bool>>>,
 }
 
 /// A committed content's fetch, shared by every reader of it.
@@ -147,7 +151,7 @@ impl Fetch {
                 false
             }
             Err(why) => {
-                tracing::warn!(infohash = %crate::swarm::hex(&self.commitment.infohash), %why, "swarm refused");
+                tracing::warn!(infohash = %hex::encode(self.commitment.infohash), %why, "swarm refused");
                 self.set(State::Refused(why));
                 true
             }
@@ -207,6 +211,7 @@ impl Fetch {
         pieces::check_layer(&layer, c.length, piece_length, &c.root).map_err(|e| e.to_string())?;
         Ok(Ready {
             handle: handle.clone(),
+            checked: Arc::new(Mutex::new(vec![false; layer.len()])),
             layer: Arc::new(layer),
             piece_length,
         })
@@ -230,7 +235,7 @@ impl Fetch {
     }
 
     /// Bytes `range` of the stream, every piece they touch checked against its layer hash first
-    /// (step 3). Pieces not here yet are fetched first (librqbit's stream asks for them first);
+    /// (step 3), once: a piece checked by an earlier read is not hashed again. Pieces not here yet are fetched first (librqbit's stream asks for them first);
     /// if they are not here by `deadline`: [`Error::Waiting`].
     pub async fn read(
         &self,
@@ -270,31 +275,48 @@ async fn read_checked(r: &Ready, len: u64, range: Range<u64>) -> Result<Vec<u8>,
         .stream(0)
         .await
         .map_err(|e| Error::library("opening the stream", e))?;
-    let first = range.start / p;
-    let last = (range.end - 1) / p;
     let mut out = Vec::with_capacity(usize::try_from(range.end - range.start).unwrap_or(0));
-    stream
-        .seek(std::io::SeekFrom::Start(first * p))
-        .await
-        .map_err(|e| Error::library("seeking the stream", e))?;
-    for index in first..=last {
+    let mut pos = None;
+    for index in range.start / p..=(range.end - 1) / p {
         let start = index * p;
         let end = (start + p).min(len);
-        let mut piece = vec![0u8; usize::try_from(end - start).unwrap_or(0)];
+        let (from, to) = (range.start.max(start), range.end.min(end));
+        let i = usize::try_from(index).map_err(|_| Error::BadPiece { index })?;
+        let want = r.layer.get(i).ok_or(Error::BadPiece { index })?;
+        let checked = r.checked.lock().is_ok_and(|c| c.get(i) == Some(&true));
+        // A piece not checked yet is read whole and hashed; a checked one, only where asked.
+        let (at, n) = if checked {
+            (from, to - from)
+        } else {
+            (start, end - start)
+        };
+        let mut bytes = vec![0u8; usize::try_from(n).unwrap_or(0)];
+        if pos != Some(at) {
+            stream
+                .seek(std::io::SeekFrom::Start(at))
+                .await
+                .map_err(|e| Error::library("seeking the stream", e))?;
+        }
         stream
-            .read_exact(&mut piece)
+            .read_exact(&mut bytes)
             .await
             .map_err(|e| Error::library("reading the stream", e))?;
-        let want = usize::try_from(index)
-            .ok()
-            .and_then(|i| r.layer.get(i))
-            .ok_or(Error::BadPiece { index })?;
-        if &pieces::piece_hash(&piece, p)? != want {
+        pos = Some(at + n);
+        if checked {
+            out.extend_from_slice(&bytes);
+            continue;
+        }
+        if &pieces::piece_hash(&bytes, p)? != want {
             return Err(Error::BadPiece { index });
         }
-        let from = usize::try_from(range.start.saturating_sub(start)).unwrap_or(0);
-        let to = usize::try_from(range.end.min(end) - start).unwrap_or(0);
-        out.extend_from_slice(&piece[from..to]);
+        if let Ok(mut c) = r.checked.lock() {
+            if let Some(flag) = c.get_mut(i) {
+                *flag = true;
+            }
+        }
+        let skip = usize::try_from(from - start).unwrap_or(0);
+        let take = usize::try_from(to - from).unwrap_or(0);
+        out.extend_from_slice(&bytes[skip..skip + take]);
     }
     Ok(out)
 }

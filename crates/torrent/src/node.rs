@@ -1,7 +1,7 @@
 //! One BitTorrent client (a librqbit session) that seeds swarms and fetches committed contents.
 
 use crate::fetch::{Fetch, FetchStatus};
-use crate::swarm::{hex, SwarmFiles};
+use crate::swarm::SwarmFiles;
 use crate::Error;
 use cvp::Commitment;
 use librqbit::{
@@ -176,8 +176,8 @@ impl Node {
     /// hands it to the fetch.
     async fn run(&self, fetch: Arc<Fetch>, peers: Vec<SocketAddr>) {
         let c = fetch.commitment().clone();
-        let dir = self.opts.dir.join(hex(&c.infohash));
-        let magnet = format!("magnet:?xt=urn:btih:{}", hex(&c.infohash));
+        let dir = self.opts.dir.join(hex::encode(c.infohash));
+        let magnet = format!("magnet:?xt=urn:btih:{}", hex::encode(c.infohash));
         while !fetch.is_cancelled() {
             let opts = AddTorrentOptions {
                 output_folder: Some(dir.to_string_lossy().into_owned()),

@@ -115,7 +115,7 @@ fn info_dict(
     if filled > 0 {
         hashes.extend_from_slice(&piece.finalize());
     }
-    let name = hex(root);
+    let name = hex::encode(root);
     let file = |len: usize, name: &'static str| {
         Value::Dict(vec![
             ("length", Value::Int(len as u64)),
@@ -134,11 +134,6 @@ fn info_dict(
     .to_vec();
     let infohash = Sha1::digest(&info).into();
     (info, infohash)
-}
-
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

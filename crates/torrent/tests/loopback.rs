@@ -38,6 +38,13 @@ async fn node(dir: &Path, listen: Option<SocketAddr>) -> Node {
     Node::start(o).await.unwrap()
 }
 
+/// A publisher's node in `dir`, listening on loopback, seeding `swarm` (checked by the library).
+async fn seeding(dir: &Path, swarm: &SwarmFiles) -> Node {
+    let seed = node(dir, Some(loopback())).await;
+    seed.seed(swarm).await.unwrap();
+    seed
+}
+
 fn commitment(s: &SwarmFiles, root: [u8; 32], seed: Option<SocketAddr>) -> Commitment {
     Commitment {
         root,
@@ -58,8 +65,7 @@ async fn a_viewer_fetches_a_content_from_its_seed_by_the_commitment_alone() {
     let bytes = film(1_000_003);
     let swarm = torrent::make(&dir.path().join("publisher/swarm"), &bytes).unwrap();
     assert_eq!(swarm.root, pieces::pieces_root(&bytes).unwrap());
-    let seed = node(&dir.path().join("publisher"), Some(loopback())).await;
-    seed.seed(&swarm).await.unwrap();
+    let seed = seeding(&dir.path().join("publisher"), &swarm).await;
     let at = seed.listen_addr().unwrap();
 
     let viewer = node(&dir.path().join("viewer"), None).await;
@@ -91,8 +97,7 @@ async fn a_swarm_of_other_bytes_than_the_committed_ones_is_refused_by_its_layer(
     // The publisher commits to the film's root, but its swarm holds other bytes (with their own,
     // consistent torrent and layer): the library's SHA-1 checks pass, the layer's root does not.
     let swarm = torrent::make(&dir.path().join("publisher/swarm"), &corrupt).unwrap();
-    let seed = node(&dir.path().join("publisher"), Some(loopback())).await;
-    seed.seed(&swarm).await.unwrap();
+    let seed = seeding(&dir.path().join("publisher"), &swarm).await;
     let viewer = node(&dir.path().join("viewer"), None).await;
     let c = commitment(
         &swarm,
@@ -108,8 +113,7 @@ async fn a_swarm_of_other_bytes_than_the_committed_ones_is_refused_by_its_layer(
     assert!(matches!(read, Err(Error::Refused(_))), "{read:?}");
     // A record that commits to another length than the swarm's stream holds.
     let honest = torrent::make(&dir.path().join("honest/swarm"), &bytes).unwrap();
-    let seed2 = node(&dir.path().join("honest"), Some(loopback())).await;
-    seed2.seed(&honest).await.unwrap();
+    let seed2 = seeding(&dir.path().join("honest"), &honest).await;
     let mut c = commitment(&honest, honest.root, seed2.listen_addr());
     c.length += 1;
     match viewer.fetch(&c).unwrap().wait(soon(60)).await {
@@ -137,8 +141,7 @@ async fn a_piece_that_does_not_match_its_layer_hash_is_never_served() {
         p,
     )
     .unwrap();
-    let seed = node(&dir.path().join("publisher"), Some(loopback())).await;
-    seed.seed(&swarm).await.unwrap();
+    let seed = seeding(&dir.path().join("publisher"), &swarm).await;
     let viewer = node(&dir.path().join("viewer"), None).await;
     let fetch = viewer
         .fetch(&commitment(&swarm, root, seed.listen_addr()))
@@ -163,8 +166,7 @@ async fn a_seed_whose_disk_changed_under_it_never_gets_a_wrong_byte_served() {
     let dir = testkit::tempdir();
     let bytes = film(500_000);
     let swarm = torrent::make(&dir.path().join("publisher/swarm"), &bytes).unwrap();
-    let seed = node(&dir.path().join("publisher"), Some(loopback())).await;
-    seed.seed(&swarm).await.unwrap();
+    let seed = seeding(&dir.path().join("publisher"), &swarm).await;
     // After the seed's check, piece 2 changes on its disk: it now sends bytes that fail the
     // torrent's SHA-1, which the viewer's library drops and asks again.
     let p = swarm.piece_length as usize;
@@ -248,8 +250,7 @@ async fn a_strangers_record_naming_a_publishers_swarm_is_refused_without_harm_to
     let dir = testkit::tempdir();
     let bytes = film(300_000);
     let swarm = torrent::make(&dir.path().join("publisher/swarm"), &bytes).unwrap();
-    let seed = node(&dir.path().join("publisher"), Some(loopback())).await;
-    seed.seed(&swarm).await.unwrap();
+    let seed = seeding(&dir.path().join("publisher"), &swarm).await;
     let viewer = node(&dir.path().join("viewer"), None).await;
     let honest = viewer
         .fetch(&commitment(&swarm, swarm.root, seed.listen_addr()))
@@ -289,17 +290,8 @@ fn libtorrent_reads_our_torrent_with_the_same_infohash_and_files() {
     for n in [1usize, 65_536, 65_537, 777_777] {
         let bytes = film(n);
         let swarm = torrent::make(&dir.path().join(n.to_string()), &bytes).unwrap();
-        let out = std::process::Command::new(testkit::LIBTORRENT_PYTHON)
-            .args(["-c", READ_TORRENT])
-            .arg(swarm.dir.join(torrent::TORRENT))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
+        let torrent_file = swarm.dir.join(torrent::TORRENT);
+        let text = testkit::libtorrent(READ_TORRENT, &[torrent_file.to_str().unwrap()]);
         let f: Vec<&str> = text.split_whitespace().collect();
         let hex: String = swarm.infohash.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(f[0], hex, "{text}");
