@@ -6,5 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null; then echo "e2e: FAILED: chromium missing (scripts/setup.sh installs it)"; exit 1; fi
-CI=${CI:-1} cargo test --locked -q -p bitflix --test e2e_browser -- --nocapture
+CI=${CI:-1} cargo test --locked -q --workspace --test e2e_browser -- --nocapture
 echo "e2e: screenshot in target/artifacts/watch.png"

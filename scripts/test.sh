@@ -19,6 +19,8 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 step "clippy without the devnet (bitflix as a viewer and publisher for esplora: and core:, no kernel C++)"
 cargo clippy --locked -p bitflix --no-default-features --all-targets -- -D warnings
 
+# The browser end to end tests (crates/bitflix/tests/e2e_browser.rs, live_browser.rs, crates/server/tests/*browser.rs)
+# run here: with CI=1 a missing chromium fails them. scripts/e2e-browser.sh runs just the demo's.
 step "tests"
 cargo test --locked --workspace -- --skip bitcoind_
 
@@ -33,9 +35,6 @@ fi
 step "Bitcoin Core cross-checks (a real bitcoind from BITCOIND_EXE or PATH; each test says 'skipped: no bitcoind' where there is none)"
 # --workspace keeps the features unified as in the step above, so nothing is rebuilt.
 cargo test --locked --workspace --test bitcoind -- --nocapture --test-threads 1
-
-step "browser end to end (headless Chromium plays the film published on the devnet)"
-bash scripts/e2e-browser.sh
 
 step "fuzz targets (cargo fuzz build, then each target runs on generated inputs)"
 bash scripts/fuzz-smoke.sh
