@@ -84,7 +84,7 @@ pub struct Chosen {
 }
 
 impl Chosen {
-    fn none(why: &str) -> Chosen {
+    pub(crate) fn none(why: &str) -> Chosen {
         Chosen {
             poster: None,
             source: format!("none ({why})"),

@@ -119,6 +119,7 @@ fn publish_on_devnet(d: &Devnet, dir: &std::path::Path, carrier: Carrier) {
         carrier,
         feerate: FeeRate::from_sat_per_vb(1).unwrap(),
         funding,
+        commitment: None,
     };
     let plan = wallet::plan_layout(&req, &signer, wallet::Layout::FanOut).unwrap();
     let journal = wallet::journal::Journal::from_plan(&plan, "cross-check", carrier.name());

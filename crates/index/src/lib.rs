@@ -28,7 +28,7 @@ pub mod store;
 mod story;
 mod strays;
 
-pub use catalog::{Catalog, Committed, Content, SegSource};
+pub use catalog::{Catalog, Committed, Content, SegSource, INFO_LONG_TITLE, MAX_TITLE};
 pub use choices::{
     ChoiceSeen, ChoiceState, DEFAULT_MAX_WAITING_CHOICES, DEFAULT_MAX_WAITING_PER_CONTENT,
 };

@@ -43,6 +43,7 @@ fn fixture() -> Fixture {
         carrier: Carrier::OpReturn,
         feerate: FeeRate::from_sat_per_vb(1).unwrap(),
         funding: fund(&d, &publisher, 1_000_000),
+        commitment: None,
     };
     let miner = d.faucet_script();
     let (plan, _) = wallet::publish::publish(

@@ -51,6 +51,8 @@ enum State {
 #[derive(Clone)]
 struct Ready {
     handle: Arc<ManagedTorrent>,
+    /// The `stream` file on disk, where the library writes it.
+    stream_path: std::path::PathBuf,
     layer: Arc<Vec<[u8; 32]>>,
     piece_length: u64,
     /// The pieces a read has checked against the layer: later reads take only the bytes they
@@ -210,11 +212,95 @@ impl Fetch {
             .collect();
         pieces::check_layer(&layer, c.length, piece_length, &c.root).map_err(|e| e.to_string())?;
         Ok(Ready {
+            stream_path: handle.output_folder().join(STREAM),
             handle: handle.clone(),
             checked: Arc::new(Mutex::new(vec![false; layer.len()])),
             layer: Arc::new(layer),
             piece_length,
         })
+    }
+
+    /// Bytes of the stream from its start that are checked against the layer: the prefix a
+    /// player may use now. It grows as [`Fetch::read`]s (and the node's follower, which reads
+    /// every piece in order) check pieces.
+    pub fn checked_prefix(&self) -> u64 {
+        let State::Ready(r) = self.state() else {
+            return 0;
+        };
+        let run = r
+            .checked
+            .lock()
+            .map_or(0, |c| c.iter().take_while(|done| **done).count());
+        (run as u64)
+            .saturating_mul(r.piece_length)
+            .min(self.commitment.length)
+    }
+
+    /// Bytes `range` of the checked prefix ([`Fetch::checked_prefix`]), read from the file on
+    /// disk without waiting for anything: a blocking read of local bytes, as a store read is.
+    /// A range beyond the prefix is [`Error::Waiting`].
+    pub fn read_checked_prefix(&self, range: Range<u64>) -> Result<Vec<u8>, Error> {
+        use std::io::{Read, Seek};
+        let prefix = self.checked_prefix();
+        if range.start > range.end || range.end > self.commitment.length {
+            return Err(Error::Range {
+                start: range.start,
+                end: range.end,
+                len: self.commitment.length,
+            });
+        }
+        if range.end > prefix {
+            return Err(Error::Waiting);
+        }
+        let State::Ready(r) = self.state() else {
+            return Err(Error::Waiting);
+        };
+        let mut f = std::fs::File::open(&r.stream_path)
+            .map_err(|e| Error::io("opening", &r.stream_path, e))?;
+        f.seek(std::io::SeekFrom::Start(range.start))
+            .map_err(|e| Error::io("seeking", &r.stream_path, e))?;
+        let mut out = vec![0u8; usize::try_from(range.end - range.start).unwrap_or(0)];
+        f.read_exact(&mut out)
+            .map_err(|e| Error::io("reading", &r.stream_path, e))?;
+        Ok(out)
+    }
+
+    /// Checks every piece in order (the library fetches the ones asked first), so the checked
+    /// prefix grows from the start as bytes arrive. A piece that fails its layer hash refuses the
+    /// whole fetch: the infohash fixes every byte, so no peer of this swarm can give another.
+    pub(crate) async fn follow(&self, retry: std::time::Duration) {
+        let Some(p) = self.piece_length() else {
+            return;
+        };
+        let len = self.commitment.length;
+        let mut at = 0u64;
+        while at < len && !self.is_cancelled() {
+            let end = (at + p).min(len);
+            match self.read(at..end, tokio::time::Instant::now() + retry * 15).await {
+                Ok(_) => {
+                    at = end;
+                    self.changed.send_modify(|v| *v += 1);
+                }
+                Err(Error::BadPiece { index }) => {
+                    self.set(State::Refused(format!(
+                        "piece {index} of the swarm fails its layer hash: the swarm holds other bytes than the committed ones"
+                    )));
+                    return;
+                }
+                Err(Error::Refused(_)) => return,
+                Err(e) => {
+                    tracing::debug!(%e, at, "following the swarm");
+                    tokio::time::sleep(retry).await;
+                }
+            }
+        }
+    }
+
+    fn piece_length(&self) -> Option<u64> {
+        match self.state() {
+            State::Ready(r) => Some(r.piece_length),
+            _ => None,
+        }
     }
 
     /// Waits until the fetch is ready or refused, at most until `deadline`.

@@ -102,14 +102,26 @@ impl Node {
     /// Seeds the swarm `files` from its folder: librqbit checks every piece of the files on disk
     /// first, and a swarm whose files do not match its torrent is an error.
     pub async fn seed(&self, files: &SwarmFiles) -> Result<(), Error> {
+        self.seed_torrent(&files.dir, files.torrent.clone()).await
+    }
+
+    /// Seeds the swarm [`make`](crate::make) wrote into `dir` (its `swarm.torrent` beside its two
+    /// files), as [`Node::seed`] does.
+    pub async fn seed_dir(&self, dir: &std::path::Path) -> Result<(), Error> {
+        let path = dir.join(crate::TORRENT);
+        let torrent = std::fs::read(&path).map_err(|e| Error::io("reading", &path, e))?;
+        self.seed_torrent(dir, torrent).await
+    }
+
+    async fn seed_torrent(&self, dir: &std::path::Path, torrent: Vec<u8>) -> Result<(), Error> {
         let opts = AddTorrentOptions {
-            output_folder: Some(files.dir.to_string_lossy().into_owned()),
+            output_folder: Some(dir.to_string_lossy().into_owned()),
             overwrite: true,
             ..AddTorrentOptions::default()
         };
         let handle = self
             .session
-            .add_torrent(AddTorrent::from_bytes(files.torrent.clone()), Some(opts))
+            .add_torrent(AddTorrent::from_bytes(torrent), Some(opts))
             .await
             .map_err(|e| Error::library("adding the swarm", e))?
             .into_handle()
@@ -121,7 +133,7 @@ impl Node {
         if !is_finished(&handle) {
             return Err(Error::Refused(format!(
                 "the files in {} do not match their torrent",
-                files.dir.display()
+                dir.display()
             )));
         }
         Ok(())
@@ -191,7 +203,11 @@ impl Node {
                 .await;
             match added.map(|r| r.into_handle()) {
                 Ok(Some(handle)) => {
-                    let refused = fetch.attach(handle.clone()).await;
+                    let mut refused = fetch.attach(handle.clone()).await;
+                    if !refused {
+                        fetch.follow(self.opts.retry).await;
+                        refused = matches!(fetch.status(), FetchStatus::Refused(_));
+                    }
                     if (refused || fetch.is_cancelled()) && !self.swarm_wanted(&c.infohash) {
                         // The bytes of this swarm serve no record this node follows.
                         let id = librqbit::api::TorrentIdOrHash::Id(handle.id());

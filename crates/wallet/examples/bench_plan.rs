@@ -38,6 +38,7 @@ fn main() {
         carrier: Carrier::OpReturn80,
         feerate,
         funding,
+        commitment: None,
     };
     let t = Instant::now();
     let base = plan(&req, &Signer::dummy()).unwrap();

@@ -77,6 +77,7 @@ fn run(carrier: Carrier, mb: u64) -> Row {
             OutPoint::new(funding.compute_txid(), vout as u32),
             funding.output[vout].clone(),
         ),
+        commitment: None,
     };
     let plan = wallet::plan_layout(&req, &signer, layout).unwrap();
     let journal = Journal::from_plan(&plan, "bench", carrier.name()).with_funding(

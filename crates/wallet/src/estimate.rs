@@ -4,7 +4,7 @@ use crate::plan::{plan_layout, Layout, PlanError, PlanRequest};
 use crate::Signer;
 use bitcoin::hashes::Hash;
 use bitcoin::{Amount, FeeRate, OutPoint, ScriptBuf, TxOut, Txid};
-use cvp::{Carrier, ContentInfo};
+use cvp::{Carrier, Commitment, ContentInfo};
 use serde::{Deserialize, Serialize};
 
 /// The cost of publishing a stream with one carrier.
@@ -38,6 +38,36 @@ pub fn estimate(
     layout: Layout,
 ) -> Result<Estimate, PlanError> {
     let stream = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
+    estimate_request(&stream, info, carrier, feerate, layout, None)
+}
+
+/// Estimate pinning a content on BitTorrent by `commitment`, with the records of `info.records`
+/// after it (see [`PlanRequest::commitment`]).
+pub fn estimate_commitment(
+    commitment: &Commitment,
+    info: &ContentInfo,
+    carrier: Carrier,
+    feerate: FeeRate,
+) -> Result<Estimate, PlanError> {
+    estimate_request(
+        &[],
+        info,
+        carrier,
+        feerate,
+        Layout::Chain,
+        Some(commitment.clone()),
+    )
+}
+
+fn estimate_request(
+    stream: &[u8],
+    info: &ContentInfo,
+    carrier: Carrier,
+    feerate: FeeRate,
+    layout: Layout,
+    commitment: Option<Commitment>,
+) -> Result<Estimate, PlanError> {
+    let len = stream.len() as u64;
     let info = info.clone();
     let funding = (
         OutPoint::new(Txid::all_zeros(), 0),
@@ -48,11 +78,12 @@ pub fn estimate(
     );
     let p = plan_layout(
         &PlanRequest {
-            stream: &stream,
+            stream,
             info,
             carrier,
             feerate,
             funding,
+            commitment,
         },
         &Signer::dummy(),
         layout,

@@ -11,7 +11,7 @@
 //! replaced funding (BIP125), so a kill at any point leaves either plan in force, never both paid.
 
 use crate::broadcast::Progress;
-use crate::estimate::{estimate, Estimate};
+use crate::estimate::{estimate, estimate_commitment, Estimate};
 use crate::hd::{HdError, HdWallet};
 use crate::journal::{Journal, JournalError};
 use crate::plan::{plan_layout, Layout, Plan, PlanError, PlanRequest, Role, P2TR_DUST};
@@ -19,7 +19,7 @@ use crate::publish::{publish_funded, Funding, PublishError, Published};
 use crate::Signer;
 use bitcoin::{Amount, FeeRate, OutPoint, Psbt, Transaction, Txid};
 use chain::{ChainBackend, ChainError, TxStatus};
-use cvp::{Carrier, ContentInfo};
+use cvp::{Carrier, Commitment, ContentInfo};
 use std::path::{Path, PathBuf};
 
 /// Room above a publish's cost for the funding transaction's own fee (several inputs).
@@ -98,12 +98,20 @@ pub struct Publication<'a> {
     pub feerate: FeeRate,
     /// The layout.
     pub layout: Layout,
+    /// A content on BitTorrent, pinned by this record (`stream` is then not put on chain: see
+    /// [`PlanRequest::commitment`]).
+    pub commitment: Option<Commitment>,
 }
 
 impl Publication<'_> {
     /// The plan's estimate and what the funding transaction pays the plan key: its fees, its 330
     /// sat outputs, and a final change of 330 sat.
     pub fn cost(&self) -> Result<(Estimate, Amount), PlanError> {
+        if let Some(c) = &self.commitment {
+            let est = estimate_commitment(c, &self.info, self.carrier, self.feerate)?;
+            let need = Amount::from_sat(est.fee_sat + est.locked_sat) + P2TR_DUST;
+            return Ok((est, need));
+        }
         cost(
             self.stream.len() as u64,
             &self.info,
@@ -254,6 +262,7 @@ pub fn publish_from_wallet_approved(
         carrier: what.carrier,
         feerate: what.feerate,
         funding: plan_coin(&tx, signer, need)?,
+        commitment: what.commitment.clone(),
     };
     Ok(publish_funded(
         datadir,
@@ -383,19 +392,32 @@ fn bump_one(
             "it was funded before the HD wallet (no funding transaction to replace)".into(),
         ));
     }
-    let (stream, info) = old.stream().map_err(|e| {
-        refuse(format!(
-            "reading the stream back from {}: {e}",
-            path.display()
-        ))
-    })?;
+    let committed = old.commitment().map_err(refuse)?;
+    let (stream, info) = match &committed {
+        Some((_, info)) => (Vec::new(), info.clone()),
+        None => old.stream().map_err(|e| {
+            refuse(format!(
+                "reading the stream back from {}: {e}",
+                path.display()
+            ))
+        })?,
+    };
     let carrier: Carrier = old.carrier.parse().map_err(refuse)?;
     let layout = if old.txs.iter().any(|t| matches!(t.role, Role::Fanout(_))) {
         Layout::FanOut
     } else {
         Layout::Chain
     };
-    let (est, need) = cost(stream.len() as u64, &info, carrier, rate, layout)?;
+    let commitment = committed.map(|(c, _)| c);
+    let (est, need) = Publication {
+        stream: &stream,
+        info: info.clone(),
+        carrier,
+        feerate: rate,
+        layout,
+        commitment: commitment.clone(),
+    }
+    .cost()?;
     w.sync(backend)?;
     let (signer, _) = w.plan_signer()?;
     let evicted: Vec<Txid> = old.txs.iter().map(|t| t.txid).collect();
@@ -421,6 +443,7 @@ fn bump_one(
         carrier,
         feerate: rate,
         funding: plan_coin(&funding, &signer, need)?,
+        commitment,
     };
     let plan = plan_layout(&req, &signer, layout)?;
     let mut new =

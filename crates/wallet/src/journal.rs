@@ -300,6 +300,40 @@ impl Journal {
         Ok((stream, info))
     }
 
+    /// A commitment publish's record and the other records of its lineage (as
+    /// [`cvp::ContentInfo::records`]); `None` for a publish whose stream is on chain.
+    pub fn commitment(&self) -> Result<Option<(cvp::Commitment, cvp::ContentInfo)>, String> {
+        if !self.txs.iter().any(|t| t.role == Role::Commitment) {
+            return Ok(None);
+        }
+        let mut lineage = cvp::Lineage::default();
+        let mut commitment = None;
+        let mut records = Vec::new();
+        for tx in self.transactions()? {
+            for a in lineage.observe(cvp::TxRecords::from_tx(&tx)) {
+                if a.content != self.content_id {
+                    continue;
+                }
+                for f in a.tx.found {
+                    match f.record {
+                        Ok(cvp::Record::Commitment(c)) => commitment = Some(c),
+                        Ok(r @ cvp::Record::Info(_)) => records.push(r),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let c = commitment.ok_or("the journal's commitment transaction holds no commitment")?;
+        let info = cvp::ContentInfo {
+            title: None,
+            media_type: cvp::commitment::media_type_of(c.media_code).into(),
+            duration_ms: None,
+            poster: None,
+            records,
+        };
+        Ok(Some((c, info)))
+    }
+
     /// The transactions, decoded.
     pub fn transactions(&self) -> Result<Vec<Transaction>, String> {
         self.txs

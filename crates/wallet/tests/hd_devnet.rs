@@ -125,6 +125,7 @@ fn wallet_funded_publish_costs_only_fees() {
         carrier,
         feerate,
         layout,
+        commitment: None,
     };
     let (est, need) = what.cost().unwrap();
     assert_eq!(

@@ -79,6 +79,7 @@ fn publish(carrier: Carrier, len: usize, layout: wallet::Layout) {
         carrier,
         feerate,
         funding,
+        commitment: None,
     };
     let p = wallet::plan_layout(&req, &signer, layout).unwrap();
     let journal = Journal::from_plan(&p, "Test", carrier.name());
@@ -162,6 +163,7 @@ fn insufficient_funds_says_how_much_is_needed() {
         carrier: Carrier::OpReturn80,
         feerate: FeeRate::from_sat_per_vb(1).unwrap(),
         funding,
+        commitment: None,
     };
     let err = plan(&req, &signer).unwrap_err();
     let wallet::PlanError::InsufficientFunds { need, have } = err else {

@@ -88,6 +88,7 @@ pub fn publish_info(
         carrier,
         feerate: FeeRate::from_sat_per_vb(1).unwrap(),
         funding: coin.clone(),
+        commitment: None,
     };
     let p = wallet::plan(&req, &signer).unwrap();
     for t in &p.txs {

@@ -106,6 +106,7 @@ impl Chain {
                 publisher,
                 1_000_000 + 20 * stream.len() as u64,
             ),
+            commitment: None,
         }
     }
 

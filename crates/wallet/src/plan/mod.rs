@@ -8,9 +8,14 @@
 //!   content id); every later commit carries a `link` record and creates the envelope output,
 //!   whose reveal returns 330 sat to the publisher.
 //!
+//! - a commitment (`PlanRequest::commitment`): the content is on BitTorrent and one transaction
+//!   pins it (an 80-byte OP_RETURN); each record of `info.records` (an info record with the title)
+//!   follows in a transaction of its own, on the chain of changes.
+//!
 //! The chain of changes grows one transaction at a time, so at most 24 can wait unconfirmed
 //! (Core's 25-ancestor limit); the broadcaster waits for a block when it reaches that.
 
+mod commitment;
 mod envelope;
 mod fan_out;
 pub mod live;
@@ -65,6 +70,9 @@ pub enum PlanError {
     /// The envelope's Taproot tree could not be built (a bug: one leaf always fits).
     #[error("cannot build the envelope's taproot tree: {0}")]
     Envelope(String),
+    /// The commitment record does not fit the 80-byte OP_RETURN.
+    #[error("the commitment record is {0} bytes, over the 80-byte OP_RETURN: give an IPv4 seed address, or none")]
+    CommitmentTooLarge(usize),
     /// Not enough money.
     #[error("insufficient funds: this publish needs {need} sat, the funding coin has {have} sat")]
     InsufficientFunds {
@@ -88,6 +96,10 @@ pub struct PlanRequest<'a> {
     pub feerate: FeeRate,
     /// The coin that pays for everything.
     pub funding: (OutPoint, TxOut),
+    /// A content that lives on BitTorrent: the plan carries this record instead of the stream
+    /// (`stream` is not put on chain, and `info.title` goes nowhere: an info record in
+    /// `info.records` carries a title).
+    pub commitment: Option<cvp::Commitment>,
 }
 
 /// What a transaction does in the publish.
@@ -110,6 +122,8 @@ pub enum Role {
     Fanout(u32),
     /// Pays the plan's cost from the wallet's coins to the plan key (built by bdk).
     Funding,
+    /// Carries a commitment record (its txid is the content id).
+    Commitment,
 }
 
 /// How the transactions hang together.
@@ -252,6 +266,9 @@ fn plan_inner(req: &PlanRequest<'_>, signer: &Signer, layout: Layout) -> Result<
     let rate = sat_per_kvb(req.feerate);
     if rate < MIN_FEERATE_SAT_PER_KVB {
         return Err(PlanError::FeeRateTooLow(rate));
+    }
+    if let Some(c) = &req.commitment {
+        return commitment::plan(req, c, signer);
     }
     let prepared = cvp::chunk::prepare(req.stream, req.info.clone(), req.carrier.max_unit())?;
     let header_unit = Record::Header(prepared.header.clone()).encode();

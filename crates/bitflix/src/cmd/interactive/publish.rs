@@ -225,6 +225,7 @@ pub fn publish(
     let content = Content {
         stream: &made.stream,
         records: records.clone(),
+        commitment: None,
     };
     let mut out = crate::cmd::publish::publish_content(
         datadir, chain, &what, &content, quiet, req.psbt, req.paying,

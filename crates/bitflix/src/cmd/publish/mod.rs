@@ -6,6 +6,9 @@
 //! wholly unconfirmed publish at a higher fee rate. `--chain devnet:DIR` funds the wallet from the
 //! faucet and mines when the mempool is full; `--chain esplora:URL` and `core:URL` wait for blocks.
 
+mod commitment;
+mod resume;
+
 use crate::poster::{Chosen, PosterOut};
 use anyhow::{bail, Context};
 use bitcoin::{FeeRate, Network};
@@ -20,7 +23,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use wallet::funded::{self, Publication};
 use wallet::hd::HdWallet;
-use wallet::journal::Journal;
 use wallet::Layout;
 
 /// Publish a file on chain.
@@ -36,9 +38,17 @@ pub struct PublishArgs {
     /// Media type of the file (default: from the extension; a directory is a bundle).
     #[arg(long)]
     media_type: Option<String>,
-    /// Carrier: op-return-80, op-return or envelope (default: envelope, the cheapest the devnet relays).
+    /// Carrier: op-return-80, op-return or envelope (default: envelope, the cheapest the devnet
+    /// relays), or commitment: the file goes on BitTorrent (a swarm in DATADIR/swarms, seeded by
+    /// `bitflix serve --bittorrent-listen`) and one 80-byte OP_RETURN pins it (docs/cvp.md,
+    /// "Commitments").
     #[arg(long, default_value = "envelope")]
-    carrier: Carrier,
+    carrier: commitment::PublishCarrier,
+    /// With --carrier commitment: where the publisher seeds (`bitflix serve --bittorrent-listen
+    /// ADDR`), written in the record as the peer viewers ask first (an IPv4 address keeps the
+    /// record within 80 bytes at any length).
+    #[arg(long)]
+    seed: Option<std::net::SocketAddr>,
     /// Transaction layout: fan-out (default: one confirmed coin per segment, all segments at once)
     /// or chain (each transaction spends the previous change).
     #[arg(long, default_value = "fan-out")]
@@ -105,6 +115,9 @@ pub struct PublishOut {
     /// An interactive film's clips, branch points and what they cost (`--interactive`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interactive: Option<super::interactive::InteractiveOut>,
+    /// What the commitment pins and where its swarm is (`--carrier commitment`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitment: Option<commitment::CommitmentOut>,
 }
 
 impl fmt::Display for PublishOut {
@@ -124,6 +137,9 @@ impl fmt::Display for PublishOut {
         }
         if let Some(p) = &self.poster {
             write!(f, "\n{p}")?;
+        }
+        if let Some(c) = &self.commitment {
+            write!(f, "\n{c}")?;
         }
         match &self.interactive {
             Some(i) => write!(f, "\n{i}"),
@@ -277,6 +293,7 @@ pub fn publish_on(
     let content = Content {
         stream: &stream,
         records: Vec::new(),
+        commitment: None,
     };
     publish_content(datadir, chain, what, &content, quiet, psbt_out, paying)
 }
@@ -289,6 +306,9 @@ pub struct Content<'a> {
     pub stream: &'a [u8],
     /// Records after the header, each in its own unit.
     pub records: Vec<cvp::Record>,
+    /// A content on BitTorrent: this record goes on chain instead of the stream and a header
+    /// (the stream is not read: it may be empty).
+    pub commitment: Option<cvp::Commitment>,
 }
 
 /// [`publish_on`] of `content`.
@@ -315,16 +335,23 @@ pub fn publish_content(
         carrier: what.carrier,
         feerate: what.feerate,
         layout: what.layout,
+        commitment: content.commitment.clone(),
     };
     let (est, need) = publication.cost()?;
-    let (_, poster) = crate::poster::cost(
-        stream.len() as u64,
-        &publication.info,
-        what.poster,
-        what.carrier,
-        what.feerate,
-        what.layout,
-    )?;
+    let poster = match &content.commitment {
+        Some(_) => None,
+        None => Some(
+            crate::poster::cost(
+                stream.len() as u64,
+                &publication.info,
+                what.poster,
+                what.carrier,
+                what.feerate,
+                what.layout,
+            )?
+            .1,
+        ),
+    };
     crate::keys::create_with_birthday(datadir, paying.network, backend)?;
     let mut w = crate::keys::open_wallet(datadir, paying.network)?;
     if psbt_out.is_none() && !w.can_sign() {
@@ -381,8 +408,9 @@ pub fn publish_content(
         fee_sat: done.journal.txs.iter().map(|t| t.fee_sat).sum(),
         journal: done.journal_path,
         psbt: psbt_out.map(Path::to_path_buf),
-        poster: Some(poster),
+        poster,
         interactive: None,
+        commitment: None,
     })
 }
 
@@ -443,72 +471,23 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
     let d = chain.backend();
     let feerate = feerate(d, network, args.feerate, args.rails.force)?;
     if args.resume {
-        if let Some(signed) = &args.psbt_signed {
-            import_signed(&g.datadir, network, signed)?;
-        }
-        if let Some(rate) = args.bump_to {
-            let rate = self::feerate(d, network, Some(rate), args.rails.force)?;
-            let mut w = crate::keys::open_wallet(&g.datadir, network)?;
-            // The replacement goes through the rails too: --max-fee caps it, and off regtest its
-            // exact fee (which pays the replaced transactions' fees again) is confirmed.
-            funded::bump_approved(&g.datadir, d, &mut w, rate, |c| {
-                let quote = crate::rails::Quote {
-                    total_fee: c.total_fee(),
-                    transactions: c.transactions,
-                    feerate: rate,
-                };
-                args.rails
-                    .approve(
-                        network,
-                        &quote,
-                        &mut std::io::stdin().lock(),
-                        &mut std::io::stderr(),
-                    )
-                    .map_err(|e| {
-                        format!(
-                            "the replacement at {} sat/vB: {e}",
-                            crate::rails::sat_per_vb(rate)
-                        )
-                    })
-            })?;
-        }
-        let mut out = Vec::new();
-        for path in Journal::all(&g.datadir) {
-            let journal = Journal::load(&path)?;
-            let pb = bar(journal.txs.len(), g.json);
-            show(&pb, g.json);
-            let done = wallet::publish::resume(
-                &path,
-                d,
-                || chain.wait_for_block(),
-                |p| pb.set_position((p.sent + p.already_sent) as u64),
-            )?;
-            pb.finish_and_clear();
-            out.push(PublishOut {
-                content_id: journal.content_id.to_string(),
-                carrier: journal.carrier.clone(),
-                transactions: journal.txs.len(),
-                sent: done.progress.sent,
-                already_sent: done.progress.already_sent,
-                confirmed: done.progress.confirmed,
-                fee_sat: journal.txs.iter().map(|t| t.fee_sat).sum(),
-                journal: path,
-                psbt: None,
-                poster: None,
-                interactive: None,
-            });
-        }
-        return Ok(out);
+        return resume::run(g, &chain, &args, network);
     }
     let paying = Paying {
         network,
         rails: &args.rails,
     };
+    let carrier = match args.carrier {
+        commitment::PublishCarrier::OnChain(c) => c,
+        commitment::PublishCarrier::Commitment => {
+            return Ok(vec![commitment::run(g, &chain, &args, feerate, &paying)?]);
+        }
+    };
     if let Some(manifest) = &args.film.interactive {
         let req = super::interactive::Request {
             manifest,
             title: args.title.as_deref(),
-            carrier: args.carrier,
+            carrier,
             layout: args.layout,
             feerate,
             poster: &args.poster,
@@ -520,27 +499,19 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
             &g.datadir, &chain, &req, g.json,
         )?]);
     }
-    let Some(file) = args.file else {
+    let Some(file) = args.file.clone() else {
         bail!("give the FILE to publish (or --resume, or --interactive MANIFEST)")
     };
     // Never start a second plan while one is unfinished: re-running the same command after a
     // kill must not pay again.
     funded::ensure_nothing_unfinished(&g.datadir, d)?;
-    let title = args.title.unwrap_or_else(|| {
-        file.file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("untitled")
-            .to_string()
-    });
-    let media_type = args
-        .media_type
-        .unwrap_or_else(|| crate::bundle::media_type_of(&file).to_string());
-    let poster = crate::poster::choose(&args.poster, &file, &media_type, args.carrier, None)?;
+    let (title, media_type) = title_and_type(&args, &file);
+    let poster = crate::poster::choose(&args.poster, &file, &media_type, carrier, None)?;
     let what = FileToPublish {
         file: &file,
         title: &title,
         media_type: &media_type,
-        carrier: args.carrier,
+        carrier,
         feerate,
         layout: args.layout,
         poster: &poster,
@@ -553,6 +524,21 @@ pub fn run(g: &super::Global, args: PublishArgs) -> anyhow::Result<Vec<PublishOu
         args.psbt.as_deref(),
         &paying,
     )?])
+}
+
+/// `--title` or the file's name; `--media-type` or the type its extension says.
+fn title_and_type(args: &PublishArgs, file: &Path) -> (String, String) {
+    let title = args.title.clone().unwrap_or_else(|| {
+        file.file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("untitled")
+            .to_string()
+    });
+    let media_type = args
+        .media_type
+        .clone()
+        .unwrap_or_else(|| crate::bundle::media_type_of(file).to_string());
+    (title, media_type)
 }
 
 /// The duration the header declares: a CVPM stream's own (the catalog shows it before anything
