@@ -15,6 +15,7 @@ mod poster;
 mod progress;
 mod rails;
 mod signal;
+mod swarms;
 mod viewer;
 
 use clap::Parser;

@@ -95,7 +95,7 @@ async fn serve(
     path: Option<&str>,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let v = verified(&st.published, parse_id(id)?)?;
+    let v = verified(st, parse_id(id)?)?;
     if classify(&v.declared_type) != Kind::Bundle {
         return Err(ApiError::NotFound(format!(
             "content {} is not a bundle: it is at /sandbox/{}",

@@ -167,7 +167,7 @@ pub(crate) async fn file(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let v = verified(&st.published, parse_id(&id)?)?;
+    let v = verified(&st, parse_id(&id)?)?;
     match classify(&v.declared_type) {
         Kind::Media(mime) => ranged(Reply::raw(&v, mime), &headers),
         Kind::Cvpm => {
@@ -205,7 +205,7 @@ pub(crate) async fn sandbox(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let v = verified(&st.published, parse_id(&id)?)?;
+    let v = verified(&st, parse_id(&id)?)?;
     let mut reply = match classify(&v.declared_type) {
         Kind::Media(mime) | Kind::Document(mime) => Reply::raw(&v, mime),
         Kind::Cvpm | Kind::Download => Reply::raw(&v, "application/octet-stream").download(&v),
@@ -230,7 +230,7 @@ pub(crate) async fn stream(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let v = verified(&st.published, parse_id(&id)?)?;
+    let v = verified(&st, parse_id(&id)?)?;
     ranged(
         Reply::raw(&v, "application/octet-stream").download(&v),
         &headers,

@@ -20,12 +20,14 @@ mod security;
 mod source;
 mod stats;
 mod story;
+mod swarm;
 mod trust;
 mod viewer;
 
 pub use bundle::type_of as bundle_type;
 pub use error::ApiError;
 pub use rewrap::{RewrapLimits, Rewrapper};
+pub use swarm::{SwarmState, Swarms};
 pub use trust::{valid_key, View};
 pub use viewer::{LocalChoice, Quote, Recorded, Viewer, ViewerError};
 

@@ -168,8 +168,13 @@ pub(crate) async fn watch_page(
             "No content {id} is known to this gateway (yet): it may not be mined or relayed to it."
         )));
     };
-    let page_t =
-        WatchPage::new(s, st.view.trusts(s), st.rewrap.duration_ms(s)).with_story(snap.story(&id));
+    let swarm = s
+        .commitment
+        .as_ref()
+        .and_then(|m| st.view.swarms().map(|sw| sw.state(&m.record)));
+    let page_t = WatchPage::new(s, st.view.trusts(s), st.rewrap.duration_ms(s))
+        .with_story(snap.story(&id))
+        .with_swarm(swarm);
     page(&page_t, StatusCode::OK)
 }
 
@@ -195,6 +200,44 @@ struct Listed<'a> {
     trusted: bool,
     poster_url: Option<String>,
     duration_ms: Option<u64>,
+    /// A content behind a commitment, on a gateway that fetches from BitTorrent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    swarm: Option<SwarmJson>,
+}
+
+/// Where this gateway's fetch of a committed content stands.
+#[derive(serde::Serialize)]
+struct SwarmJson {
+    /// `waiting` (for peers), `fetching` or `refused`.
+    state: &'static str,
+    /// Bytes from the start checked against the chain's pieces root.
+    checked_bytes: u64,
+    /// Why it waits, or why the swarm is refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why: Option<String>,
+}
+
+impl SwarmJson {
+    fn of(st: &AppState, summary: &ContentSummary) -> Option<SwarmJson> {
+        let m = summary.commitment.as_ref()?;
+        Some(match st.view.swarms()?.state(&m.record) {
+            crate::SwarmState::Waiting(why) => SwarmJson {
+                state: "waiting",
+                checked_bytes: 0,
+                why: Some(why),
+            },
+            crate::SwarmState::Fetching { checked } => SwarmJson {
+                state: "fetching",
+                checked_bytes: checked,
+                why: None,
+            },
+            crate::SwarmState::Refused(why) => SwarmJson {
+                state: "refused",
+                checked_bytes: 0,
+                why: Some(why),
+            },
+        })
+    }
 }
 
 impl<'a> Listed<'a> {
@@ -205,6 +248,7 @@ impl<'a> Listed<'a> {
             poster_url: crate::poster::of(summary)
                 .map(|_| format!("/api/content/{}/poster", summary.id)),
             duration_ms: st.rewrap.duration_ms(summary),
+            swarm: SwarmJson::of(st, summary),
         }
     }
 }

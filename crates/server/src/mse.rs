@@ -71,7 +71,7 @@ struct Manifest {
 }
 
 async fn manifest(st: &AppState, id: Txid) -> Result<Manifest, ApiError> {
-    let v = verified(&st.published, id)?;
+    let v = verified(&st, id)?;
     let snap = st.published.get();
     let s = snap
         .summary(&id)
@@ -115,7 +115,7 @@ pub(crate) async fn get_init(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let v = verified(&st.published, parse_id(&id)?)?;
+    let v = verified(&st, parse_id(&id)?)?;
     let m = muxed(&st, &v).await?;
     let etag = m
         .complete
@@ -129,7 +129,7 @@ pub(crate) async fn get_fragment(
     Path((id, n)): Path<(String, u32)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let v = verified(&st.published, parse_id(&id)?)?;
+    let v = verified(&st, parse_id(&id)?)?;
     let m = muxed(&st, &v).await?;
     let f = m
         .fragments
@@ -207,12 +207,18 @@ fn async_stream(st: AppState, id: Txid) -> impl futures_util::Stream<Item = Even
                     let ev = Event::default().event("gone").data(id.to_string());
                     return Some((Ok(ev), (st, last, true, started)));
                 };
-                let now = (s.verified_length, s.state);
-                if last != Some(now) && s.verified_length > 0 {
+                let (verified_length, _) = crate::source::progress(&st, s);
+                let now = (verified_length, s.state);
+                if last != Some(now) && verified_length > 0 {
                     drop(snap);
                     let ev = match manifest(&st, id).await {
                         Ok(m) => {
-                            let finished = m.complete && m.state == ContentState::Complete;
+                            // A committed content's bytes never change once all are checked.
+                            let finished = m.complete
+                                && matches!(
+                                    m.state,
+                                    ContentState::Complete | ContentState::Committed
+                                );
                             let data = serde_json::to_string(&m).unwrap_or_default();
                             let ev = Event::default().event("manifest").data(data);
                             return Some((Ok(ev), (st, Some(now), finished, started)));

@@ -161,6 +161,22 @@ pub(crate) struct SwarmView {
     root: String,
     infohash: String,
     seed: Option<String>,
+    fetch: FetchView,
+    /// A CVPM film this gateway fetches: the player is on the page (it starts once bytes are
+    /// checked).
+    play: bool,
+}
+
+/// Where this gateway's fetch of a committed content stands, as the page says it.
+pub(crate) enum FetchView {
+    /// The gateway does not fetch from BitTorrent.
+    Off,
+    /// No peer has answered yet.
+    Waiting(String),
+    /// So many bytes checked.
+    Fetching(String),
+    /// The swarm holds other bytes.
+    Refused(String),
 }
 
 /// One bar of the bytes-per-block chart.
@@ -303,6 +319,22 @@ impl StoryView {
 }
 
 impl WatchPage {
+    /// The page with where this gateway's fetch of its committed bytes stands (`None`: it does
+    /// not fetch from BitTorrent).
+    pub(crate) fn with_swarm(mut self, state: Option<crate::SwarmState>) -> WatchPage {
+        use crate::SwarmState;
+        let film = self.media_type == "video/x-cvpm";
+        if let (Player::Swarm(sw), Some(state)) = (&mut self.player, state) {
+            sw.play = film && !matches!(state, SwarmState::Refused(_));
+            sw.fetch = match state {
+                SwarmState::Waiting(why) => FetchView::Waiting(why),
+                SwarmState::Fetching { checked } => FetchView::Fetching(size(Some(checked))),
+                SwarmState::Refused(why) => FetchView::Refused(why),
+            };
+        }
+        self
+    }
+
     /// The page of `s`, with the duration known for it.
     pub(crate) fn new(s: &ContentSummary, trusted: bool, duration_ms: Option<u64>) -> WatchPage {
         let segments = s.header.segment_count.unwrap_or(0);
@@ -314,6 +346,8 @@ impl WatchPage {
                 root: hex::encode(m.record.root),
                 infohash: hex::encode(m.record.infohash),
                 seed: m.record.seed.map(|a| a.to_string()),
+                fetch: FetchView::Off,
+                play: false,
             }),
             (None, kind) => match kind {
                 Kind::Cvpm => Player::Stream,

@@ -86,7 +86,7 @@ pub(crate) async fn get(
     let snap = st.published.get();
     let story = story_of(&snap, &id)?;
     // The last clip ends where the stream does, once its verified bytes are muxed.
-    let end = match verified(&st.published, id) {
+    let end = match verified(&st, id) {
         Ok(v) if v.len > 0 => muxed(&st, &v).await.ok().map(|m| m.duration_ms),
         _ => None,
     };

@@ -23,6 +23,8 @@ pub struct View {
     file: Option<PathBuf>,
     /// The viewer's key, path and wallet, for interactive films.
     viewer: Option<Arc<dyn Viewer>>,
+    /// The BitTorrent side, for contents behind a commitment.
+    swarms: Option<Arc<dyn crate::Swarms>>,
 }
 
 impl std::fmt::Debug for View {
@@ -31,6 +33,7 @@ impl std::fmt::Debug for View {
             .field("trusted", &self.trusted)
             .field("file", &self.file)
             .field("viewer", &self.viewer.is_some())
+            .field("swarms", &self.swarms.is_some())
             .finish()
     }
 }
@@ -51,6 +54,7 @@ impl View {
             trusted: Arc::new(RwLock::new(keys)),
             file: None,
             viewer: None,
+            swarms: None,
         }
     }
 
@@ -67,6 +71,7 @@ impl View {
             trusted: Arc::new(RwLock::new(all)),
             file: Some(file),
             viewer: None,
+            swarms: None,
         })
     }
 
@@ -74,6 +79,17 @@ impl View {
     pub fn with_viewer(mut self, viewer: Arc<dyn Viewer>) -> View {
         self.viewer = Some(viewer);
         self
+    }
+
+    /// This view fetching contents behind a commitment through `swarms`.
+    pub fn with_swarms(mut self, swarms: Arc<dyn crate::Swarms>) -> View {
+        self.swarms = Some(swarms);
+        self
+    }
+
+    /// The BitTorrent side, if this gateway has one.
+    pub fn swarms(&self) -> Option<Arc<dyn crate::Swarms>> {
+        self.swarms.clone()
     }
 
     /// The viewer's side, if this gateway has one.

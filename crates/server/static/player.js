@@ -245,6 +245,11 @@
     } else if (r.status === 404) {
       say('Nothing of this film is verified yet: it starts as soon as its first part is.');
       listen();
+    } else if (r.status === 503) {
+      // A film on BitTorrent waiting for peers (or a gateway busy for a moment): it starts when
+      // the first checked bytes are announced.
+      say((await reason(r)) + '.');
+      listen();
     } else {
       fail('This film cannot be played: ' + (await reason(r)) + '.');
     }

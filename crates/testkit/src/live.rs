@@ -100,16 +100,26 @@ impl LiveRig {
     /// `bitflix serve --chain CHAIN` with data directory `name`; its base URL once the catalog
     /// answers (up to 60 s).
     pub fn serve(&mut self, name: &str, chain: &str) -> String {
+        self.serve_with(name, chain, &[])
+    }
+
+    /// [`LiveRig::serve`] with more arguments; its stderr goes to `NAME.err` in the rig's
+    /// directory.
+    pub fn serve_with(&mut self, name: &str, chain: &str, args: &[&str]) -> String {
         let listen = format!("127.0.0.1:{}", free_port());
         let b = Bitflix {
             datadir: Some(self.path(name)),
             json: false,
             ..self.bitflix.clone()
         };
+        let err = std::fs::File::create(self.path(&format!("{name}.err")))
+            .unwrap_or_else(|e| panic!("{name}.err: {e}"));
+        let mut all = vec!["serve", "--chain", chain, "--listen", &listen];
+        all.extend_from_slice(args);
         let child = b
-            .command(&["serve", "--chain", chain, "--listen", &listen])
+            .command(&all)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(err)
             .spawn()
             .unwrap_or_else(|e| panic!("starting bitflix serve: {e}"));
         self.children.push(child);

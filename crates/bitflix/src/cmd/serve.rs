@@ -28,6 +28,19 @@ pub struct ServeArgs {
     /// several. With any, the catalog lists only their contents (the page can still show all).
     #[arg(long = "trust", value_name = "KEY")]
     trust: Vec<String>,
+    /// BitTorrent, for contents behind a commitment: where this gateway accepts peers, e.g.
+    /// 0.0.0.0:6881. It seeds there the publisher's own swarms (DATADIR/swarms, written by
+    /// `bitflix publish --carrier commitment`) and what it has fetched. Without it, it fetches
+    /// from peers but accepts none.
+    #[arg(long, value_name = "ADDR")]
+    bittorrent_listen: Option<SocketAddr>,
+    /// A BitTorrent peer asked for every swarm, besides the seed a record names. Repeat for
+    /// several (DHT and trackers are off).
+    #[arg(long = "bittorrent-peer", value_name = "ADDR")]
+    bittorrent_peers: Vec<SocketAddr>,
+    /// Do not fetch from BitTorrent: contents behind a commitment show where their bytes are.
+    #[arg(long, conflicts_with_all = ["bittorrent_listen", "bittorrent_peers"])]
+    no_bittorrent: bool,
 }
 
 /// What `serve` did once it stopped.
@@ -179,9 +192,20 @@ pub fn run(g: &super::Global, args: ServeArgs) -> anyhow::Result<ServeOut> {
     let pins = g.datadir.join("trusted-publishers");
     let viewer =
         crate::viewer::ViewerSide::new(g.datadir.clone(), g.network(), Arc::clone(&backend));
-    let view = server::View::with_file(keys, pins.clone())
+    let mut view = server::View::with_file(keys, pins.clone())
         .with_context(|| format!("reading {}", pins.display()))?
         .with_viewer(Arc::new(viewer));
+    if !args.no_bittorrent {
+        let opts = crate::swarms::SwarmOptions {
+            listen: args.bittorrent_listen,
+            peers: args.bittorrent_peers.clone(),
+        };
+        let swarms = crate::swarms::TorrentSwarms::start(&g.datadir, &opts)?;
+        if let Some(a) = swarms.listen_addr() {
+            eprintln!("BitTorrent: accepting peers on {a}");
+        }
+        view = view.with_swarms(Arc::new(swarms));
+    }
     serve_blocking(backend, ix, args.listen, view, |url| {
         println!("serving {url} (Ctrl-C to stop)")
     })

@@ -13,7 +13,7 @@ use cvp::{Carrier, Commitment, Info, Record, UnknownField};
 use serde::Serialize;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 /// `--carrier`: one of the chain's carriers, or a commitment.
@@ -35,11 +35,6 @@ impl FromStr for PublishCarrier {
             format!("{e} (or commitment: the file on BitTorrent, pinned on chain)")
         })
     }
-}
-
-/// The folder of the publisher's swarms, each in a folder named by its pieces root.
-pub fn swarms_dir(datadir: &Path) -> PathBuf {
-    datadir.join("swarms")
 }
 
 /// What a commitment publish pinned, and where its bytes are.
@@ -128,7 +123,7 @@ pub(super) fn run(
     let title_record = title_record(&title)?;
     // The swarm first: the record pins what it holds, and it is the publisher's to seed.
     let root = cvp::pieces::pieces_root(&bytes)?;
-    let dir = swarms_dir(&g.datadir).join(hex::encode(root));
+    let dir = crate::swarms::swarms_dir(&g.datadir).join(hex::encode(root));
     let swarm = torrent::make(&dir, &bytes).context("writing the swarm")?;
     let commitment = Commitment {
         root: swarm.root,
