@@ -1,11 +1,10 @@
 //! Films that live on BitTorrent behind a `commitment` record (docs/cvp.md, "Commitments"): what
-//! the one transaction that pins them costs. Publishing and fetching them is not built yet
-//! (`bitflix publish --carrier commitment`); the estimate is of the transaction that will carry it.
+//! the transaction that pins them costs, planned by the wallet's own code (`bitflix publish
+//! --carrier commitment` runs the same plan, after the wallet's funding transaction, with one more
+//! transaction for a title).
 
-use bitcoin::absolute::LockTime;
-use bitcoin::transaction::Version;
-use bitcoin::{Amount, FeeRate, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
-use cvp::{Commitment, Record};
+use bitcoin::FeeRate;
+use cvp::{Carrier, Commitment, ContentInfo};
 use serde::Serialize;
 
 /// The cost of pinning one content by a commitment.
@@ -28,50 +27,35 @@ pub struct CommitmentCost {
 /// What the chain holds and what it does not.
 pub const NOTE: &str = "the chain pins the film (its BitTorrent v2 root, length and swarm in one \
 80-byte OP_RETURN); BitTorrent stores and serves its bytes, so the film plays only while someone \
-seeds it. `bitflix publish --carrier commitment` is not built yet.";
+seeds it (`bitflix publish --carrier commitment`, then `bitflix serve --bittorrent-listen`).";
 
 /// The commitment transaction for a content of `length` bytes at `feerate`: its unit carries an
 /// IPv4 seed address, the largest form an 80-byte unit holds at any length.
-pub fn cost(what: &str, length: u64, feerate: FeeRate) -> CommitmentCost {
-    let unit = Record::Commitment(Commitment {
+pub fn cost(what: &str, length: u64, feerate: FeeRate) -> anyhow::Result<CommitmentCost> {
+    let record = Commitment {
         root: [0; 32],
         length,
         media_code: 1,
         infohash: [0; 20],
         seed: Some(std::net::SocketAddr::from(([203, 0, 113, 1], 6881))),
-    })
-    .encode();
-    let p2tr = ScriptBuf::from_bytes([[0x51, 0x20].as_slice(), &[0; 32]].concat());
-    let tx = Transaction {
-        version: Version::TWO,
-        lock_time: LockTime::ZERO,
-        input: vec![TxIn {
-            previous_output: OutPoint::null(),
-            script_sig: ScriptBuf::new(),
-            sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
-            // A key-path spend: one 64-byte Schnorr signature (default sighash).
-            witness: Witness::from_slice(&[[0u8; 64]]),
-        }],
-        output: vec![
-            TxOut {
-                value: Amount::ZERO,
-                script_pubkey: cvp::carrier::op_return_script(&unit),
-            },
-            TxOut {
-                value: Amount::from_sat(10_000),
-                script_pubkey: p2tr,
-            },
-        ],
     };
-    let vbytes = tx.vsize() as u64;
-    CommitmentCost {
+    let unit_bytes = cvp::Record::Commitment(record.clone()).encode().len();
+    let info = ContentInfo {
+        title: None,
+        media_type: "video/x-cvpm".into(),
+        duration_ms: None,
+        poster: None,
+        records: Vec::new(),
+    };
+    let est = wallet::estimate::estimate_commitment(&record, &info, Carrier::OpReturn80, feerate)?;
+    Ok(CommitmentCost {
         what: what.into(),
         content_bytes: length,
-        unit_bytes: unit.len(),
-        vbytes,
-        fee_sat: feerate.fee_vb(vbytes).map_or(u64::MAX, Amount::to_sat),
+        unit_bytes,
+        vbytes: est.vbytes,
+        fee_sat: est.fee_sat,
         note: NOTE,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -80,7 +64,7 @@ mod tests {
 
     #[test]
     fn a_two_hour_film_costs_one_small_transaction() {
-        let c = cost("film", 18_000_000, FeeRate::from_sat_per_vb(1).unwrap());
+        let c = cost("film", 18_000_000, FeeRate::from_sat_per_vb(1).unwrap()).unwrap();
         assert!(c.unit_bytes <= 80, "{c:?}");
         // Weight: 4 x (version 4, counts 2, input 41, OP_RETURN output 8 + 1 + 2 + unit, change
         // 43, lock time 4) + marker and flag 2 + witness 66; vsize = 122 + unit.

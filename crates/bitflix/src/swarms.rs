@@ -100,8 +100,13 @@ impl server::Swarms for TorrentSwarms {
             Err(e) => return SwarmState::Refused(e.to_string()),
         };
         match f.status() {
-            torrent::FetchStatus::Ready { .. } => SwarmState::Fetching {
+            torrent::FetchStatus::Ready { bad_piece, .. } => SwarmState::Fetching {
                 checked: f.checked_prefix(),
+                stopped: bad_piece.map(|i| {
+                    format!(
+                        "piece {i} of the swarm fails its layer hash, so the swarm holds other bytes than the committed ones from there (refused for good)"
+                    )
+                }),
             },
             torrent::FetchStatus::Refused(why) => SwarmState::Refused(why),
             torrent::FetchStatus::Waiting { why, .. } => SwarmState::Waiting(why),

@@ -76,7 +76,10 @@ fn a_film_on_bittorrent_plays_in_chromium_from_a_viewers_gateway() {
     assert_eq!(p["carrier"], "commitment", "{out}");
     // The wallet's funding, the commitment, the title.
     assert_eq!(p["transactions"], 3, "{out}");
-    assert!(p["commitment"]["unit_bytes"].as_u64().unwrap() <= 80, "{out}");
+    assert!(
+        p["commitment"]["unit_bytes"].as_u64().unwrap() <= 80,
+        "{out}"
+    );
     assert_eq!(p["commitment"]["length"], bytes.len() as u64, "{out}");
 
     // A second record whose bytes no peer has: its seed address answers nothing, and its swarm
@@ -127,7 +130,10 @@ fn a_film_on_bittorrent_plays_in_chromium_from_a_viewers_gateway() {
         .unwrap();
     let mut served = Vec::new();
     std::io::Read::read_to_end(&mut got.into_reader(), &mut served).unwrap();
-    assert!(served == bytes, "the viewer serves other bytes than the film");
+    assert!(
+        served == bytes,
+        "the viewer serves other bytes than the film"
+    );
 
     let browser = Browser::start(&["--autoplay-policy=no-user-gesture-required"]).unwrap();
     let mut page = browser.open(&format!("{viewer}/watch/{id}")).unwrap();
@@ -154,7 +160,10 @@ fn a_film_on_bittorrent_plays_in_chromium_from_a_viewers_gateway() {
             Duration::from_secs(20),
         )
         .unwrap();
-    assert!(text.as_str().unwrap().contains("Waiting for peers"), "{text}");
+    assert!(
+        text.as_str().unwrap().contains("Waiting for peers"),
+        "{text}"
+    );
     let c = get_json(&format!("{viewer}/api/content/{lost_id}")).unwrap();
     assert_eq!(c["swarm"]["state"], "waiting", "{c}");
     let r = ureq::get(&format!("{viewer}/api/content/{lost_id}/media")).call();

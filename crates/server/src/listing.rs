@@ -226,10 +226,10 @@ impl SwarmJson {
                 checked_bytes: 0,
                 why: Some(why),
             },
-            crate::SwarmState::Fetching { checked } => SwarmJson {
+            crate::SwarmState::Fetching { checked, stopped } => SwarmJson {
                 state: "fetching",
                 checked_bytes: checked,
-                why: None,
+                why: stopped,
             },
             crate::SwarmState::Refused(why) => SwarmJson {
                 state: "refused",

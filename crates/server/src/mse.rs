@@ -71,7 +71,7 @@ struct Manifest {
 }
 
 async fn manifest(st: &AppState, id: Txid) -> Result<Manifest, ApiError> {
-    let v = verified(&st, id)?;
+    let v = verified(st, id)?;
     let snap = st.published.get();
     let s = snap
         .summary(&id)

@@ -274,7 +274,7 @@ fn schemas() -> Value {
         "Swarm": { "type": "object", "required": ["state", "checked_bytes"], "description": "present for a content behind a commitment on a gateway that fetches from BitTorrent (bitflix serve): where its fetch stands", "properties": {
             "state": { "type": "string", "enum": ["waiting", "fetching", "refused"], "description": "waiting: no peer has given the swarm yet (not an error); refused: the swarm holds other bytes than the committed ones" },
             "checked_bytes": { "type": "integer", "description": "bytes from the start checked against the pieces root: what is served" },
-            "why": { "type": "string", "description": "why it waits, or why it is refused" }
+            "why": { "type": "string", "description": "why it waits, why it is refused, or (fetching) why the checked prefix stops growing: a piece that fails its hash" }
         } },
         "Commitment": { "type": "object", "required": ["root", "length", "media_code", "infohash", "unit_bytes", "bytes"], "description": "present for a content behind a commitment (docs/cvp.md, Commitments): its bytes are on BitTorrent, none on chain", "properties": {
             "root": { "type": "string", "description": "BitTorrent v2's pieces root of the bytes, hex" },

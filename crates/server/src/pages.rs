@@ -173,8 +173,8 @@ pub(crate) enum FetchView {
     Off,
     /// No peer has answered yet.
     Waiting(String),
-    /// So many bytes checked.
-    Fetching(String),
+    /// So many bytes checked, and why no more will be.
+    Fetching(String, Option<String>),
     /// The swarm holds other bytes.
     Refused(String),
 }
@@ -328,7 +328,9 @@ impl WatchPage {
             sw.play = film && !matches!(state, SwarmState::Refused(_));
             sw.fetch = match state {
                 SwarmState::Waiting(why) => FetchView::Waiting(why),
-                SwarmState::Fetching { checked } => FetchView::Fetching(size(Some(checked))),
+                SwarmState::Fetching { checked, stopped } => {
+                    FetchView::Fetching(size(Some(checked)), stopped)
+                }
                 SwarmState::Refused(why) => FetchView::Refused(why),
             };
         }

@@ -99,7 +99,7 @@ pub(crate) fn verified(st: &AppState, id: Txid) -> Result<Verified, ApiError> {
             )));
         };
         let checked = match swarms.state(&m.record) {
-            SwarmState::Fetching { checked } => checked,
+            SwarmState::Fetching { checked, .. } => checked,
             SwarmState::Waiting(why) => {
                 return Err(ApiError::Unavailable(format!(
                     "waiting for peers: content {id} lives on BitTorrent and no peer has given its \
@@ -134,7 +134,7 @@ pub(crate) fn verified(st: &AppState, id: Txid) -> Result<Verified, ApiError> {
 pub(crate) fn progress(st: &AppState, s: &ContentSummary) -> (u64, bool) {
     match (&s.commitment, st.view.swarms()) {
         (Some(m), Some(swarms)) => match swarms.state(&m.record) {
-            SwarmState::Fetching { checked } => (checked, checked == m.record.length),
+            SwarmState::Fetching { checked, .. } => (checked, checked == m.record.length),
             _ => (0, false),
         },
         (Some(_), None) => (0, false),

@@ -16,6 +16,9 @@ pub enum SwarmState {
     Fetching {
         /// The checked prefix.
         checked: u64,
+        /// Why the prefix will not grow: a piece the swarm holds fails its hash (refused for
+        /// good: no peer of this swarm can give another).
+        stopped: Option<String>,
     },
     /// The swarm holds other bytes than the committed ones: none is served.
     Refused(String),

@@ -7,7 +7,7 @@ use crate::Error;
 use cvp::{pieces, Commitment};
 use librqbit::ManagedTorrent;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -36,6 +36,9 @@ pub enum FetchStatus {
         have_bytes: u64,
         /// Both files' bytes.
         total_bytes: u64,
+        /// The first piece found to fail its layer hash: it is refused for good (no peer of
+        /// this swarm can give another), so the checked prefix ends before it.
+        bad_piece: Option<u64>,
     },
     /// The swarm is not the committed content's: nothing of it is served.
     Refused(String),
@@ -67,6 +70,8 @@ pub struct Fetch {
     state: Mutex<State>,
     changed: watch::Sender<u64>,
     cancelled: AtomicBool,
+    /// The first piece that failed its layer hash, or `u64::MAX`.
+    bad_piece: AtomicU64,
 }
 
 impl std::fmt::Debug for Fetch {
@@ -88,6 +93,7 @@ impl Fetch {
             }),
             changed: watch::channel(0).0,
             cancelled: AtomicBool::new(false),
+            bad_piece: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -136,10 +142,12 @@ impl Fetch {
             State::Refused(r) => FetchStatus::Refused(r),
             State::Ready(r) => {
                 let s = r.handle.stats();
+                let bad = self.bad_piece.load(Ordering::Relaxed);
                 FetchStatus::Ready {
                     piece_length: r.piece_length,
                     have_bytes: s.progress_bytes,
                     total_bytes: s.total_bytes,
+                    bad_piece: (bad != u64::MAX).then_some(bad),
                 }
             }
         }
@@ -266,8 +274,9 @@ impl Fetch {
     }
 
     /// Checks every piece in order (the library fetches the ones asked first), so the checked
-    /// prefix grows from the start as bytes arrive. A piece that fails its layer hash refuses the
-    /// whole fetch: the infohash fixes every byte, so no peer of this swarm can give another.
+    /// prefix grows from the start as bytes arrive. It stops at a piece that fails its layer
+    /// hash: the infohash fixes every byte, so no peer of this swarm can give another, and that
+    /// piece is refused for good (the prefix before it is still the committed content's).
     pub(crate) async fn follow(&self, retry: std::time::Duration) {
         let Some(p) = self.piece_length() else {
             return;
@@ -276,15 +285,18 @@ impl Fetch {
         let mut at = 0u64;
         while at < len && !self.is_cancelled() {
             let end = (at + p).min(len);
-            match self.read(at..end, tokio::time::Instant::now() + retry * 15).await {
+            match self
+                .read(at..end, tokio::time::Instant::now() + retry * 15)
+                .await
+            {
                 Ok(_) => {
                     at = end;
                     self.changed.send_modify(|v| *v += 1);
                 }
                 Err(Error::BadPiece { index }) => {
-                    self.set(State::Refused(format!(
-                        "piece {index} of the swarm fails its layer hash: the swarm holds other bytes than the committed ones"
-                    )));
+                    tracing::warn!(index, infohash = %hex::encode(self.commitment.infohash), "a piece fails its layer hash: refused for good");
+                    self.bad_piece.fetch_min(index, Ordering::Relaxed);
+                    self.changed.send_modify(|v| *v += 1);
                     return;
                 }
                 Err(Error::Refused(_)) => return,

@@ -159,6 +159,28 @@ async fn a_piece_that_does_not_match_its_layer_hash_is_never_served() {
         matches!(across, Err(Error::BadPiece { index: 3 })),
         "{across:?}"
     );
+    // The node's follower stops there: the checked prefix, what a gateway serves, ends before
+    // the piece, which is refused for good.
+    let t = std::time::Instant::now();
+    while !matches!(
+        fetch.status(),
+        FetchStatus::Ready {
+            bad_piece: Some(3),
+            ..
+        }
+    ) {
+        assert!(t.elapsed().as_secs() < 60, "{:?}", fetch.status());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(fetch.checked_prefix(), 3 * p);
+    assert_eq!(
+        fetch.read_checked_prefix(0..3 * p).unwrap(),
+        bytes[..3 * p as usize]
+    );
+    assert!(matches!(
+        fetch.read_checked_prefix(0..3 * p + 1),
+        Err(Error::Waiting)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

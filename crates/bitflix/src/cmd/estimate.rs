@@ -214,7 +214,8 @@ pub fn run(g: &super::Global, args: EstimateArgs) -> anyhow::Result<EstimateOut>
         announced: args.table.then_some(ANNOUNCED),
         commitment: args
             .table
-            .then(|| crate::commitment::cost("2-hour film, 12+8 kbit/s", TWO_HOURS_BYTES, feerate)),
+            .then(|| crate::commitment::cost("2-hour film, 12+8 kbit/s", TWO_HOURS_BYTES, feerate))
+            .transpose()?,
         interactive: None,
     })
 }
