@@ -7,8 +7,8 @@ pub(crate) enum Value<'a> {
     Int(u64),
     Bytes(&'a [u8]),
     List(Vec<Value<'a>>),
-    /// Keys are sorted when written.
-    Dict(Vec<(&'a str, Value<'a>)>),
+    /// Keys (byte strings) are sorted when written.
+    Dict(Vec<(&'a [u8], Value<'a>)>),
 }
 
 impl Value<'_> {
@@ -32,11 +32,11 @@ impl Value<'_> {
                 out.push(b'e');
             }
             Value::Dict(entries) => {
-                let mut sorted: Vec<&(&str, Value<'_>)> = entries.iter().collect();
-                sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                let mut sorted: Vec<&(&[u8], Value<'_>)> = entries.iter().collect();
+                sorted.sort_by(|a, b| a.0.cmp(b.0));
                 out.push(b'd');
                 for (k, v) in sorted {
-                    Value::Bytes(k.as_bytes()).write(out);
+                    Value::Bytes(k).write(out);
                     v.write(out);
                 }
                 out.push(b'e');
@@ -58,12 +58,12 @@ mod tests {
     #[test]
     fn values_are_written_as_bep_3_says_with_sorted_keys() {
         let v = Value::Dict(vec![
-            ("zz", Value::Int(0)),
+            (b"zz", Value::Int(0)),
             (
-                "a",
+                b"a",
                 Value::List(vec![Value::Bytes(b"spam"), Value::Int(42)]),
             ),
-            ("piece length", Value::Int(16_384)),
+            (b"piece length", Value::Int(16_384)),
         ]);
         assert_eq!(
             v.to_vec(),

@@ -56,6 +56,8 @@ struct Ready {
     handle: Arc<ManagedTorrent>,
     /// The `stream` file on disk, where the library writes it.
     stream_path: std::path::PathBuf,
+    /// Its index among the torrent's files.
+    stream_file: usize,
     layer: Arc<Vec<[u8; 32]>>,
     piece_length: u64,
     /// The pieces a read has checked against the layer: later reads take only the bytes they
@@ -172,34 +174,48 @@ impl Fetch {
     /// library has checked it against the infohash), then the layer against the root.
     async fn check(&self, handle: &Arc<ManagedTorrent>) -> Result<Ready, String> {
         let c = &self.commitment;
-        let (names, lens, piece_length) = handle
+        let (files, piece_length) = handle
             .with_metadata(|m| {
-                let names: Vec<String> = m
+                let files: Vec<(String, u64, bool)> = m
                     .file_infos
                     .iter()
-                    .map(|f| f.relative_filename.to_string_lossy().into_owned())
+                    .map(|f| {
+                        (
+                            f.relative_filename.to_string_lossy().into_owned(),
+                            f.len,
+                            f.attrs.padding,
+                        )
+                    })
                     .collect();
-                let lens: Vec<u64> = m.file_infos.iter().map(|f| f.len).collect();
-                (names, lens, u64::from(m.info.info().piece_length))
+                (files, u64::from(m.info.info().piece_length))
             })
             .map_err(|e| format!("no metadata: {e}"))?;
-        if names != [STREAM, LAYER] {
-            return Err(format!(
-                "its files are {names:?}, not exactly `{STREAM}` and `{LAYER}`"
-            ));
-        }
         if piece_length > MAX_PIECE_LENGTH {
             // A read holds whole pieces in memory to check them.
             return Err(format!(
                 "its piece length is {piece_length} bytes; this reader takes at most {MAX_PIECE_LENGTH}"
             ));
         }
-        let pieces = pieces::piece_count(c.length, piece_length).map_err(|e| e.to_string())?;
-        if lens[0] != c.length || lens[1] != pieces.saturating_mul(32) {
+        // Two files by name, besides BEP 47 padding (never written, each under a piece).
+        let named: Vec<&str> = files
+            .iter()
+            .filter(|f| !f.2)
+            .map(|f| f.0.as_str())
+            .collect();
+        let mut sorted = named.clone();
+        sorted.sort_unstable();
+        if sorted != [LAYER, STREAM] || files.iter().any(|f| f.2 && f.1 >= piece_length) {
             return Err(format!(
-                "its files are {} and {} bytes; the record commits to {} bytes, whose layer is {} bytes",
-                lens[0],
-                lens[1],
+                "its files are {named:?}, not exactly `{STREAM}` and `{LAYER}` (and padding)"
+            ));
+        }
+        let index = |name: &str| files.iter().position(|f| !f.2 && f.0 == name).unwrap_or(0);
+        let (stream_file, layer_file) = (index(STREAM), index(LAYER));
+        let pieces = pieces::piece_count(c.length, piece_length).map_err(|e| e.to_string())?;
+        let (stream_len, layer_len) = (files[stream_file].1, files[layer_file].1);
+        if stream_len != c.length || layer_len != pieces.saturating_mul(32) {
+            return Err(format!(
+                "its files are {stream_len} and {layer_len} bytes; the record commits to {} bytes, whose layer is {} bytes",
                 c.length,
                 pieces.saturating_mul(32)
             ));
@@ -208,7 +224,7 @@ impl Fetch {
         let mut layer_bytes = Vec::new();
         handle
             .clone()
-            .stream(1)
+            .stream(layer_file)
             .await
             .map_err(|e| format!("reading the piece layer: {e}"))?
             .read_to_end(&mut layer_bytes)
@@ -221,6 +237,7 @@ impl Fetch {
         pieces::check_layer(&layer, c.length, piece_length, &c.root).map_err(|e| e.to_string())?;
         Ok(Ready {
             stream_path: handle.output_folder().join(STREAM),
+            stream_file,
             handle: handle.clone(),
             checked: Arc::new(Mutex::new(vec![false; layer.len()])),
             layer: Arc::new(layer),
@@ -370,7 +387,7 @@ async fn read_checked(r: &Ready, len: u64, range: Range<u64>) -> Result<Vec<u8>,
     let mut stream = r
         .handle
         .clone()
-        .stream(0)
+        .stream(r.stream_file)
         .await
         .map_err(|e| Error::library("opening the stream", e))?;
     let mut out = Vec::with_capacity(usize::try_from(range.end - range.start).unwrap_or(0));

@@ -1,6 +1,9 @@
-//! The swarm behind a commitment (docs/cvp.md, "Commitments"): a BitTorrent v1 torrent of exactly
-//! two files, `stream` (the content's bytes) and `layer` (its BEP 52 piece layer for the torrent's
-//! piece length), in that order, so the stream's pieces are the torrent's first pieces.
+//! The swarm behind a commitment (docs/cvp.md, "Commitments"): a hybrid BitTorrent torrent (BEP 52
+//! v2 with its v1 compatibility, BEP 47 padding) of two files, `layer` (the stream's BEP 52 piece
+//! layer for the torrent's piece length) and `stream` (the content's bytes), in the order v2's
+//! file tree sorts them, the layer padded to a whole piece so the stream's v1 pieces are its v2
+//! pieces. v1 clients (librqbit) see two files and a padding file; v2 clients (libtorrent) see the
+//! stream's pieces root, the record's root.
 
 use crate::bencode::Value;
 use crate::Error;
@@ -72,9 +75,16 @@ pub fn make_from_parts(
     std::fs::write(&stream_path, bytes).map_err(|e| Error::io("writing", &stream_path, e))?;
     let layer_path = dir.join(LAYER);
     std::fs::write(&layer_path, &layer_bytes).map_err(|e| Error::io("writing", &layer_path, e))?;
-    let (info, infohash) = info_dict(bytes, &layer_bytes, &root, piece_length);
+    let (info, infohash) = info_dict(bytes, &layer_bytes, &root, piece_length)?;
+    // The torrent: the info dictionary, and v2's piece layers of the files longer than a piece
+    // (the stream's is its layer; the layer itself always fits one piece).
     let mut torrent = b"d4:info".to_vec();
     torrent.extend_from_slice(&info);
+    if bytes.len() as u64 > piece_length {
+        let layers = Value::Dict(vec![(root.as_slice(), Value::Bytes(&layer_bytes))]);
+        Value::Bytes(b"piece layers").write(&mut torrent);
+        layers.write(&mut torrent);
+    }
     torrent.push(b'e');
     let torrent_path = dir.join(TORRENT);
     std::fs::write(&torrent_path, &torrent).map_err(|e| Error::io("writing", &torrent_path, e))?;
@@ -88,19 +98,26 @@ pub fn make_from_parts(
     })
 }
 
-/// The bencoded info dictionary of the two files and its SHA-1. Its name is the pieces root in
-/// hex: what a client shows, and the same for the same content.
+/// The bytes of padding that bring `len` to a whole number of pieces.
+pub(crate) fn padding(len: u64, piece_length: u64) -> u64 {
+    len.next_multiple_of(piece_length) - len
+}
+
+/// The bencoded hybrid info dictionary of the two files and its SHA-1 (the v1 infohash). Its
+/// name is the pieces root in hex: what a client shows, and the same for the same content.
 fn info_dict(
     stream: &[u8],
     layer: &[u8],
     root: &[u8; 32],
     piece_length: u64,
-) -> (Vec<u8>, [u8; 20]) {
+) -> Result<(Vec<u8>, [u8; 20]), Error> {
     let p = usize::try_from(piece_length).unwrap_or(usize::MAX);
+    let pad = padding(layer.len() as u64, piece_length);
+    let zeros = vec![0u8; usize::try_from(pad).unwrap_or(0)];
     let mut hashes = Vec::new();
     let mut piece = Sha1::new();
     let mut filled = 0usize;
-    for mut part in [stream, layer] {
+    for mut part in [layer, &zeros, stream] {
         while !part.is_empty() {
             let take = (p - filled).min(part.len());
             piece.update(&part[..take]);
@@ -116,24 +133,53 @@ fn info_dict(
         hashes.extend_from_slice(&piece.finalize());
     }
     let name = hex::encode(root);
+    let layer_root = pieces::pieces_root(layer)?;
+    let pad_name = pad.to_string();
     let file = |len: usize, name: &'static str| {
         Value::Dict(vec![
-            ("length", Value::Int(len as u64)),
-            ("path", Value::List(vec![Value::Bytes(name.as_bytes())])),
+            (b"length", Value::Int(len as u64)),
+            (b"path", Value::List(vec![Value::Bytes(name.as_bytes())])),
         ])
     };
+    let mut files = vec![file(layer.len(), LAYER)];
+    if pad > 0 {
+        files.push(Value::Dict(vec![
+            (b"attr", Value::Bytes(b"p")),
+            (b"length", Value::Int(pad)),
+            (
+                b"path",
+                Value::List(vec![
+                    Value::Bytes(b".pad"),
+                    Value::Bytes(pad_name.as_bytes()),
+                ]),
+            ),
+        ]));
+    }
+    files.push(file(stream.len(), STREAM));
+    fn tree_file(len: usize, root: &[u8; 32]) -> Value<'_> {
+        let entry = Value::Dict(vec![
+            (b"length", Value::Int(len as u64)),
+            (b"pieces root", Value::Bytes(root)),
+        ]);
+        Value::Dict(vec![(b"", entry)])
+    }
     let info = Value::Dict(vec![
         (
-            "files",
-            Value::List(vec![file(stream.len(), STREAM), file(layer.len(), LAYER)]),
+            b"file tree",
+            Value::Dict(vec![
+                (LAYER.as_bytes(), tree_file(layer.len(), &layer_root)),
+                (STREAM.as_bytes(), tree_file(stream.len(), root)),
+            ]),
         ),
-        ("name", Value::Bytes(name.as_bytes())),
-        ("piece length", Value::Int(piece_length)),
-        ("pieces", Value::Bytes(&hashes)),
+        (b"files", Value::List(files)),
+        (b"meta version", Value::Int(2)),
+        (b"name", Value::Bytes(name.as_bytes())),
+        (b"piece length", Value::Int(piece_length)),
+        (b"pieces", Value::Bytes(&hashes)),
     ])
     .to_vec();
     let infohash = Sha1::digest(&info).into();
-    (info, infohash)
+    Ok((info, infohash))
 }
 
 #[cfg(test)]

@@ -294,17 +294,20 @@ async fn a_strangers_record_naming_a_publishers_swarm_is_refused_without_harm_to
     assert_eq!(all, bytes);
 }
 
-/// libtorrent's reading of our torrent: infohash, piece length, files.
+/// libtorrent's reading of our torrent: its v1 infohash, whether it is v2 too, its piece length
+/// and its files, each with its v2 pieces root.
 const READ_TORRENT: &str = r#"
 import sys, libtorrent as lt
 ti = lt.torrent_info(sys.argv[1])
 fs = ti.files()
-print(str(ti.info_hashes().v1), ti.piece_length(), ti.num_pieces(),
-      ' '.join('%s:%d' % (fs.file_path(i), fs.file_size(i)) for i in range(fs.num_files())))
+print(str(ti.info_hashes().v1), ti.info_hashes().has_v2(), ti.piece_length(),
+      ' '.join('%s:%d:%d:%s' % (fs.file_path(i), fs.file_size(i),
+               1 if fs.file_flags(i) & lt.file_storage.flag_pad_file else 0, str(fs.root(i)))
+               for i in range(fs.num_files())))
 "#;
 
 #[test]
-fn libtorrent_reads_our_torrent_with_the_same_infohash_and_files() {
+fn libtorrent_reads_our_hybrid_torrent_with_the_same_infohash_files_and_pieces_root() {
     if !testkit::have_libtorrent() {
         return;
     }
@@ -317,15 +320,21 @@ fn libtorrent_reads_our_torrent_with_the_same_infohash_and_files() {
         let f: Vec<&str> = text.split_whitespace().collect();
         let hex: String = swarm.infohash.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(f[0], hex, "{text}");
-        assert_eq!(f[1], swarm.piece_length.to_string());
-        let layer_len = n.div_ceil(swarm.piece_length as usize) * 32;
-        let total = n + layer_len;
-        assert_eq!(
-            f[2],
-            total.div_ceil(swarm.piece_length as usize).to_string()
-        );
+        assert_eq!(f[1], "True", "a v2 torrent too: {text}");
+        assert_eq!(f[2], swarm.piece_length.to_string());
         let name: String = swarm.root.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(f[3], format!("{name}/stream:{n}"));
-        assert_eq!(f[4], format!("{name}/layer:{layer_len}"));
+        let layer_len = n.div_ceil(swarm.piece_length as usize) * 32;
+        // The layer, its padding to a whole piece, the stream: v2's pieces root of the stream is
+        // the record's root.
+        assert!(
+            f[3].starts_with(&format!("{name}/layer:{layer_len}:0:")),
+            "{text}"
+        );
+        let pad = swarm.piece_length as usize - layer_len;
+        assert!(
+            f[4].starts_with(&format!("{name}/.pad/{pad}:{pad}:1:")),
+            "{text}"
+        );
+        assert_eq!(f[5], format!("{name}/stream:{n}:0:{name}"), "{text}");
     }
 }
