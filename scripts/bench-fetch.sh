@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mb=${1:-256}; runs=${2:-3}
-cargo build -q --locked -p torrent --example bench_fetch
+cargo build -q --locked --workspace --example bench_fetch
 bin=${CARGO_TARGET_DIR:-target}/debug/examples/bench_fetch
 echo "# $(date -u +%F) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GB RAM, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for _ in $(seq "$runs"); do nice -n 10 "$bin" "$mb"; done

@@ -2,9 +2,10 @@
 //! on loopback, fetched by a viewer that reads every byte through `Fetch::read` (the layer against
 //! the root, every piece against the layer), against librqbit fetching the same swarm from the
 //! same seed to completion with no check of ours (the baseline: the same bytes over the same
-//! transport). Each run uses a fresh viewer folder. Prints one JSON line.
+//! transport), and a third node that only follows the commitment, as a gateway does, until its
+//! checked prefix is the whole stream. Each run uses fresh folders. Prints one JSON line.
 //!
-//! `cargo run -p torrent --example bench_fetch [MB]` (`scripts/bench-fetch.sh`; dependencies are
+//! `cargo run --workspace --example bench_fetch [MB]` (`scripts/bench-fetch.sh`; dependencies are
 //! optimised in the dev profile too)
 #![allow(
     clippy::unwrap_used,
@@ -65,6 +66,19 @@ async fn main() {
     }
     let ours_s = t.elapsed().as_secs_f64();
 
+    // Ours as a gateway sees it: another node given the commitment and no reads, until its
+    // follower has checked the whole stream (the prefix a gateway serves).
+    let gateway = Node::start(NodeOptions::new(dir.path().join("gateway")))
+        .await
+        .unwrap();
+    let t = Instant::now();
+    let followed = gateway.fetch(&c).unwrap();
+    while followed.checked_prefix() < swarm.length {
+        assert!(t.elapsed() < Duration::from_secs(600), "{followed:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let prefix_s = t.elapsed().as_secs_f64();
+
     // Baseline: librqbit alone, the same swarm from the same seed, to completion.
     let base_dir = dir.path().join("baseline");
     let session = Session::new_with_opts(
@@ -110,6 +124,8 @@ async fn main() {
             "make_swarm_s": make_s,
             "checked_fetch_s": ours_s,
             "checked_mb_per_s": mb as f64 / ours_s,
+            "prefix_checked_s": prefix_s,
+            "ratio_prefix_over_baseline": prefix_s / base_s,
             "baseline_librqbit_s": base_s,
             "baseline_mb_per_s": mb as f64 / base_s,
             "ratio_checked_over_baseline": ours_s / base_s,
