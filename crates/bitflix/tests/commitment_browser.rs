@@ -73,6 +73,7 @@ fn a_film_on_bittorrent_plays_in_chromium_from_a_viewers_gateway() {
         &core,
     ]);
     let p = &out[0];
+    eprintln!("the commitment publish: {p}");
     assert_eq!(p["carrier"], "commitment", "{out}");
     // The wallet's funding, the commitment, the title.
     assert_eq!(p["transactions"], 3, "{out}");
